@@ -1,0 +1,147 @@
+import {readFileSync} from 'node:fs';
+
+import {parse as parseYaml} from 'yaml';
+import type {z} from 'zod';
+
+import {type Settings, settingsSchema} from './schema.js';
+
+export class SettingsError extends Error {}
+
+export const ENV_PREFIX = 'FOGBRIDGE_';
+
+type Tree = Record<string, unknown>;
+
+export interface SettingsSources {
+    /** YAML or JSON settings file. */
+    file?: string;
+    env?: NodeJS.ProcessEnv;
+    /** Already nested, e.g. from yargs dot notation (`--icomen.sessionPort 17533`). */
+    flags?: Tree;
+}
+
+/**
+ * Defaults, then the file, then the environment, then CLI flags. A bad value fails with the key,
+ * where it came from and what was expected.
+ */
+export function loadSettings(sources: SettingsSources = {}): Settings {
+    const origin = new Map<string, string>();
+    let merged: Tree = {};
+    if (sources.file) merged = mergeFrom(merged, readSettingsFile(sources.file), `file ${sources.file}`, origin);
+    merged = mergeFrom(merged, settingsFromEnv(sources.env ?? {}), 'environment', origin);
+    if (sources.flags) merged = mergeFrom(merged, sources.flags, 'command line', origin);
+    const result = settingsSchema.safeParse(merged);
+    if (!result.success) throw new SettingsError(describeIssues(result.error.issues, origin));
+    if (result.data.ha.birthDelayMinMs > result.data.ha.birthDelayMaxMs) {
+        throw new SettingsError('invalid setting "ha.birthDelayMinMs": expected a value no larger than ha.birthDelayMaxMs');
+    }
+    return result.data;
+}
+
+function readSettingsFile(file: string): Tree {
+    let text: string;
+    try {
+        text = readFileSync(file, 'utf8');
+    } catch (error) {
+        throw new SettingsError(`cannot read settings file ${file}: ${(error as Error).message}`);
+    }
+    let value: unknown;
+    try {
+        value = parseYaml(text);
+    } catch (error) {
+        throw new SettingsError(`settings file ${file} is not valid YAML or JSON: ${(error as Error).message}`);
+    }
+    if (value === null || value === undefined) return {};
+    if (typeof value !== 'object' || Array.isArray(value)) throw new SettingsError(`settings file ${file} must hold a mapping of keys`);
+    return value as Tree;
+}
+
+/** Every leaf key of the schema, as a path, with the name of the environment variable that sets it. */
+export function settingKeys(): {path: string[]; env: string; kind: string}[] {
+    const keys: {path: string[]; env: string; kind: string}[] = [];
+    const walk = (schema: z.ZodType, path: string[]): void => {
+        const base = unwrap(schema);
+        if (base.def.type === 'object' && path.length < 8) {
+            for (const [key, child] of Object.entries((base as z.ZodObject).shape)) walk(child as z.ZodType, [...path, key]);
+            return;
+        }
+        keys.push({path, env: ENV_PREFIX + path.map(toUpperSnake).join('_'), kind: base.def.type});
+    };
+    walk(settingsSchema, []);
+    return keys;
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+    let current = schema;
+    while ('innerType' in current.def) current = current.def.innerType as z.ZodType;
+    return current;
+}
+
+function toUpperSnake(key: string): string {
+    return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+function settingsFromEnv(env: NodeJS.ProcessEnv): Tree {
+    const tree: Tree = {};
+    for (const key of settingKeys()) {
+        const raw = env[key.env];
+        if (raw === undefined) continue;
+        setPath(tree, key.path, coerceEnvValue(raw, key.kind));
+    }
+    return tree;
+}
+
+function coerceEnvValue(raw: string, kind: string): unknown {
+    if (raw === 'null') return null;
+    if (kind === 'string' || kind === 'enum') return raw;
+    try {
+        return JSON.parse(raw);
+    } catch {
+        return raw;
+    }
+}
+
+function setPath(tree: Tree, path: string[], value: unknown): void {
+    let node = tree;
+    for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Tree;
+    node[path[path.length - 1]!] = value;
+}
+
+function mergeFrom(target: Tree, source: Tree, label: string, origin: Map<string, string>, prefix = ''): Tree {
+    const out: Tree = {...target};
+    for (const [key, value] of Object.entries(source)) {
+        if (key === '__proto__' || key === 'constructor' || key === 'prototype') continue;
+        const path = prefix ? `${prefix}.${key}` : key;
+        const existing = out[key];
+        if (isPlainObject(value) && isPlainObject(existing)) {
+            out[key] = mergeFrom(existing, value, label, origin, path);
+        } else {
+            out[key] = value;
+            origin.set(path, label);
+        }
+    }
+    return out;
+}
+
+function isPlainObject(value: unknown): value is Tree {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describeIssues(issues: z.core.$ZodIssue[], origin: Map<string, string>): string {
+    const lines = issues.map((issue) => {
+        const key = issue.path.join('.');
+        if (issue.code === 'unrecognized_keys') {
+            const names = issue.keys.map((name) => (key ? `${key}.${name}` : name));
+            return `unknown setting ${names.map((name) => `"${name}"`).join(', ')}${fromWhere(names[0]!, origin)}`;
+        }
+        return `invalid setting "${key}"${fromWhere(key, origin)}: ${issue.message.replace(/^Invalid input: /, '')}`;
+    });
+    return lines.join('\n');
+}
+
+function fromWhere(key: string, origin: Map<string, string>): string {
+    for (let path = key; path; path = path.includes('.') ? path.slice(0, path.lastIndexOf('.')) : '') {
+        const label = origin.get(path);
+        if (label) return ` (from ${label})`;
+    }
+    return '';
+}

@@ -1,0 +1,84 @@
+import {promises as fs, constants as fsConstants} from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Crash-safe JSON files. A write goes to `<file>.tmp`, is fsynced, the current file is kept as
+ * `<file>.bak`, and the temp file is renamed over the original; the directory is fsynced so the
+ * rename itself survives a power cut. At any instant `<file>` is either the old or the new
+ * complete document, and `<file>.bak` is the one before it.
+ */
+export async function writeFileAtomic(file: string, content: string, mode = 0o600): Promise<void> {
+    const dir = path.dirname(file);
+    const tmp = `${file}.tmp`;
+    const handle = await fs.open(tmp, 'w', mode);
+    try {
+        await handle.writeFile(content);
+        await handle.sync();
+    } finally {
+        await handle.close();
+    }
+    await fs.chmod(tmp, mode);
+    await keepBackup(file);
+    await fs.rename(tmp, file);
+    await syncDirectory(dir);
+}
+
+async function keepBackup(file: string): Promise<void> {
+    const backup = `${file}.bak`;
+    try {
+        await fs.access(file, fsConstants.F_OK);
+    } catch {
+        return;
+    }
+    // Only a parseable file may become the backup: a corrupted original must not replace the last good copy.
+    try {
+        JSON.parse(await fs.readFile(file, 'utf8'));
+    } catch {
+        return;
+    }
+    await fs.rm(backup, {force: true});
+    await fs.link(file, backup);
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+    const handle = await fs.open(dir, 'r');
+    try {
+        await handle.sync();
+    } finally {
+        await handle.close();
+    }
+}
+
+export type JsonReadResult<T> =
+    | {status: 'missing'}
+    | {status: 'ok'; value: T; source: string}
+    | {status: 'recovered'; value: T; source: string; error: string}
+    | {status: 'corrupt'; error: string};
+
+/**
+ * Reads `<file>`, falling back to `<file>.bak` when the file is cut short or not valid JSON.
+ * `validate` throws with a reason when the document parses but has the wrong shape.
+ */
+export async function readJsonWithBackup<T>(file: string, validate: (value: unknown) => T): Promise<JsonReadResult<T>> {
+    const primary = await readOne(file, validate);
+    if (primary.status !== 'corrupt') return primary;
+    const backup = await readOne(`${file}.bak`, validate);
+    if (backup.status === 'ok') return {status: 'recovered', value: backup.value, source: backup.source, error: primary.error};
+    return {status: 'corrupt', error: primary.error};
+}
+
+async function readOne<T>(file: string, validate: (value: unknown) => T): Promise<{status: 'missing'} | {status: 'ok'; value: T; source: string} | {status: 'corrupt'; error: string}> {
+    let text: string;
+    try {
+        text = await fs.readFile(file, 'utf8');
+    } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {status: 'missing'};
+        return {status: 'corrupt', error: `${file}: ${(error as Error).message}`};
+    }
+    try {
+        return {status: 'ok', value: validate(JSON.parse(text)), source: file};
+    } catch (error) {
+        const size = Buffer.byteLength(text);
+        return {status: 'corrupt', error: `${file} (${size} bytes) is not a valid document: ${(error as Error).message}`};
+    }
+}

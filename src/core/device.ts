@@ -1,0 +1,245 @@
+/**
+ * The normalised device: what every family adapter turns its vendor's devices into, and the only
+ * thing the Home Assistant side ever sees.
+ */
+
+export const FEATURE_KINDS = [
+    'vacuum',
+    'switch',
+    'light',
+    'fan',
+    'sensor',
+    'binary_sensor',
+    'button',
+    'select',
+    'number',
+    'update',
+    'event',
+] as const;
+export type FeatureKind = (typeof FEATURE_KINDS)[number];
+
+export type Family = 'icomen' | 'miio' | 'rainmaker' | 'ecovacs';
+
+/** `diagnostic` for read-only facts, `config` only for settable ones. */
+export type EntityCategory = 'config' | 'diagnostic';
+
+interface FeatureBase {
+    /** Stable within the device: `[a-z0-9_]+`. Part of the HA unique_id, so never rename one. */
+    id: string;
+    /** Entity name without the device name; `null` marks the device's main feature. */
+    name: string | null;
+    entityCategory?: EntityCategory;
+    icon?: string;
+    enabledByDefault?: boolean;
+}
+
+export type VacuumCommand = 'start' | 'stop' | 'pause' | 'return_to_base' | 'locate' | 'clean_spot';
+export type VacuumActivity = 'cleaning' | 'docked' | 'paused' | 'idle' | 'returning' | 'error';
+
+export interface VacuumFeature extends FeatureBase {
+    kind: 'vacuum';
+    commands: VacuumCommand[];
+    fanSpeeds?: string[];
+}
+
+export interface SwitchFeature extends FeatureBase {
+    kind: 'switch';
+    deviceClass?: 'outlet' | 'switch';
+}
+
+export type ColorMode = 'onoff' | 'brightness' | 'color_temp' | 'hs';
+
+export interface LightFeature extends FeatureBase {
+    kind: 'light';
+    colorModes: ColorMode[];
+    minKelvin?: number;
+    maxKelvin?: number;
+}
+
+export interface FanFeature extends FeatureBase {
+    kind: 'fan';
+    /** Speeds are percentages in HA; the adapter maps its own range onto them. */
+    speedRange?: {min: number; max: number};
+    presetModes?: string[];
+    direction?: boolean;
+    oscillation?: boolean;
+}
+
+export interface SensorFeature extends FeatureBase {
+    kind: 'sensor';
+    deviceClass?: string;
+    stateClass?: 'measurement' | 'total' | 'total_increasing';
+    unit?: string;
+    /** Only with deviceClass `enum`. */
+    options?: string[];
+    precision?: number;
+}
+
+export interface BinarySensorFeature extends FeatureBase {
+    kind: 'binary_sensor';
+    deviceClass?: string;
+}
+
+export interface ButtonFeature extends FeatureBase {
+    kind: 'button';
+    deviceClass?: 'identify' | 'restart' | 'update';
+}
+
+export interface SelectFeature extends FeatureBase {
+    kind: 'select';
+    options: string[];
+}
+
+export interface NumberFeature extends FeatureBase {
+    kind: 'number';
+    min: number;
+    max: number;
+    step?: number;
+    unit?: string;
+    deviceClass?: string;
+    mode?: 'auto' | 'box' | 'slider';
+}
+
+export interface UpdateFeature extends FeatureBase {
+    kind: 'update';
+    /** Whether HA may ask us to install the latest version. */
+    installable: boolean;
+}
+
+export interface EventFeature extends FeatureBase {
+    kind: 'event';
+    eventTypes: string[];
+    deviceClass?: 'button' | 'doorbell' | 'motion';
+}
+
+export type Feature =
+    | VacuumFeature
+    | SwitchFeature
+    | LightFeature
+    | FanFeature
+    | SensorFeature
+    | BinarySensorFeature
+    | ButtonFeature
+    | SelectFeature
+    | NumberFeature
+    | UpdateFeature
+    | EventFeature;
+
+/** Feature state values, one shape per kind. Buttons and events carry no state. */
+export interface VacuumState {
+    activity: VacuumActivity | null;
+    fanSpeed?: string;
+}
+export interface LightState {
+    on: boolean;
+    brightness?: number;
+    colorMode?: ColorMode;
+    hs?: {h: number; s: number};
+    colorTempKelvin?: number;
+}
+export interface FanState {
+    on: boolean;
+    percentage?: number;
+    presetMode?: string;
+    direction?: 'forward' | 'reverse';
+    oscillating?: boolean;
+}
+export interface UpdateState {
+    installedVersion: string | null;
+    latestVersion: string | null;
+    inProgress?: boolean;
+    /** 0–100 while an update runs. */
+    progress?: number | null;
+    releaseSummary?: string;
+}
+export type FeatureValue =
+    | VacuumState
+    | LightState
+    | FanState
+    | UpdateState
+    | boolean
+    | number
+    | string
+    | null;
+
+/** One JSON object keyed by feature id. */
+export type DeviceState = Record<string, FeatureValue>;
+
+export interface DeviceFacts {
+    manufacturer: string;
+    model: string;
+    name: string;
+    firmware?: string;
+    mac?: string;
+    ip?: string;
+}
+
+export interface LinkHealth {
+    online: boolean;
+    /** ms since epoch, or null if never heard from. */
+    lastSeen: number | null;
+    lastError: string | null;
+    packetsIn: number;
+    packetsOut: number;
+    badPackets: number;
+    timeouts: number;
+}
+
+export interface Device {
+    /** `<family>-<hardware id>`, e.g. `icomen-0095691a2b3c`. */
+    id: string;
+    family: Family;
+    facts: DeviceFacts;
+    link: LinkHealth;
+    features: Feature[];
+    state: DeviceState;
+    /**
+     * Family-private, non-secret details the adapter wants to survive a restart (vendor bytes,
+     * the node config, mapping state). Never published.
+     */
+    extra: Record<string, unknown>;
+    /** Tokens, cloud keys: persisted in the 0600 registry file, never logged, never published. */
+    secrets: Record<string, string>;
+}
+
+/** What the Home Assistant side and the web UI may see: everything but secrets. */
+export type PublicDevice = Omit<Device, 'secrets' | 'extra'>;
+
+export function newLinkHealth(): LinkHealth {
+    return {online: false, lastSeen: null, lastError: null, packetsIn: 0, packetsOut: 0, badPackets: 0, timeouts: 0};
+}
+
+export function toPublic(device: Device): PublicDevice {
+    const {secrets: _secrets, extra: _extra, ...rest} = device;
+    return structuredClone(rest);
+}
+
+/** A command from Home Assistant (or the CLI, or the web UI) for one feature of one device. */
+export interface DeviceCommand {
+    deviceId: string;
+    featureId: string;
+    /**
+     * `set` for stateful features (value = the desired normalised state: boolean for a switch,
+     * Partial<LightState> for a light, …); a vacuum command name; `set_fan_speed`; `press`; `install`.
+     */
+    action: string;
+    value?: unknown;
+}
+
+const DEVICE_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const FEATURE_ID = /^[a-z0-9_]{1,48}$/;
+
+export function isValidDeviceId(id: string): boolean {
+    return DEVICE_ID.test(id);
+}
+
+export function isValidFeatureId(id: string): boolean {
+    return FEATURE_ID.test(id);
+}
+
+/** `icomen-0095691a2b3c`: lower case, only characters HA accepts in discovery topics. */
+export function makeDeviceId(family: Family, hardwareId: string): string {
+    const id = `${family}-${hardwareId.toLowerCase().replace(/[^a-z0-9_-]/g, '')}`;
+    if (!isValidDeviceId(id)) throw new Error(`cannot build a device id from ${family} hardware id "${hardwareId}"`);
+    return id;
+}

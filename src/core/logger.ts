@@ -1,0 +1,99 @@
+/**
+ * Levelled logging with a namespace per module (`icomen:session`, `ha:mqtt`).
+ *
+ * Every secret the registry or the settings know is registered here and masked in every line, so a
+ * token that slips into an error message still never reaches the log.
+ */
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export type LogSink = (level: LogLevel, namespace: string, message: string) => void;
+
+const rank: Record<LogLevel, number> = {error: 0, warn: 1, info: 2, debug: 3};
+
+let globalLevel: LogLevel = 'info';
+const namespaceLevels = new Map<string, LogLevel>();
+const secrets = new Set<string>();
+let sink: LogSink = defaultSink;
+
+function defaultSink(level: LogLevel, namespace: string, message: string): void {
+    process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${namespace}] ${message}\n`);
+}
+
+export function setLogLevel(level: LogLevel, namespace?: string): void {
+    if (namespace) namespaceLevels.set(namespace, level);
+    else globalLevel = level;
+}
+
+export function setLogSink(next: LogSink | null): void {
+    sink = next ?? defaultSink;
+}
+
+/** Secrets shorter than 6 characters would mask ordinary words; none of ours are that short. */
+export function registerSecret(value: string | undefined | null): void {
+    if (value && value.length >= 6) secrets.add(value);
+}
+
+export function redact(text: string): string {
+    let out = text;
+    for (const secret of secrets) {
+        if (out.includes(secret)) out = out.split(secret).join('***');
+    }
+    return out;
+}
+
+function levelFor(namespace: string): LogLevel {
+    let best: LogLevel | undefined;
+    let bestLength = -1;
+    for (const [prefix, level] of namespaceLevels) {
+        if ((namespace === prefix || namespace.startsWith(`${prefix}:`)) && prefix.length > bestLength) {
+            best = level;
+            bestLength = prefix.length;
+        }
+    }
+    return best ?? globalLevel;
+}
+
+export interface Logger {
+    readonly namespace: string;
+    error(message: string): void;
+    warn(message: string): void;
+    info(message: string): void;
+    debug(message: string | (() => string)): void;
+    /**
+     * At most one line per `key` per interval; the next line says how many were suppressed. For
+     * floods of bad packets, where one line per packet would itself be the attack.
+     */
+    limited(level: LogLevel, key: string, message: string, intervalMs?: number): void;
+    child(suffix: string): Logger;
+}
+
+export function createLogger(namespace: string): Logger {
+    const suppressed = new Map<string, {until: number; count: number}>();
+    const write = (level: LogLevel, message: string | (() => string)): void => {
+        if (rank[level] > rank[levelFor(namespace)]) return;
+        const text = typeof message === 'function' ? message() : message;
+        sink(level, namespace, redact(text));
+    };
+    return {
+        namespace,
+        error: (message) => write('error', message),
+        warn: (message) => write('warn', message),
+        info: (message) => write('info', message),
+        debug: (message) => write('debug', message),
+        limited(level, key, message, intervalMs = 10_000) {
+            const now = Date.now();
+            const entry = suppressed.get(key);
+            if (entry && now < entry.until) {
+                entry.count++;
+                return;
+            }
+            const note = entry && entry.count > 0 ? ` (${entry.count} similar suppressed)` : '';
+            suppressed.set(key, {until: now + intervalMs, count: 0});
+            if (suppressed.size > 10_000) suppressed.clear();
+            write(level, message + note);
+        },
+        child: (suffix) => createLogger(`${namespace}:${suffix}`),
+    };
+}

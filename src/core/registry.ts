@@ -1,0 +1,301 @@
+import {isDeepStrictEqual} from 'node:util';
+
+import {readJsonWithBackup, writeFileAtomic} from './atomic-file.js';
+import type {EventBus} from './bus.js';
+import {
+    type Device,
+    type DeviceFacts,
+    type DeviceState,
+    type Family,
+    type Feature,
+    FEATURE_KINDS,
+    type LinkHealth,
+    isValidDeviceId,
+    isValidFeatureId,
+    newLinkHealth,
+    toPublic,
+} from './device.js';
+import {createLogger, registerSecret} from './logger.js';
+
+const log = createLogger('core:registry');
+
+const REGISTRY_VERSION = 1;
+
+export interface DeviceDescription {
+    id: string;
+    family: Family;
+    facts: DeviceFacts;
+    features: Feature[];
+}
+
+export interface RegistryOptions {
+    file: string;
+    bus: EventBus;
+    /** How long state and link changes may wait before they are written (devices and secrets are written at once). */
+    stateSaveDelayMs?: number;
+}
+
+export class RegistryCorruptError extends Error {}
+
+/**
+ * The device registry: the one place that holds every device, persisted atomically in the data
+ * directory. Adapters write to it; it announces every change on the bus.
+ */
+export class DeviceRegistry {
+    private readonly devices = new Map<string, Device>();
+    private readonly file: string;
+    private readonly bus: EventBus;
+    private readonly stateSaveDelayMs: number;
+    private saveTimer: NodeJS.Timeout | null = null;
+    private saving: Promise<void> | null = null;
+    private dirtyWhileSaving = false;
+    private closed = false;
+
+    constructor(options: RegistryOptions) {
+        this.file = options.file;
+        this.bus = options.bus;
+        this.stateSaveDelayMs = options.stateSaveDelayMs ?? 2000;
+    }
+
+    /**
+     * Loads the registry. A file cut short or corrupted is reported and the last good copy used;
+     * if there is none, start-up fails with the reason rather than silently forgetting devices.
+     */
+    async load(): Promise<void> {
+        const result = await readJsonWithBackup(this.file, parseRegistry);
+        switch (result.status) {
+            case 'missing':
+                log.info(`no registry at ${this.file} yet: starting empty`);
+                return;
+            case 'corrupt':
+                throw new RegistryCorruptError(
+                    `the device registry is unreadable and no good backup exists: ${result.error}. Move it aside to start with an empty registry.`,
+                );
+            case 'recovered':
+                log.error(`the device registry is damaged (${result.error}); using the last good copy ${result.source}`);
+                break;
+            case 'ok':
+                break;
+        }
+        for (const device of result.value) {
+            // Nobody is connected to a process that just started: link health starts offline.
+            device.link.online = false;
+            for (const secret of Object.values(device.secrets)) registerSecret(secret);
+            this.devices.set(device.id, device);
+        }
+        log.info(`loaded ${this.devices.size} device(s) from ${result.source}`);
+        if (result.status === 'recovered') this.scheduleSave(0);
+    }
+
+    get(id: string): Device | undefined {
+        return this.devices.get(id);
+    }
+
+    has(id: string): boolean {
+        return this.devices.has(id);
+    }
+
+    list(family?: Family): Device[] {
+        const all = [...this.devices.values()];
+        return family ? all.filter((device) => device.family === family) : all;
+    }
+
+    /** Adds a device or updates its facts and features; announces it only when something changed. */
+    upsert(description: DeviceDescription): Device {
+        validateDescription(description);
+        const existing = this.devices.get(description.id);
+        if (existing) {
+            if (isDeepStrictEqual(existing.facts, description.facts) && isDeepStrictEqual(existing.features, description.features)) {
+                return existing;
+            }
+            existing.facts = structuredClone(description.facts);
+            existing.features = structuredClone(description.features);
+            const kept = new Set(existing.features.map((feature) => feature.id));
+            for (const key of Object.keys(existing.state)) if (!kept.has(key)) delete existing.state[key];
+            this.bus.emit('device', {device: toPublic(existing)});
+            this.scheduleSave(0);
+            return existing;
+        }
+        const device: Device = {
+            ...structuredClone(description),
+            link: newLinkHealth(),
+            state: {},
+            extra: {},
+            secrets: {},
+        };
+        this.devices.set(device.id, device);
+        log.info(`new device ${device.id} (${device.facts.manufacturer} ${device.facts.model})`);
+        this.bus.emit('device', {device: toPublic(device)});
+        this.scheduleSave(0);
+        return device;
+    }
+
+    /** Merges feature values into the state; unknown feature ids are refused so typos cannot hide. */
+    updateState(id: string, patch: DeviceState): void {
+        const device = this.require(id);
+        const known = new Set(device.features.map((feature) => feature.id));
+        const changed: string[] = [];
+        for (const [key, value] of Object.entries(patch)) {
+            if (!known.has(key)) {
+                log.warn(`${id}: state for unknown feature "${key}" ignored`);
+                continue;
+            }
+            if (!isDeepStrictEqual(device.state[key], value)) {
+                device.state[key] = structuredClone(value);
+                changed.push(key);
+            }
+        }
+        if (changed.length === 0) return;
+        this.bus.emit('state', {deviceId: id, state: structuredClone(device.state), changed});
+        this.scheduleSave(this.stateSaveDelayMs);
+    }
+
+    /** A packet arrived from the device: it is online and seen now. */
+    markSeen(id: string): void {
+        const device = this.require(id);
+        device.link.lastSeen = Date.now();
+        device.link.packetsIn++;
+        if (!device.link.online) this.updateLink(id, {online: true, lastError: null});
+        else this.scheduleSave(this.stateSaveDelayMs);
+    }
+
+    countSent(id: string): void {
+        const device = this.devices.get(id);
+        if (device) device.link.packetsOut++;
+    }
+
+    /** Counts a rejected packet and keeps its reason as the device's last error. */
+    countBadPacket(id: string, reason: string): void {
+        const device = this.devices.get(id);
+        if (!device) return;
+        device.link.badPackets++;
+        device.link.lastError = reason;
+        this.scheduleSave(this.stateSaveDelayMs);
+    }
+
+    countTimeout(id: string, reason: string): void {
+        const device = this.devices.get(id);
+        if (!device) return;
+        device.link.timeouts++;
+        device.link.lastError = reason;
+        this.scheduleSave(this.stateSaveDelayMs);
+    }
+
+    /** Announces only changes of `online` or `lastError`: counters change too often to be news. */
+    updateLink(id: string, patch: Partial<LinkHealth>): void {
+        const device = this.require(id);
+        const before = {online: device.link.online, lastError: device.link.lastError};
+        Object.assign(device.link, patch);
+        if (before.online !== device.link.online || before.lastError !== device.link.lastError) {
+            this.bus.emit('link', {deviceId: id, link: {...device.link}});
+        }
+        this.scheduleSave(this.stateSaveDelayMs);
+    }
+
+    setExtra(id: string, key: string, value: unknown): void {
+        const device = this.require(id);
+        if (isDeepStrictEqual(device.extra[key], value)) return;
+        device.extra[key] = structuredClone(value);
+        this.scheduleSave(0);
+    }
+
+    setSecret(id: string, key: string, value: string): void {
+        const device = this.require(id);
+        registerSecret(value);
+        if (device.secrets[key] === value) return;
+        device.secrets[key] = value;
+        this.scheduleSave(0);
+    }
+
+    emitEvent(id: string, featureId: string, eventType: string, attributes: Record<string, unknown> = {}): void {
+        const device = this.require(id);
+        const feature = device.features.find((candidate) => candidate.id === featureId);
+        if (!feature || feature.kind !== 'event') throw new Error(`${id} has no event feature "${featureId}"`);
+        this.bus.emit('event', {deviceId: id, featureId, eventType, attributes});
+    }
+
+    remove(id: string): boolean {
+        if (!this.devices.delete(id)) return false;
+        log.info(`removed device ${id}`);
+        this.bus.emit('removed', {deviceId: id});
+        this.scheduleSave(0);
+        return true;
+    }
+
+    /** Writes pending changes now. */
+    async flush(): Promise<void> {
+        if (this.saveTimer) {
+            clearTimeout(this.saveTimer);
+            this.saveTimer = null;
+        }
+        await this.save();
+    }
+
+    async close(): Promise<void> {
+        await this.flush();
+        this.closed = true;
+    }
+
+    private require(id: string): Device {
+        const device = this.devices.get(id);
+        if (!device) throw new Error(`unknown device ${id}`);
+        return device;
+    }
+
+    private scheduleSave(delayMs: number): void {
+        if (this.closed) return;
+        if (this.saving) {
+            this.dirtyWhileSaving = true;
+            return;
+        }
+        if (this.saveTimer) {
+            if (delayMs > 0) return;
+            clearTimeout(this.saveTimer);
+        }
+        this.saveTimer = setTimeout(() => {
+            this.saveTimer = null;
+            this.save().catch((error: Error) => log.error(`could not write ${this.file}: ${error.message}`));
+        }, delayMs);
+        this.saveTimer.unref();
+    }
+
+    private async save(): Promise<void> {
+        while (this.saving) await this.saving;
+        const document = JSON.stringify({version: REGISTRY_VERSION, devices: [...this.devices.values()]}, null, 2);
+        this.dirtyWhileSaving = false;
+        this.saving = writeFileAtomic(this.file, document);
+        try {
+            await this.saving;
+        } finally {
+            this.saving = null;
+        }
+        if (this.dirtyWhileSaving) this.scheduleSave(0);
+    }
+}
+
+function validateDescription(description: DeviceDescription): void {
+    if (!isValidDeviceId(description.id)) throw new Error(`invalid device id "${description.id}"`);
+    const seen = new Set<string>();
+    for (const feature of description.features) {
+        if (!isValidFeatureId(feature.id)) throw new Error(`${description.id}: invalid feature id "${feature.id}"`);
+        if (!FEATURE_KINDS.includes(feature.kind)) throw new Error(`${description.id}: unknown feature kind "${String(feature.kind)}"`);
+        if (seen.has(feature.id)) throw new Error(`${description.id}: duplicate feature id "${feature.id}"`);
+        seen.add(feature.id);
+    }
+}
+
+function parseRegistry(value: unknown): Device[] {
+    if (typeof value !== 'object' || value === null) throw new Error('not a JSON object');
+    const document = value as {version?: unknown; devices?: unknown};
+    if (document.version !== REGISTRY_VERSION) throw new Error(`unsupported registry version ${String(document.version)}`);
+    if (!Array.isArray(document.devices)) throw new Error('"devices" is not a list');
+    return document.devices.map((entry: unknown, index) => {
+        const device = entry as Partial<Device>;
+        if (typeof device?.id !== 'string' || !isValidDeviceId(device.id)) throw new Error(`device #${index} has no valid id`);
+        for (const key of ['facts', 'link', 'state', 'extra', 'secrets'] as const) {
+            if (typeof device[key] !== 'object' || device[key] === null) throw new Error(`device ${device.id} has no "${key}" object`);
+        }
+        if (!Array.isArray(device.features)) throw new Error(`device ${device.id} has no feature list`);
+        return {...device, link: {...newLinkHealth(), ...device.link}} as Device;
+    });
+}
