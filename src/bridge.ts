@@ -1,0 +1,131 @@
+import {mkdir} from 'node:fs/promises';
+import type {Server} from 'node:net';
+import path from 'node:path';
+
+import type {Aedes} from 'aedes';
+
+import {createBroker} from './broker/broker.js';
+import {listenMqtt} from './broker/listener.js';
+import type {Settings} from './config/schema.js';
+import {EventBus} from './core/bus.js';
+import {createLogger, setLogLevel} from './core/logger.js';
+import {DeviceRegistry} from './core/registry.js';
+import {CommandRouter} from './core/router.js';
+import type {FamilyModule, FamilyService, TopicPort} from './families/family.js';
+import {HaConnection} from './ha/connection.js';
+import {HaPublisher} from './ha/publisher.js';
+import {OutboundQueue} from './ha/queue.js';
+import {VERSION} from './version.js';
+
+const log = createLogger('bridge');
+
+export interface RunningBridge {
+    settings: Settings;
+    registry: DeviceRegistry;
+    router: CommandRouter;
+    bus: EventBus;
+    queue: OutboundQueue;
+    /** The broker the Home Assistant side talks to (the embedded one when none is configured). */
+    haUrl: string;
+    stop(): Promise<void>;
+}
+
+export function registryPath(settings: Settings): string {
+    return path.join(settings.dataDir, 'registry.json');
+}
+
+/**
+ * The composition root: registry, bus and router in the middle, the Home Assistant side on one
+ * end, the family adapters on the other.
+ */
+export async function startBridge(settings: Settings, families: readonly FamilyModule[]): Promise<RunningBridge> {
+    setLogLevel(settings.logLevel);
+    log.info(`fogbridge ${VERSION} starting; data in ${path.resolve(settings.dataDir)}`);
+    await mkdir(settings.dataDir, {recursive: true, mode: 0o700});
+
+    const bus = new EventBus();
+    const registry = new DeviceRegistry({file: registryPath(settings), bus});
+    await registry.load();
+    const router = new CommandRouter(registry);
+
+    let embedded: {broker: Aedes; server: Server} | null = null;
+    let haUrl = settings.ha.mqtt.url;
+    if (!haUrl) {
+        const {host, port} = settings.ha.embeddedBroker;
+        const broker = await createBroker({id: 'fogbridge-ha'});
+        const server = await listenMqtt(broker, {host, port, log: createLogger('broker:ha')});
+        embedded = {broker, server};
+        haUrl = `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`;
+        log.info(`no Home Assistant broker configured: serving one at ${haUrl}`);
+    }
+
+    const connection = new HaConnection(haUrl, settings.ha, `${settings.ha.baseTopic}/bridge/state`);
+    const queue = new OutboundQueue({
+        capacity: settings.ha.queueCapacity,
+        deviceRatePerSecond: settings.ha.deviceRatePerSecond,
+        deviceBurst: settings.ha.deviceBurst,
+        bulkRatePerSecond: settings.ha.replayRatePerSecond,
+        send: (message) => connection.publish(message),
+    });
+    const publisher = new HaPublisher({settings: settings.ha, registry, bus, router, connection, queue});
+    publisher.start();
+    const topics: TopicPort = {
+        publish: (topic, payload, options) => queue.enqueue({topic, payload, retain: options?.retain ?? false, qos: 1}),
+        subscribe: (filter, handler) =>
+            connection.subscribe(filter, (topic, payload, packet) => {
+                if (!packet.retain) handler(topic, payload);
+            }),
+    };
+
+    const services: {family: string; service: FamilyService}[] = [];
+    const stopServices = async (): Promise<void> => {
+        for (const {family, service} of services.splice(0).reverse()) {
+            await service.stop().catch((error: Error) => log.error(`stopping ${family}: ${error.message}`));
+        }
+    };
+    try {
+        for (const family of families) {
+            if (!family.enabled(settings)) {
+                log.info(`${family.family}: disabled in the settings`);
+                continue;
+            }
+            const service = family.create({settings, registry, router, topics});
+            await service.start();
+            services.push({family: family.family, service});
+        }
+    } catch (error) {
+        await stopServices();
+        await embedded?.broker.close();
+        embedded?.server.close();
+        throw error;
+    }
+
+    if (!(await connection.start())) log.warn(`Home Assistant's broker at ${haUrl} is not reachable yet; devices keep working and will appear once it is`);
+
+    let stopping: Promise<void> | null = null;
+    return {
+        settings,
+        registry,
+        router,
+        bus,
+        queue,
+        haUrl,
+        stop() {
+            stopping ??= (async () => {
+                log.info('stopping');
+                await stopServices();
+                await queue.idle(2000);
+                publisher.stop();
+                await connection.stop();
+                queue.close();
+                await registry.close();
+                if (embedded) {
+                    await new Promise<void>((resolve) => embedded!.broker.close(() => resolve()));
+                    await new Promise<void>((resolve) => embedded!.server.close(() => resolve()));
+                }
+                log.info('stopped');
+            })();
+            return stopping;
+        },
+    };
+}

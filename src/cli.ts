@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+import yargs, {type ArgumentsCamelCase, type Argv} from 'yargs';
+import {hideBin} from 'yargs/helpers';
+
+import {startBridge, registryPath} from './bridge.js';
+import {SettingsError, loadSettings} from './config/load.js';
+import type {Settings} from './config/schema.js';
+import {readJsonWithBackup} from './core/atomic-file.js';
+import type {Device} from './core/device.js';
+import {createLogger} from './core/logger.js';
+import {RegistryCorruptError} from './core/registry.js';
+import {ALL_FAMILIES, FAMILY_COMMANDS, SIMULATE_COMMANDS} from './families/index.js';
+import {startDemo} from './simulate/demo.js';
+import {VERSION} from './version.js';
+
+const log = createLogger('cli');
+
+/** Options of our own; every other `--a.b value` flag is a setting. */
+const OWN_OPTIONS = new Set(['_', '$0', 'config', 'c', 'demo', 'data-dir', 'dataDir', 'log-level', 'logLevel', 'mqtt-url', 'mqttUrl', 'json', 'help', 'version']);
+
+interface CommonArgs {
+    config?: string;
+    'data-dir'?: string;
+    'log-level'?: string;
+}
+
+function withCommonOptions<T>(args: Argv<T>): Argv<T & CommonArgs> {
+    return args
+        .option('config', {alias: 'c', type: 'string', describe: 'settings file (YAML or JSON); also FOGBRIDGE_CONFIG'})
+        .option('data-dir', {type: 'string', describe: 'where the registry, CA and keys live (default ./data)'})
+        .option('log-level', {type: 'string', choices: ['error', 'warn', 'info', 'debug']}) as Argv<T & CommonArgs>;
+}
+
+/** Settings from file, environment and flags, in that order of precedence. */
+export function settingsFromArgs(argv: ArgumentsCamelCase<CommonArgs & {demo?: boolean; 'mqtt-url'?: string}>): Settings {
+    const flags: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(argv)) {
+        if (!OWN_OPTIONS.has(key) && !key.includes('-')) flags[key] = value;
+    }
+    if (argv['data-dir'] !== undefined) flags.dataDir = argv['data-dir'];
+    if (argv['log-level'] !== undefined) flags.logLevel = argv['log-level'];
+    if (argv.demo !== undefined) flags.demo = argv.demo;
+    if (argv['mqtt-url'] !== undefined) flags.ha = {...(flags.ha as object | undefined), mqtt: {url: argv['mqtt-url']}};
+    return loadSettings({file: argv.config ?? process.env.FOGBRIDGE_CONFIG, env: process.env, flags});
+}
+
+async function run(argv: ArgumentsCamelCase<CommonArgs & {demo?: boolean; 'mqtt-url'?: string}>): Promise<void> {
+    const settings = settingsFromArgs(argv);
+    const bridge = await startBridge(settings, ALL_FAMILIES);
+    const demo = settings.demo ? await startDemo(settings) : null;
+    let signalled = false;
+    const shutdown = (signal: string): void => {
+        if (signalled) {
+            log.warn(`${signal} again: exiting at once`);
+            process.exit(1);
+        }
+        signalled = true;
+        log.info(`${signal} received`);
+        void (async () => {
+            await demo?.stop();
+            await bridge.stop();
+            process.exit(0);
+        })();
+    };
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+async function listDevices(argv: ArgumentsCamelCase<CommonArgs & {json?: boolean}>): Promise<void> {
+    const settings = settingsFromArgs(argv);
+    const file = registryPath(settings);
+    const result = await readJsonWithBackup(file, (value) => (value as {devices: Device[]}).devices);
+    if (result.status === 'missing') {
+        process.stdout.write(argv.json ? '[]\n' : `no devices yet (${file} does not exist)\n`);
+        return;
+    }
+    if (result.status === 'corrupt') throw new RegistryCorruptError(result.error);
+    // The registry file holds secrets; the listing never does.
+    const devices = result.value.map(({secrets: _secrets, extra: _extra, ...device}) => device);
+    if (argv.json) {
+        process.stdout.write(`${JSON.stringify(devices, null, 2)}\n`);
+        return;
+    }
+    if (devices.length === 0) process.stdout.write('no devices yet\n');
+    for (const device of devices) {
+        const seen = device.link.lastSeen ? new Date(device.link.lastSeen).toISOString() : 'never';
+        const features = device.features.map((feature) => `${feature.id}:${feature.kind}`).join(' ');
+        process.stdout.write(`${device.id}  ${device.facts.manufacturer} ${device.facts.model} "${device.facts.name}"  last seen ${seen}  [${features}]\n`);
+    }
+}
+
+export async function main(args: string[]): Promise<void> {
+    await withCommonOptions(yargs(args))
+        .scriptName('fogbridge')
+        .version(VERSION)
+        .command(
+            ['run', '$0'],
+            'run the bridge (add --<section>.<key> <value> to override any setting)',
+            (command) =>
+                command
+                    .option('demo', {type: 'boolean', describe: 'also start simulated devices'})
+                    .option('mqtt-url', {type: 'string', describe: "Home Assistant's MQTT broker (default: an embedded one)"}),
+            run,
+        )
+        .command('devices', 'list the devices in the registry', (command) => command.option('json', {type: 'boolean'}), listDevices)
+        .command('simulate', 'run simulated devices against a bridge', (command) => {
+            for (const module of SIMULATE_COMMANDS) command.command(module);
+            return command.demandCommand(1, 'name a family to simulate');
+        })
+        .command(FAMILY_COMMANDS as never)
+        .demandCommand(0)
+        .strictCommands()
+        .recommendCommands()
+        .fail((message, error, instance) => {
+            if (error) throw error;
+            process.stderr.write(`${instance.help()}\n\n${message}\n`);
+            process.exit(2);
+        })
+        .help()
+        .parseAsync();
+}
+
+main(hideBin(process.argv)).catch((error: unknown) => {
+    if (error instanceof SettingsError || error instanceof RegistryCorruptError) {
+        process.stderr.write(`fogbridge: ${error.message}\n`);
+        process.exit(2);
+    }
+    process.stderr.write(`fogbridge: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exit(1);
+});

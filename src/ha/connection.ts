@@ -1,0 +1,149 @@
+import {readFileSync} from 'node:fs';
+import type {Socket} from 'node:net';
+
+import mqtt, {type IClientOptions, type IPublishPacket, type MqttClient} from 'mqtt';
+
+import type {Settings} from '../config/schema.js';
+import {createLogger, registerSecret} from '../core/logger.js';
+import type {OutboundMessage} from './queue.js';
+import {topicMatches} from './topics.js';
+
+const log = createLogger('ha:mqtt');
+
+const MIN_RECONNECT_MS = 1000;
+const MAX_RECONNECT_MS = 30_000;
+
+type MessageHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
+
+/**
+ * The mqtt.js client to Home Assistant's broker: last will `offline` on the bridge state topic,
+ * `online` on every connect, reconnect with exponential backoff, Nagle off on every new stream.
+ */
+export class HaConnection {
+    private client: MqttClient | null = null;
+    private readonly handlers: {filter: string; handler: MessageHandler}[] = [];
+    private readonly connectListeners: (() => void)[] = [];
+    private readonly disconnectListeners: (() => void)[] = [];
+    private reconnectMs = MIN_RECONNECT_MS;
+    private lastDownLog = 0;
+
+    constructor(
+        private readonly url: string,
+        private readonly settings: Settings['ha'],
+        private readonly bridgeStateTopic: string,
+    ) {}
+
+    get connected(): boolean {
+        return this.client?.connected ?? false;
+    }
+
+    onConnect(listener: () => void): void {
+        this.connectListeners.push(listener);
+    }
+
+    onDisconnect(listener: () => void): void {
+        this.disconnectListeners.push(listener);
+    }
+
+    /** Subscribed now if connected, and again after every reconnect. */
+    subscribe(filter: string, handler: MessageHandler): void {
+        this.handlers.push({filter, handler});
+        if (this.client?.connected) this.client.subscribe(filter, {qos: 1});
+    }
+
+    unsubscribe(filter: string): void {
+        for (let i = this.handlers.length - 1; i >= 0; i--) if (this.handlers[i]!.filter === filter) this.handlers.splice(i, 1);
+        if (this.client?.connected) this.client.unsubscribe(filter);
+    }
+
+    /** Starts connecting; resolves at the first CONNACK or after `waitMs` (the client keeps retrying). */
+    async start(waitMs = 10_000): Promise<boolean> {
+        const {mqtt: options} = this.settings;
+        registerSecret(options.password);
+        const clientOptions: IClientOptions = {
+            clientId: options.clientId,
+            username: options.username,
+            password: options.password,
+            keepalive: options.keepaliveSeconds,
+            clean: true,
+            reconnectPeriod: MIN_RECONNECT_MS,
+            connectTimeout: 10_000,
+            resubscribe: false,
+            // Offline, the outbound queue coalesces; mqtt.js must not keep its own unbounded copy.
+            queueQoSZero: false,
+            reconnectOnConnackError: true,
+            rejectUnauthorized: options.rejectUnauthorized,
+            will: {topic: this.bridgeStateTopic, payload: Buffer.from('offline'), retain: true, qos: 1},
+        };
+        if (options.ca) clientOptions.ca = readFileSync(options.ca);
+        if (options.cert) clientOptions.cert = readFileSync(options.cert);
+        if (options.key) clientOptions.key = readFileSync(options.key);
+
+        const client = mqtt.connect(this.url, clientOptions);
+        this.client = client;
+        client.on('connect', () => {
+            (client.stream as Partial<Socket>).setNoDelay?.(true);
+            this.reconnectMs = MIN_RECONNECT_MS;
+            client.options.reconnectPeriod = MIN_RECONNECT_MS;
+            log.info(`connected to ${redactUrl(this.url)}`);
+            client.publish(this.bridgeStateTopic, 'online', {retain: true, qos: 1});
+            const filters = [...new Set(this.handlers.map((entry) => entry.filter))];
+            if (filters.length) client.subscribe(filters, {qos: 1});
+            for (const listener of this.connectListeners) listener();
+        });
+        client.on('close', () => {
+            for (const listener of this.disconnectListeners) listener();
+            this.reconnectMs = Math.min(MAX_RECONNECT_MS, this.reconnectMs * 2);
+            client.options.reconnectPeriod = this.reconnectMs;
+            const now = Date.now();
+            if (now - this.lastDownLog > 10_000) {
+                this.lastDownLog = now;
+                log.warn(`not connected to ${redactUrl(this.url)}; retrying in ${this.reconnectMs / 1000} s`);
+            }
+        });
+        client.on('error', (error) => log.warn(`broker ${redactUrl(this.url)}: ${error.message}`));
+        client.on('message', (topic, payload, packet) => {
+            for (const {filter, handler} of this.handlers) {
+                if (!topicMatches(filter, topic)) continue;
+                try {
+                    handler(topic, payload, packet);
+                } catch (error) {
+                    log.error(`handler for ${topic} failed: ${(error as Error).message}`);
+                }
+            }
+        });
+
+        if (client.connected) return true;
+        return new Promise((resolve) => {
+            const timer = setTimeout(() => resolve(false), waitMs);
+            client.once('connect', () => {
+                clearTimeout(timer);
+                resolve(true);
+            });
+        });
+    }
+
+    publish(message: OutboundMessage): Promise<void> {
+        const client = this.client;
+        if (!client?.connected) return Promise.reject(new Error('not connected'));
+        if (/[+#]/.test(message.topic)) return Promise.reject(new Error(`refusing to publish to wildcard topic ${message.topic}`));
+        return new Promise((resolve, reject) => {
+            client.publish(message.topic, message.payload, {qos: message.qos, retain: message.retain}, (error) => (error ? reject(error) : resolve()));
+        });
+    }
+
+    /** Says `offline` itself (a clean stop sends no will) and disconnects. */
+    async stop(): Promise<void> {
+        const client = this.client;
+        if (!client) return;
+        this.client = null;
+        if (client.connected) {
+            await new Promise<void>((resolve) => client.publish(this.bridgeStateTopic, 'offline', {retain: true, qos: 1}, () => resolve()));
+        }
+        await client.endAsync();
+    }
+}
+
+function redactUrl(url: string): string {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+}

@@ -1,0 +1,210 @@
+import type {
+    BinarySensorFeature,
+    ButtonFeature,
+    EventFeature,
+    FanFeature,
+    Feature,
+    LightFeature,
+    NumberFeature,
+    PublicDevice,
+    SelectFeature,
+    SensorFeature,
+    SwitchFeature,
+    UpdateFeature,
+    VacuumCommand,
+    VacuumFeature,
+} from '../core/device.js';
+import {PROJECT_URL, VERSION} from '../version.js';
+import type {TopicLayout} from './topics.js';
+
+/**
+ * Device-based discovery (`<prefix>/device/<id>/config`): one retained message per device with
+ * `dev`, `o` and `cmps`. Every component reads the device's canonical state topic, so HA shows
+ * exactly what any other MQTT client sees.
+ */
+
+type Component = Record<string, unknown> & {p: string; unique_id: string};
+
+export interface DiscoveryPayload {
+    dev: Record<string, unknown>;
+    o: {name: string; sw: string; url: string};
+    availability: {topic: string}[];
+    availability_mode: 'all';
+    cmps: Record<string, Component>;
+}
+
+const VACUUM_FEATURES: Record<VacuumCommand, string> = {
+    start: 'start',
+    stop: 'stop',
+    pause: 'pause',
+    return_to_base: 'return_home',
+    locate: 'locate',
+    clean_spot: 'clean_spot',
+};
+
+export function buildDiscovery(device: PublicDevice, topics: TopicLayout): DiscoveryPayload {
+    const cmps: Record<string, Component> = {};
+    for (const feature of device.features) cmps[feature.id] = buildComponent(device, feature, topics);
+    const dev: Record<string, unknown> = {
+        identifiers: [topics.identifier(device.id)],
+        name: device.facts.name,
+        manufacturer: device.facts.manufacturer,
+        model: device.facts.model,
+    };
+    if (device.facts.firmware) dev.sw_version = device.facts.firmware;
+    return {
+        dev,
+        o: {name: 'fogbridge', sw: VERSION, url: PROJECT_URL},
+        availability: [{topic: topics.bridgeState}, {topic: topics.availability(device.id)}],
+        availability_mode: 'all',
+        cmps,
+    };
+}
+
+function buildComponent(device: PublicDevice, feature: Feature, topics: TopicLayout): Component {
+    const common: Record<string, unknown> = {unique_id: topics.uniqueId(device.id, feature.id), name: feature.name};
+    if (feature.entityCategory) common.entity_category = feature.entityCategory;
+    if (feature.icon) common.icon = feature.icon;
+    if (feature.enabledByDefault === false) common.enabled_by_default = false;
+    const context = {device, feature, topics};
+    const specific = BUILDERS[feature.kind](context as never);
+    return {p: feature.kind, ...common, ...specific} as Component;
+}
+
+interface BuildContext<F extends Feature> {
+    device: PublicDevice;
+    feature: F;
+    topics: TopicLayout;
+}
+
+/** `{{ value_json.<id> }}` on the device's state topic. */
+function valueFrom({device, feature, topics}: BuildContext<Feature>, path = ''): Record<string, string> {
+    return {state_topic: topics.deviceState(device.id), value_template: `{{ value_json.${feature.id}${path} }}`};
+}
+
+function commandTopic({device, feature, topics}: BuildContext<Feature>, attribute?: string): string {
+    return topics.command(device.id, feature.id, attribute);
+}
+
+const BUILDERS: {[K in Feature['kind']]: (context: BuildContext<Extract<Feature, {kind: K}>>) => Record<string, unknown>} = {
+    vacuum(context: BuildContext<VacuumFeature>) {
+        const {device, feature, topics} = context;
+        const supported = ['status', ...feature.commands.map((command) => VACUUM_FEATURES[command])];
+        const config: Record<string, unknown> = {
+            state_topic: topics.featureState(device.id, feature.id),
+            command_topic: commandTopic(context),
+            supported_features: supported,
+        };
+        if (feature.fanSpeeds?.length) {
+            supported.push('fan_speed');
+            config.fan_speed_list = feature.fanSpeeds;
+            config.set_fan_speed_topic = commandTopic(context, 'fan_speed');
+        }
+        return config;
+    },
+    switch(context: BuildContext<SwitchFeature>) {
+        const config: Record<string, unknown> = {...valueFrom(context), command_topic: commandTopic(context)};
+        if (context.feature.deviceClass) config.device_class = context.feature.deviceClass;
+        return config;
+    },
+    light(context: BuildContext<LightFeature>) {
+        const {device, feature, topics} = context;
+        const config: Record<string, unknown> = {
+            schema: 'json',
+            state_topic: topics.featureState(device.id, feature.id),
+            command_topic: commandTopic(context),
+            supported_color_modes: feature.colorModes,
+        };
+        if (feature.colorModes.includes('color_temp')) {
+            config.color_temp_kelvin = true;
+            if (feature.minKelvin) config.min_kelvin = feature.minKelvin;
+            if (feature.maxKelvin) config.max_kelvin = feature.maxKelvin;
+        }
+        return config;
+    },
+    fan(context: BuildContext<FanFeature>) {
+        const {feature} = context;
+        const state = valueFrom(context);
+        const config: Record<string, unknown> = {
+            command_topic: commandTopic(context),
+            state_topic: state.state_topic,
+            state_value_template: `{{ value_json.${feature.id}.state }}`,
+            percentage_command_topic: commandTopic(context, 'percentage'),
+            percentage_state_topic: state.state_topic,
+            percentage_value_template: `{{ value_json.${feature.id}.percentage }}`,
+        };
+        if (feature.speedRange) {
+            config.speed_range_min = feature.speedRange.min;
+            config.speed_range_max = feature.speedRange.max;
+        }
+        if (feature.presetModes?.length) {
+            config.preset_modes = feature.presetModes;
+            config.preset_mode_command_topic = commandTopic(context, 'preset_mode');
+            config.preset_mode_state_topic = state.state_topic;
+            config.preset_mode_value_template = `{{ value_json.${feature.id}.preset_mode }}`;
+        }
+        if (feature.direction) {
+            config.direction_command_topic = commandTopic(context, 'direction');
+            config.direction_state_topic = state.state_topic;
+            config.direction_value_template = `{{ value_json.${feature.id}.direction }}`;
+        }
+        if (feature.oscillation) {
+            config.oscillation_command_topic = commandTopic(context, 'oscillation');
+            config.oscillation_state_topic = state.state_topic;
+            config.oscillation_value_template = `{{ value_json.${feature.id}.oscillation }}`;
+        }
+        return config;
+    },
+    sensor(context: BuildContext<SensorFeature>) {
+        const {feature} = context;
+        const config: Record<string, unknown> = valueFrom(context);
+        if (feature.deviceClass) config.device_class = feature.deviceClass;
+        if (feature.stateClass) config.state_class = feature.stateClass;
+        if (feature.unit) config.unit_of_measurement = feature.unit;
+        if (feature.options) config.options = feature.options;
+        if (feature.precision !== undefined) config.suggested_display_precision = feature.precision;
+        return config;
+    },
+    binary_sensor(context: BuildContext<BinarySensorFeature>) {
+        const config: Record<string, unknown> = valueFrom(context);
+        if (context.feature.deviceClass) config.device_class = context.feature.deviceClass;
+        return config;
+    },
+    button(context: BuildContext<ButtonFeature>) {
+        const config: Record<string, unknown> = {command_topic: commandTopic(context), payload_press: 'PRESS'};
+        if (context.feature.deviceClass) config.device_class = context.feature.deviceClass;
+        return config;
+    },
+    select(context: BuildContext<SelectFeature>) {
+        return {...valueFrom(context), command_topic: commandTopic(context), options: context.feature.options};
+    },
+    number(context: BuildContext<NumberFeature>) {
+        const {feature} = context;
+        const config: Record<string, unknown> = {
+            ...valueFrom(context),
+            command_topic: commandTopic(context),
+            min: feature.min,
+            max: feature.max,
+            step: feature.step ?? 1,
+            mode: feature.mode ?? 'auto',
+        };
+        if (feature.unit) config.unit_of_measurement = feature.unit;
+        if (feature.deviceClass) config.device_class = feature.deviceClass;
+        return config;
+    },
+    update(context: BuildContext<UpdateFeature>) {
+        const {feature} = context;
+        const config: Record<string, unknown> = {...valueFrom(context, ' | tojson'), device_class: 'firmware'};
+        if (feature.installable) {
+            config.command_topic = commandTopic(context);
+            config.payload_install = 'install';
+        }
+        return config;
+    },
+    event(context: BuildContext<EventFeature>) {
+        const {device, feature, topics} = context;
+        const config: Record<string, unknown> = {state_topic: topics.featureEvent(device.id, feature.id), event_types: feature.eventTypes};
+        if (feature.deviceClass) config.device_class = feature.deviceClass;
+        return config;
+    },
+};

@@ -1,0 +1,204 @@
+import type {IPublishPacket} from 'mqtt';
+
+import type {Settings} from '../config/schema.js';
+import type {EventBus} from '../core/bus.js';
+import {type PublicDevice, toPublic} from '../core/device.js';
+import {createLogger} from '../core/logger.js';
+import type {DeviceRegistry} from '../core/registry.js';
+import type {CommandRouter} from '../core/router.js';
+import {parseCommand} from './commands.js';
+import type {HaConnection} from './connection.js';
+import {buildDiscovery} from './discovery.js';
+import type {OutboundQueue} from './queue.js';
+import {hasOwnStateTopic, renderDeviceState, renderFeature} from './state.js';
+import {TopicLayout} from './topics.js';
+
+const log = createLogger('ha:publisher');
+
+/** How long to listen for retained discovery configs at start-up before clearing stale ones. */
+const STALE_SCAN_MS = 1500;
+
+export interface HaPublisherOptions {
+    settings: Settings['ha'];
+    registry: DeviceRegistry;
+    bus: EventBus;
+    router: CommandRouter;
+    connection: HaConnection;
+    queue: OutboundQueue;
+}
+
+/**
+ * The Home Assistant side: turns registry changes into discovery, availability and state, turns
+ * command topics into routed commands, and makes HA converge after every reconnect and every HA
+ * restart (birth message).
+ */
+export class HaPublisher {
+    readonly topics: TopicLayout;
+    private readonly unsubscribers: (() => void)[] = [];
+    private birthTimer: NodeJS.Timeout | null = null;
+    private staleScanDone = false;
+
+    constructor(private readonly options: HaPublisherOptions) {
+        this.topics = new TopicLayout(options.settings.baseTopic, options.settings.discoveryPrefix);
+    }
+
+    start(): void {
+        const {bus, connection, queue, settings} = this.options;
+        this.unsubscribers.push(
+            bus.on('device', ({device}) => {
+                this.publishDevice(device, false);
+                this.publishDeviceList(false);
+            }),
+            bus.on('state', ({deviceId, state}) => {
+                const device = this.options.registry.get(deviceId);
+                if (device) this.publishState(toPublic({...device, state}), false);
+            }),
+            bus.on('link', ({deviceId, link}) => this.publishAvailability(deviceId, link.online, false)),
+            bus.on('removed', ({deviceId}) => this.clearDevice(deviceId)),
+            bus.on('event', ({deviceId, featureId, eventType, attributes}) => {
+                const payload = JSON.stringify({...attributes, event_type: eventType});
+                queue.enqueue({topic: this.topics.featureEvent(deviceId, featureId), payload, retain: false, qos: 1}, {deviceId, coalesce: false});
+            }),
+        );
+        for (const filter of this.topics.commandFilters) connection.subscribe(filter, (topic, payload, packet) => this.onCommand(topic, payload, packet));
+        connection.subscribe(settings.birthTopic, (_topic, payload) => this.onBirth(payload.toString()));
+        connection.onConnect(() => {
+            queue.setReady(true);
+            if (this.staleScanDone) this.publishAll();
+            else this.scanForStaleDiscovery();
+        });
+        connection.onDisconnect(() => queue.setReady(false));
+    }
+
+    stop(): void {
+        for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+        if (this.birthTimer) clearTimeout(this.birthTimer);
+    }
+
+    /** Discovery, availability and state of every device, paced as a bulk replay. */
+    publishAll(): void {
+        const devices = this.options.registry.list();
+        log.info(`publishing discovery, availability and state for ${devices.length} device(s)`);
+        for (const device of devices) this.publishDevice(toPublic(device), true);
+        this.publishDeviceList(true);
+    }
+
+    private publishDevice(device: PublicDevice, bulk: boolean): void {
+        const payload = JSON.stringify(buildDiscovery(device, this.topics));
+        log.debug(`discovery for ${device.id}: ${device.features.length} component(s)`);
+        this.options.queue.enqueue({topic: this.topics.discovery(device.id), payload, retain: true, qos: 1}, {bulk});
+        this.publishAvailability(device.id, device.link.online, bulk);
+        this.publishState(device, bulk);
+    }
+
+    private publishAvailability(deviceId: string, online: boolean, bulk: boolean): void {
+        this.options.queue.enqueue({topic: this.topics.availability(deviceId), payload: online ? 'online' : 'offline', retain: true, qos: 1}, {bulk});
+    }
+
+    private publishState(device: PublicDevice, bulk: boolean): void {
+        const {queue} = this.options;
+        const deviceId = device.id;
+        const throttle = bulk ? {bulk} : {deviceId};
+        queue.enqueue({topic: this.topics.deviceState(deviceId), payload: JSON.stringify(renderDeviceState(device, device.state)), retain: true, qos: 1}, throttle);
+        for (const feature of device.features) {
+            if (!hasOwnStateTopic(feature)) continue;
+            const payload = JSON.stringify(renderFeature(feature, device.state[feature.id] ?? null));
+            queue.enqueue({topic: this.topics.featureState(deviceId, feature.id), payload, retain: true, qos: 1}, throttle);
+        }
+    }
+
+    private publishDeviceList(bulk: boolean): void {
+        const list = this.options.registry.list().map((device) => ({
+            id: device.id,
+            family: device.family,
+            ...device.facts,
+            online: device.link.online,
+            features: device.features.map((feature) => ({id: feature.id, kind: feature.kind})),
+        }));
+        this.options.queue.enqueue({topic: this.topics.bridgeDevices, payload: JSON.stringify(list), retain: true, qos: 1}, {bulk});
+    }
+
+    /** Empty retained payloads remove the device from HA and leave nothing behind on the broker. */
+    private clearDevice(deviceId: string, features?: {id: string; kind: string}[]): void {
+        const {queue} = this.options;
+        queue.forget(`${this.options.settings.baseTopic}/${deviceId}/`);
+        const topics = [this.topics.discovery(deviceId), this.topics.availability(deviceId), this.topics.deviceState(deviceId)];
+        for (const feature of features ?? []) {
+            if (feature.kind === 'vacuum' || feature.kind === 'light') topics.push(this.topics.featureState(deviceId, feature.id));
+        }
+        for (const topic of topics) queue.enqueue({topic, payload: '', retain: true, qos: 1});
+        log.info(`removed ${deviceId} from Home Assistant`);
+        this.publishDeviceList(false);
+    }
+
+    /**
+     * At the first connect, retained configs that fogbridge published for devices no longer in the
+     * registry would live on as ghost entities: clear them. Configs of other integrations are left alone.
+     */
+    private scanForStaleDiscovery(): void {
+        const {connection} = this.options;
+        const filter = this.topics.discoveryFilter;
+        const stale = new Map<string, {id: string; kind: string}[]>();
+        connection.subscribe(filter, (topic, payload, packet) => {
+            if (!packet.retain || payload.length === 0) return;
+            const deviceId = this.topics.deviceIdFromDiscovery(topic);
+            if (!deviceId || this.options.registry.has(deviceId)) return;
+            const features = staleFeatures(payload);
+            if (features) stale.set(deviceId, features);
+        });
+        setTimeout(() => {
+            connection.unsubscribe(filter);
+            this.staleScanDone = true;
+            for (const [deviceId, features] of stale) {
+                log.info(`clearing stale discovery of ${deviceId}, which is no longer in the registry`);
+                this.clearDevice(deviceId, features);
+            }
+            this.publishAll();
+        }, STALE_SCAN_MS).unref();
+    }
+
+    private onBirth(payload: string): void {
+        if (payload !== 'online') return;
+        const {birthDelayMinMs, birthDelayMaxMs} = this.options.settings;
+        const delay = birthDelayMinMs + Math.random() * (birthDelayMaxMs - birthDelayMinMs);
+        log.info(`Home Assistant is online; re-publishing in ${Math.round(delay)} ms`);
+        if (this.birthTimer) clearTimeout(this.birthTimer);
+        this.birthTimer = setTimeout(() => {
+            this.birthTimer = null;
+            this.publishAll();
+        }, delay);
+        this.birthTimer.unref();
+    }
+
+    private onCommand(topic: string, payload: Buffer, packet: IPublishPacket): void {
+        if (packet.retain) {
+            log.warn(`ignoring retained message on command topic ${topic}: commands are never retained`);
+            return;
+        }
+        const target = this.topics.parseCommand(topic);
+        if (!target) return;
+        const device = this.options.registry.get(target.deviceId);
+        const feature = device?.features.find((candidate) => candidate.id === target.featureId);
+        if (!device || !feature) {
+            log.warn(`command for unknown ${device ? 'feature' : 'device'} on ${topic}`);
+            return;
+        }
+        const parsed = parseCommand(device.id, feature, target.attribute, payload);
+        if (!parsed.ok) {
+            log.warn(`${device.id}/${feature.id}: command refused: ${parsed.reason}`);
+            return;
+        }
+        this.options.router.route(parsed.command).catch((error: Error) => log.warn(`${device.id}/${feature.id}: command failed: ${error.message}`));
+    }
+}
+
+/** The features of a retained config that fogbridge itself published, or null for someone else's. */
+function staleFeatures(payload: Buffer): {id: string; kind: string}[] | null {
+    try {
+        const config = JSON.parse(payload.toString()) as {o?: {name?: string}; cmps?: Record<string, {p?: string}>};
+        if (config.o?.name !== 'fogbridge') return null;
+        return Object.entries(config.cmps ?? {}).map(([id, component]) => ({id, kind: component.p ?? ''}));
+    } catch {
+        return null;
+    }
+}

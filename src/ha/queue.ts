@@ -1,0 +1,225 @@
+/**
+ * The bounded queue between the device side and the Home Assistant broker.
+ *
+ * Home Assistant needs the latest state, not every state: messages are coalesced per topic, so a
+ * slow or absent broker costs at most one message per topic. The queue never holds more than
+ * `capacity` messages (the oldest is dropped and counted), a device that floods is throttled by a
+ * token bucket (its latest message waits for a token), and bulk replays (discovery and states
+ * after a reconnect or HA's birth) are paced so they do not swamp HA.
+ */
+
+export interface OutboundMessage {
+    topic: string;
+    payload: string;
+    retain: boolean;
+    qos: 0 | 1;
+}
+
+export interface EnqueueOptions {
+    /** Throttle against this device's budget. */
+    deviceId?: string;
+    /** Replays are paced at `bulkRatePerSecond` behind live traffic. */
+    bulk?: boolean;
+    /** Events are not states: each one is kept, none replaces another. */
+    coalesce?: boolean;
+}
+
+export interface QueueOptions {
+    capacity: number;
+    deviceRatePerSecond: number;
+    deviceBurst: number;
+    bulkRatePerSecond: number;
+    maxInflight?: number;
+    /** Resolves when the broker has the message (PUBACK for QoS 1); rejects if it could not be sent. */
+    send(message: OutboundMessage): Promise<void>;
+    now?: () => number;
+}
+
+export interface QueueStats {
+    pending: number;
+    inflight: number;
+    sent: number;
+    dropped: number;
+    throttled: number;
+    failed: number;
+}
+
+interface Bucket {
+    tokens: number;
+    updated: number;
+}
+
+interface Entry {
+    message: OutboundMessage;
+    deviceId?: string;
+}
+
+export class OutboundQueue {
+    private readonly live = new Map<string, Entry>();
+    private readonly bulk = new Map<string, Entry>();
+    private readonly deferred = new Map<string, Entry>();
+    private readonly buckets = new Map<string, Bucket>();
+    private readonly options: Required<Omit<QueueOptions, 'send'>> & Pick<QueueOptions, 'send'>;
+    private ready = false;
+    private inflight = 0;
+    private sequence = 0;
+    private bulkTokens = 0;
+    private bulkUpdated = 0;
+    private timer: NodeJS.Timeout | null = null;
+    private readonly counters = {sent: 0, dropped: 0, throttled: 0, failed: 0};
+
+    constructor(options: QueueOptions) {
+        this.options = {maxInflight: 64, now: Date.now, ...options};
+        this.bulkUpdated = this.options.now();
+    }
+
+    enqueue(message: OutboundMessage, options: EnqueueOptions = {}): void {
+        const key = options.coalesce === false ? `${message.topic}\u0000${this.sequence++}` : message.topic;
+        const entry: Entry = {message, deviceId: options.deviceId};
+        // A newer message for a topic replaces the older one wherever it waits.
+        this.live.delete(key);
+        this.bulk.delete(key);
+        this.deferred.delete(key);
+        if (options.bulk) {
+            this.insert(this.bulk, key, entry);
+        } else if (options.deviceId && !this.takeDeviceToken(options.deviceId)) {
+            this.counters.throttled++;
+            this.insert(this.deferred, key, entry);
+            this.scheduleTimer(this.msUntilToken());
+        } else {
+            this.insert(this.live, key, entry);
+        }
+        this.drain();
+    }
+
+    /** The broker connection is up (or down): only then are messages handed over. */
+    setReady(ready: boolean): void {
+        this.ready = ready;
+        if (ready) this.drain();
+    }
+
+    /** Drops everything pending for a topic (a device removed before its state went out). */
+    forget(topicPrefix: string): void {
+        for (const map of [this.live, this.bulk, this.deferred]) {
+            for (const key of map.keys()) if (key.startsWith(topicPrefix)) map.delete(key);
+        }
+    }
+
+    stats(): QueueStats {
+        return {pending: this.pending(), inflight: this.inflight, ...this.counters};
+    }
+
+    /** Resolves once nothing is pending or in flight (used at shutdown and in tests). */
+    async idle(timeoutMs = 5000): Promise<boolean> {
+        const deadline = this.options.now() + timeoutMs;
+        while (this.pending() + this.inflight > 0) {
+            if (this.options.now() > deadline) return false;
+            await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        return true;
+    }
+
+    close(): void {
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = null;
+        this.ready = false;
+    }
+
+    private pending(): number {
+        return this.live.size + this.bulk.size + this.deferred.size;
+    }
+
+    private insert(map: Map<string, Entry>, key: string, entry: Entry): void {
+        if (this.pending() >= this.options.capacity) {
+            const victim = this.deferred.size ? this.deferred : this.bulk.size ? this.bulk : this.live;
+            const oldest = victim.keys().next();
+            if (!oldest.done) {
+                victim.delete(oldest.value);
+                this.counters.dropped++;
+            }
+        }
+        map.set(key, entry);
+    }
+
+    private drain(): void {
+        this.releaseDeferred();
+        while (this.ready && this.inflight < this.options.maxInflight) {
+            const next = this.take(this.live) ?? (this.takeBulkToken() ? this.take(this.bulk) : undefined);
+            if (!next) break;
+            this.inflight++;
+            const [key, entry] = next;
+            this.options.send(entry.message).then(
+                () => {
+                    this.inflight--;
+                    this.counters.sent++;
+                    this.drain();
+                },
+                () => {
+                    this.inflight--;
+                    this.counters.failed++;
+                    // Not delivered: put it back unless something newer for that topic already waits.
+                    if (!this.live.has(key) && !this.bulk.has(key) && !this.deferred.has(key)) this.insert(this.live, key, entry);
+                },
+            );
+        }
+        if (this.ready && this.bulk.size > 0 && this.inflight < this.options.maxInflight) this.scheduleTimer(this.msUntilBulkToken());
+    }
+
+    private take(map: Map<string, Entry>): [string, Entry] | undefined {
+        const first = map.entries().next();
+        if (first.done) return undefined;
+        map.delete(first.value[0]);
+        return first.value;
+    }
+
+    private releaseDeferred(): void {
+        for (const [key, entry] of this.deferred) {
+            if (entry.deviceId && this.takeDeviceToken(entry.deviceId)) {
+                this.deferred.delete(key);
+                this.live.set(key, entry);
+            }
+        }
+        if (this.deferred.size > 0) this.scheduleTimer(this.msUntilToken());
+    }
+
+    private takeDeviceToken(deviceId: string): boolean {
+        const now = this.options.now();
+        let bucket = this.buckets.get(deviceId);
+        if (!bucket) {
+            bucket = {tokens: this.options.deviceBurst, updated: now};
+            this.buckets.set(deviceId, bucket);
+        }
+        bucket.tokens = Math.min(this.options.deviceBurst, bucket.tokens + ((now - bucket.updated) / 1000) * this.options.deviceRatePerSecond);
+        bucket.updated = now;
+        if (bucket.tokens < 1) return false;
+        bucket.tokens--;
+        return true;
+    }
+
+    private takeBulkToken(): boolean {
+        const now = this.options.now();
+        const burst = Math.max(1, Math.ceil(this.options.bulkRatePerSecond / 10));
+        this.bulkTokens = Math.min(burst, this.bulkTokens + ((now - this.bulkUpdated) / 1000) * this.options.bulkRatePerSecond);
+        this.bulkUpdated = now;
+        if (this.bulkTokens < 1) return false;
+        this.bulkTokens--;
+        return true;
+    }
+
+    private msUntilToken(): number {
+        return Math.ceil(1000 / this.options.deviceRatePerSecond);
+    }
+
+    private msUntilBulkToken(): number {
+        return Math.ceil(1000 / this.options.bulkRatePerSecond);
+    }
+
+    private scheduleTimer(delayMs: number): void {
+        if (this.timer) return;
+        this.timer = setTimeout(() => {
+            this.timer = null;
+            this.drain();
+        }, delayMs);
+        this.timer.unref();
+    }
+}

@@ -1,0 +1,135 @@
+import {spawn} from 'node:child_process';
+import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+
+import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+
+import {EventBus, type BusEvents} from '../../src/core/bus.js';
+import type {Feature} from '../../src/core/device.js';
+import {DeviceRegistry, RegistryCorruptError} from '../../src/core/registry.js';
+
+const SWITCH: Feature[] = [{id: 'switch', kind: 'switch', name: null}];
+const description = (id: string) => ({id, family: 'icomen' as const, facts: {manufacturer: 'ALDI', model: 'plug', name: id}, features: SWITCH});
+
+describe('DeviceRegistry', () => {
+    let dir: string;
+    let file: string;
+    beforeEach(() => {
+        dir = mkdtempSync(path.join(tmpdir(), 'fogbridge-registry-'));
+        file = path.join(dir, 'registry.json');
+    });
+    afterEach(() => rmSync(dir, {recursive: true, force: true}));
+
+    function record(bus: EventBus): {[K in keyof BusEvents]: BusEvents[K][]} {
+        const seen = {device: [], state: [], link: [], removed: [], event: []} as {[K in keyof BusEvents]: BusEvents[K][]};
+        for (const key of Object.keys(seen) as (keyof BusEvents)[]) bus.on(key, (payload) => (seen[key] as unknown[]).push(payload));
+        return seen;
+    }
+
+    it('announces new devices, real changes only, and keeps secrets off the bus', async () => {
+        const bus = new EventBus();
+        const seen = record(bus);
+        const registry = new DeviceRegistry({file, bus});
+        await registry.load();
+        registry.upsert(description('icomen-aa'));
+        registry.upsert(description('icomen-aa'));
+        registry.setSecret('icomen-aa', 'token', 'super-secret-token');
+        registry.updateState('icomen-aa', {switch: true});
+        registry.updateState('icomen-aa', {switch: true});
+        registry.updateState('icomen-aa', {nonsense: 1});
+        registry.markSeen('icomen-aa');
+        registry.markSeen('icomen-aa');
+        expect(seen.device).toHaveLength(1);
+        expect(JSON.stringify(seen)).not.toContain('super-secret-token');
+        expect(seen.state).toEqual([{deviceId: 'icomen-aa', state: {switch: true}, changed: ['switch']}]);
+        expect(seen.link.map((event) => event.link.online)).toEqual([true]);
+        expect(registry.get('icomen-aa')!.link.packetsIn).toBe(2);
+        await registry.close();
+    });
+
+    it('refuses malformed descriptions', async () => {
+        const registry = new DeviceRegistry({file, bus: new EventBus()});
+        expect(() => registry.upsert({...description('Bad Id')})).toThrow(/invalid device id/);
+        expect(() => registry.upsert({...description('icomen-x'), features: [...SWITCH, ...SWITCH]})).toThrow(/duplicate feature/);
+        expect(() => registry.upsert({...description('icomen-x'), features: [{id: 'x', kind: 'toaster', name: null} as unknown as Feature]})).toThrow(/unknown feature kind/);
+    });
+
+    it('persists devices, state and secrets in a 0600 file and starts them offline', async () => {
+        const first = new DeviceRegistry({file, bus: new EventBus()});
+        await first.load();
+        first.upsert(description('icomen-bb'));
+        first.updateState('icomen-bb', {switch: true});
+        first.markSeen('icomen-bb');
+        first.setSecret('icomen-bb', 'key', 'abcdefghijklmnop');
+        await first.close();
+        expect(statSync(file).mode & 0o777).toBe(0o600);
+
+        const second = new DeviceRegistry({file, bus: new EventBus()});
+        await second.load();
+        const device = second.get('icomen-bb')!;
+        expect(device.state).toEqual({switch: true});
+        expect(device.secrets).toEqual({key: 'abcdefghijklmnop'});
+        expect(device.link.online).toBe(false);
+        expect(device.link.packetsIn).toBe(1);
+    });
+
+    it('uses the last good copy when the registry is cut short, and says so', async () => {
+        const registry = new DeviceRegistry({file, bus: new EventBus()});
+        await registry.load();
+        registry.upsert(description('icomen-cc'));
+        await registry.flush();
+        registry.upsert(description('icomen-dd'));
+        await registry.close();
+        const text = readFileSync(file, 'utf8');
+        writeFileSync(file, text.slice(0, text.length / 2));
+
+        const recovered = new DeviceRegistry({file, bus: new EventBus()});
+        await recovered.load();
+        expect(recovered.list().map((device) => device.id)).toEqual(['icomen-cc']);
+    });
+
+    it('fails start-up with a clear error when neither the registry nor its backup is readable', async () => {
+        writeFileSync(file, '{"version":1,"devices":[{"id":');
+        const registry = new DeviceRegistry({file, bus: new EventBus()});
+        await expect(registry.load()).rejects.toThrow(RegistryCorruptError);
+        await expect(registry.load()).rejects.toThrow(/registry\.json \(\d+ bytes\) is not a valid document/);
+    });
+
+    it('never leaves an unreadable registry when the writer is killed at any moment', async () => {
+        const writer = path.join(dir, 'writer.mts');
+        writeFileSync(
+            writer,
+            `import {EventBus} from ${JSON.stringify(path.resolve('src/core/bus.ts'))};
+import {DeviceRegistry} from ${JSON.stringify(path.resolve('src/core/registry.ts'))};
+const registry = new DeviceRegistry({file: process.argv[2], bus: new EventBus(), stateSaveDelayMs: 0});
+await registry.load();
+let n = registry.list().length;
+process.stdout.write('ready\\n');
+for (;;) {
+    registry.upsert({id: 'icomen-' + (n++).toString(16).padStart(12, '0'), family: 'icomen', facts: {manufacturer: 'x', model: 'y', name: 'z'.repeat(200)}, features: [{id: 'switch', kind: 'switch', name: null}]});
+    await registry.flush();
+}
+`,
+        );
+        let previousCount = 0;
+        for (let round = 0; round < 8; round++) {
+            const child = spawn(process.execPath, ['--import', 'tsx', writer, file], {stdio: ['ignore', 'pipe', 'inherit']});
+            await new Promise<void>((resolve, reject) => {
+                child.stdout.once('data', () => resolve());
+                child.once('exit', (code) => reject(new Error(`writer exited early with code ${code}`)));
+            });
+            await new Promise((resolve) => setTimeout(resolve, 40 + Math.random() * 120));
+            child.kill('SIGKILL');
+            await new Promise((resolve) => child.once('exit', resolve));
+
+            const registry = new DeviceRegistry({file, bus: new EventBus()});
+            await registry.load();
+            const count = registry.list().length;
+            // Nothing once written is lost: each round starts from what the last one saved.
+            expect(count).toBeGreaterThanOrEqual(previousCount);
+            previousCount = count;
+        }
+        expect(previousCount).toBeGreaterThan(0);
+    }, 60_000);
+});

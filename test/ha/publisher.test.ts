@@ -1,0 +1,185 @@
+import {spawn} from 'node:child_process';
+import {mkdtempSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+
+import {afterEach, beforeAll, afterAll, describe, expect, it} from 'vitest';
+
+import {type TestBridge, startTestBridge} from '../support/bridge.js';
+import {createFakeFamily, type FakeFamily} from '../support/fake-family.js';
+import {HaTestClient} from '../support/ha-client.js';
+import {type MosquittoInstance, startMosquitto} from '../support/mosquitto.js';
+import {waitFor} from '../support/net.js';
+
+/**
+ * The Home Assistant side against a real Mosquitto and against the embedded broker: discovery,
+ * availability, state, commands, HA's birth, removal and stale clean-up.
+ */
+describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via %s broker', (brokerKind) => {
+    let mosquitto: MosquittoInstance | null = null;
+    let bridge: TestBridge | null = null;
+    let ha: HaTestClient | null = null;
+    let family: FakeFamily;
+
+    beforeAll(async () => {
+        if (brokerKind === 'mosquitto') mosquitto = await startMosquitto();
+    });
+    afterAll(async () => {
+        await mosquitto?.stop();
+    });
+    afterEach(async () => {
+        await ha?.close();
+        await bridge?.dispose();
+        ha = null;
+        bridge = null;
+    });
+
+    async function start(settings: Record<string, unknown> = {}): Promise<{bridge: TestBridge; ha: HaTestClient}> {
+        family = createFakeFamily();
+        bridge = await startTestBridge({families: [family], haUrl: mosquitto?.url, settings});
+        ha = await HaTestClient.connect(bridge.haUrl);
+        return {bridge, ha};
+    }
+
+    it('publishes valid retained discovery, availability and state for a device', async () => {
+        const {ha} = await start();
+        const id = family.addDevice('sink1');
+        const discovery = await ha.waitForDiscovery(id);
+        expect(Object.keys(discovery.cmps).sort()).toEqual(
+            ['alert', 'battery', 'charging', 'dimmer', 'fan', 'firmware', 'identify', 'lamp', 'mode', 'relay', 'status', 'vacuum', 'volume'].sort(),
+        );
+        expect(discovery.o).toMatchObject({name: 'fogbridge'});
+        expect(discovery.availability_mode).toBe('all');
+        await ha.waitForAvailability(id, 'online');
+        const state = await ha.waitForState(id, (candidate) => candidate.battery === 80);
+        expect(state).toMatchObject({relay: 'OFF', vacuum: {state: 'docked', fan_speed: 'balanced'}, charging: 'ON', mode: 'eco'});
+        expect(ha.latest(`fogbridge/${id}/vacuum/state`)?.payload).toBe('{"state":"docked","fan_speed":"balanced"}');
+
+        // A late subscriber (HA restarting) gets everything from the broker's retained store.
+        const late = await HaTestClient.connect(bridge!.haUrl);
+        try {
+            const retained = await late.waitFor((message) => message.topic === late.discoveryTopic(id));
+            expect(retained.retain).toBe(true);
+            expect(retained.qos).toBe(1);
+            await late.waitForAvailability(id, 'online');
+        } finally {
+            await late.close();
+        }
+        await waitFor(() => ha!.latest('fogbridge/bridge/state')?.payload === 'online', 3000, 'bridge online');
+    });
+
+    it('routes commands to the adapter and publishes the state the device reports back', async () => {
+        const {ha} = await start();
+        const id = family.addDevice('sink2');
+        await ha.waitForState(id, (state) => state.relay === 'OFF');
+        await ha.command(id, 'relay', 'ON');
+        await ha.waitForState(id, (state) => state.relay === 'ON');
+        await ha.command(id, 'vacuum', 'start');
+        await ha.waitFor((message) => message.topic === `fogbridge/${id}/vacuum/state` && JSON.parse(message.payload).state === 'cleaning');
+        await ha.command(id, 'vacuum', 'max', 'fan_speed');
+        await ha.waitFor((message) => message.topic === `fogbridge/${id}/vacuum/state` && JSON.parse(message.payload).fan_speed === 'max');
+        await ha.command(id, 'lamp', JSON.stringify({state: 'ON', color: {h: 120, s: 50}}));
+        await ha.waitFor((message) => message.topic === `fogbridge/${id}/lamp/state` && message.payload === '{"state":"ON","color_mode":"hs","color":{"h":120,"s":50}}');
+        expect(family.commands.map((command) => `${command.featureId}:${command.action}`)).toEqual(['relay:set', 'vacuum:start', 'vacuum:set_fan_speed', 'lamp:set']);
+    });
+
+    it('ignores retained commands and commands that do not fit the feature', async () => {
+        const {ha} = await start();
+        const id = family.addDevice('sink3');
+        await ha.waitForState(id, (state) => state.relay === 'OFF');
+        await ha.publish(`fogbridge/${id}/relay/set`, 'ON', {retain: true});
+        await ha.command(id, 'mode', 'turbo');
+        await ha.command(id, 'volume', '101');
+        await ha.command(id, 'vacuum', 'self_destruct');
+        // A valid command after the bad ones proves they were processed (and dropped) in order.
+        await ha.command(id, 'mode', 'normal');
+        await ha.waitForState(id, (state) => state.mode === 'normal');
+        expect(family.commands.map((command) => `${command.featureId}:${String(command.value)}`)).toEqual(['mode:normal']);
+        await ha.publish(`fogbridge/${id}/relay/set`, '', {retain: true});
+    });
+
+    it('re-publishes discovery, availability and state when Home Assistant comes online', async () => {
+        const {ha} = await start();
+        const id = family.addDevice('sink4');
+        await ha.waitForDiscovery(id);
+        await ha.waitForState(id, (state) => state.battery === 80);
+        const since = Date.now();
+        await ha.birth();
+        await ha.waitForDiscovery(id, {since});
+        await ha.waitForAvailability(id, 'online', {since});
+        await ha.waitForState(id, (state) => state.battery === 80, {since});
+    });
+
+    it('marks a device offline and removes it with empty retained payloads', async () => {
+        const {bridge, ha} = await start();
+        const id = family.addDevice('sink5');
+        await ha.waitForAvailability(id, 'online');
+        const since = Date.now();
+        bridge.registry.updateLink(id, {online: false});
+        await ha.waitForAvailability(id, 'offline', {since});
+        bridge.registry.remove(id);
+        for (const topic of [ha.discoveryTopic(id), `fogbridge/${id}/availability`, `fogbridge/${id}/state`]) {
+            await ha.waitFor((message) => message.topic === topic && message.payload === '' && message.retain, {since, what: `empty ${topic}`});
+        }
+    });
+
+    it('publishes device events without retaining them', async () => {
+        const {bridge, ha} = await start();
+        const id = family.addDevice('sink6');
+        await ha.waitForDiscovery(id);
+        bridge.registry.emitEvent(id, 'alert', 'stuck', {where: 'under the sofa'});
+        const event = await ha.waitFor((message) => message.topic === `fogbridge/${id}/alert/event`);
+        expect(JSON.parse(event.payload)).toEqual({event_type: 'stuck', where: 'under the sofa'});
+        expect(event.retain).toBe(false);
+    });
+
+    // The embedded broker stops with the bridge, so it has no retained store to clean or will to send.
+    it.skipIf(brokerKind === 'embedded')('clears retained discovery of devices that are no longer in the registry at start (needs a broker that outlives the bridge)', async () => {
+        const {bridge: first, ha} = await start();
+        const kept = family.addDevice('kept');
+        const gone = family.addDevice('gone');
+        await ha.waitForDiscovery(gone);
+        await ha.waitForDiscovery(kept);
+        // Someone else's device config must survive the clean-up.
+        await ha.publish('homeassistant/device/other-integration/config', JSON.stringify({o: {name: 'other'}, dev: {ids: ['x']}, cmps: {}}), {retain: true, qos: 1});
+        await first.stop();
+        // The device disappears from the registry while the bridge is down.
+        const registryFile = `${first.dataDir}/registry.json`;
+        const {readFileSync, writeFileSync} = await import('node:fs');
+        const document = JSON.parse(readFileSync(registryFile, 'utf8')) as {devices: {id: string}[]};
+        document.devices = document.devices.filter((device) => device.id !== gone);
+        writeFileSync(registryFile, JSON.stringify(document));
+
+        const since = Date.now();
+        family = createFakeFamily();
+        const second = await startTestBridge({families: [family], haUrl: mosquitto!.url, dataDir: first.dataDir});
+        try {
+            await ha.waitFor((message) => message.topic === ha.discoveryTopic(gone) && message.payload === '' && message.retain, {since, what: 'stale config cleared'});
+            await ha.waitForDiscovery(kept, {since});
+            expect(ha.messages.some((message) => message.topic === 'homeassistant/device/other-integration/config' && message.payload === '' && message.at >= since)).toBe(false);
+        } finally {
+            await ha.publish('homeassistant/device/other-integration/config', '', {retain: true});
+            await second.dispose();
+        }
+    });
+
+    it.skipIf(brokerKind === 'embedded')('keeps the last will: a bridge process killed with SIGKILL is reported offline (needs a broker that outlives the bridge)', async () => {
+        const ha = await HaTestClient.connect(mosquitto!.url);
+        const dataDir = mkdtempSync(path.join(tmpdir(), 'fogbridge-will-'));
+        const child = spawn(
+            process.execPath,
+            ['--import', 'tsx', 'src/cli.ts', 'run', '--mqtt-url', mosquitto!.url, '--data-dir', dataDir, '--icomen.enabled', 'false', '--miio.enabled', 'false', '--rainmaker.enabled', 'false'],
+            {stdio: 'ignore'},
+        );
+        try {
+            const since = Date.now();
+            await ha.waitFor((message) => message.topic === 'fogbridge/bridge/state' && message.payload === 'online' && message.at >= since, {timeoutMs: 15_000, what: 'bridge online'});
+            child.kill('SIGKILL');
+            await ha.waitFor((message) => message.topic === 'fogbridge/bridge/state' && message.payload === 'offline' && message.at >= since, {timeoutMs: 10_000, what: 'last will'});
+        } finally {
+            child.kill('SIGKILL');
+            await ha.close();
+            rmSync(dataDir, {recursive: true, force: true});
+        }
+    });
+});

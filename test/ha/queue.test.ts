@@ -1,0 +1,101 @@
+import {describe, expect, it} from 'vitest';
+
+import {type OutboundMessage, OutboundQueue, type QueueOptions} from '../../src/ha/queue.js';
+
+function harness(overrides: Partial<QueueOptions> = {}) {
+    let clock = 0;
+    const sent: OutboundMessage[] = [];
+    let failNext = false;
+    const queue = new OutboundQueue({
+        capacity: 100,
+        deviceRatePerSecond: 10,
+        deviceBurst: 5,
+        bulkRatePerSecond: 100,
+        now: () => clock,
+        send: async (message) => {
+            if (failNext) {
+                failNext = false;
+                throw new Error('broker gone');
+            }
+            sent.push(message);
+        },
+        ...overrides,
+    });
+    const message = (topic: string, payload = 'x'): OutboundMessage => ({topic, payload, retain: true, qos: 1});
+    return {
+        queue,
+        sent,
+        message,
+        advance: (ms: number) => (clock += ms),
+        failNext: () => (failNext = true),
+        settle: () => new Promise((resolve) => setImmediate(resolve)),
+    };
+}
+
+describe('OutboundQueue', () => {
+    it('keeps only the latest message per topic while the broker is away', async () => {
+        const {queue, sent, message, settle} = harness();
+        for (let i = 0; i < 50; i++) queue.enqueue(message('fogbridge/a/state', String(i)));
+        queue.enqueue(message('fogbridge/b/state', 'b'));
+        expect(queue.stats().pending).toBe(2);
+        queue.setReady(true);
+        await settle();
+        expect(sent.map((m) => `${m.topic}=${m.payload}`)).toEqual(['fogbridge/a/state=49', 'fogbridge/b/state=b']);
+    });
+
+    it('never grows past its capacity and counts what it drops', async () => {
+        const {queue, message} = harness({capacity: 10});
+        for (let i = 0; i < 25; i++) queue.enqueue(message(`fogbridge/d${i}/state`));
+        expect(queue.stats()).toMatchObject({pending: 10, dropped: 15});
+    });
+
+    it('keeps every event: events are not coalesced', async () => {
+        const {queue, sent, message, settle} = harness();
+        queue.enqueue(message('fogbridge/a/alert/event', '1'), {coalesce: false});
+        queue.enqueue(message('fogbridge/a/alert/event', '2'), {coalesce: false});
+        queue.setReady(true);
+        await settle();
+        expect(sent.map((m) => m.payload)).toEqual(['1', '2']);
+    });
+
+    it('throttles a flooding device to its rate and still delivers its latest state', async () => {
+        const {queue, sent, message, advance, settle} = harness();
+        queue.setReady(true);
+        for (let i = 0; i < 100; i++) queue.enqueue(message('fogbridge/flood/state', String(i)), {deviceId: 'flood'});
+        queue.enqueue(message('fogbridge/calm/state', 'calm'), {deviceId: 'calm'});
+        await settle();
+        // The burst (5) goes out, the rest coalesces into one waiting message; the calm device is unaffected.
+        expect(sent.filter((m) => m.topic === 'fogbridge/flood/state')).toHaveLength(5);
+        expect(sent.some((m) => m.topic === 'fogbridge/calm/state')).toBe(true);
+        expect(queue.stats().throttled).toBe(95);
+        expect(queue.stats().pending).toBe(1);
+        advance(200);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        expect(sent.at(-1)).toMatchObject({topic: 'fogbridge/flood/state', payload: '99'});
+        queue.close();
+    });
+
+    it('puts a message back when the broker could not take it, unless a newer one is waiting', async () => {
+        const {queue, sent, message, failNext, settle} = harness();
+        failNext();
+        queue.setReady(true);
+        queue.enqueue(message('fogbridge/a/state', 'old'));
+        await settle();
+        expect(queue.stats()).toMatchObject({failed: 1, pending: 1});
+        queue.setReady(true);
+        await settle();
+        expect(sent.map((m) => m.payload)).toEqual(['old']);
+    });
+
+    it('paces bulk replays behind live traffic', async () => {
+        const {queue, sent, message, settle} = harness({bulkRatePerSecond: 20});
+        for (let i = 0; i < 10; i++) queue.enqueue(message(`homeassistant/device/d${i}/config`), {bulk: true});
+        queue.enqueue(message('fogbridge/live/state'));
+        queue.setReady(true);
+        await settle();
+        expect(sent[0]!.topic).toBe('fogbridge/live/state');
+        // With a frozen clock, only the first bulk tokens are available.
+        expect(sent.length).toBeLessThan(11);
+        queue.close();
+    });
+});

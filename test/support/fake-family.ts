@@ -1,0 +1,97 @@
+import type {DeviceCommand, Feature, LightState, FanState, VacuumState} from '../../src/core/device.js';
+import type {DeviceRegistry} from '../../src/core/registry.js';
+import type {FamilyModule} from '../../src/families/family.js';
+
+/** One feature of every kind, as a family adapter would describe them. */
+export const KITCHEN_SINK_FEATURES: Feature[] = [
+    {id: 'vacuum', kind: 'vacuum', name: null, commands: ['start', 'stop', 'pause', 'return_to_base', 'locate'], fanSpeeds: ['quiet', 'balanced', 'max']},
+    {id: 'relay', kind: 'switch', name: 'Relay', deviceClass: 'outlet'},
+    {id: 'lamp', kind: 'light', name: 'Lamp', colorModes: ['hs', 'color_temp'], minKelvin: 2700, maxKelvin: 6500},
+    {id: 'dimmer', kind: 'light', name: 'Dimmer', colorModes: ['brightness']},
+    {id: 'fan', kind: 'fan', name: 'Fan', presetModes: ['auto', 'sleep'], direction: true},
+    {id: 'battery', kind: 'sensor', name: null, deviceClass: 'battery', unit: '%', stateClass: 'measurement'},
+    {id: 'status', kind: 'sensor', name: 'Status', deviceClass: 'enum', options: ['ok', 'stuck'], entityCategory: 'diagnostic'},
+    {id: 'charging', kind: 'binary_sensor', name: 'Charging', deviceClass: 'battery_charging'},
+    {id: 'identify', kind: 'button', name: 'Identify', deviceClass: 'identify', entityCategory: 'diagnostic'},
+    {id: 'mode', kind: 'select', name: 'Mode', options: ['eco', 'normal'], entityCategory: 'config'},
+    {id: 'volume', kind: 'number', name: 'Volume', min: 0, max: 100, unit: '%', entityCategory: 'config'},
+    {id: 'firmware', kind: 'update', name: 'Firmware', installable: true, entityCategory: 'config'},
+    {id: 'alert', kind: 'event', name: 'Alert', eventTypes: ['low_battery', 'stuck']},
+];
+
+export interface FakeFamily extends FamilyModule {
+    /** Commands the fake "device" received, in order. */
+    readonly commands: DeviceCommand[];
+    registry(): DeviceRegistry;
+    addDevice(hardwareId: string, features?: Feature[]): string;
+}
+
+/**
+ * A family whose "devices" live in memory and answer every command the way a real device does:
+ * by reporting the new state back, a moment later. (No Ecovacs family exists yet; the fake
+ * borrows its family name so ids look real.)
+ */
+export function createFakeFamily(): FakeFamily {
+    let registry: DeviceRegistry | null = null;
+    const commands: DeviceCommand[] = [];
+    const requireRegistry = (): DeviceRegistry => {
+        if (!registry) throw new Error('the fake family has not started');
+        return registry;
+    };
+    const apply = (command: DeviceCommand): void => {
+        const device = requireRegistry().get(command.deviceId)!;
+        const current = device.state[command.featureId];
+        let next: unknown;
+        switch (command.action) {
+            case 'set':
+                next = typeof command.value === 'object' && command.value !== null ? {...(current as object), ...(command.value as object)} : command.value;
+                break;
+            case 'start':
+                next = {...(current as VacuumState), activity: 'cleaning'};
+                break;
+            case 'return_to_base':
+                next = {...(current as VacuumState), activity: 'returning'};
+                break;
+            case 'set_fan_speed':
+                next = {...(current as VacuumState), fanSpeed: command.value};
+                break;
+            default:
+                return;
+        }
+        requireRegistry().updateState(command.deviceId, {[command.featureId]: next as VacuumState | LightState | FanState});
+    };
+    return {
+        family: 'ecovacs',
+        commands,
+        enabled: () => true,
+        create(context) {
+            registry = context.registry;
+            context.router.register('ecovacs', async (command) => {
+                commands.push(command);
+                setImmediate(() => apply(command));
+            });
+            return {start: async () => {}, stop: async () => {}};
+        },
+        registry: requireRegistry,
+        addDevice(hardwareId, features = KITCHEN_SINK_FEATURES) {
+            const id = `ecovacs-${hardwareId}`;
+            const target = requireRegistry();
+            target.upsert({id, family: 'ecovacs', facts: {manufacturer: 'Fake', model: 'Kitchen sink', name: `Fake ${hardwareId}`}, features});
+            target.markSeen(id);
+            target.updateState(id, {
+                vacuum: {activity: 'docked', fanSpeed: 'balanced'},
+                relay: false,
+                lamp: {on: false},
+                dimmer: {on: true, brightness: 10, colorMode: 'brightness'},
+                fan: {on: false, percentage: 0},
+                battery: 80,
+                status: 'ok',
+                charging: true,
+                mode: 'eco',
+                volume: 30,
+                firmware: {installedVersion: '1.0.0', latestVersion: '1.1.0'},
+            });
+            return id;
+        },
+    };
+}
