@@ -28,7 +28,7 @@ export function loadSettings(sources: SettingsSources = {}): Settings {
     let merged: Tree = {};
     if (sources.file) merged = mergeFrom(merged, readSettingsFile(sources.file), `file ${sources.file}`, origin);
     merged = mergeFrom(merged, settingsFromEnv(sources.env ?? {}), 'environment', origin);
-    if (sources.flags) merged = mergeFrom(merged, sources.flags, 'command line', origin);
+    if (sources.flags) merged = mergeFrom(merged, coerceFlagStrings(sources.flags), 'command line', origin);
     const result = settingsSchema.safeParse(merged);
     if (!result.success) throw new SettingsError(describeIssues(result.error.issues, origin));
     if (result.data.ha.birthDelayMinMs > result.data.ha.birthDelayMaxMs) {
@@ -88,6 +88,18 @@ function settingsFromEnv(env: NodeJS.ProcessEnv): Tree {
         setPath(tree, key.path, coerceEnvValue(raw, key.kind));
     }
     return tree;
+}
+
+/** Flags arrive as strings where the parser could not know the type (`--icomen.enabled false`). */
+function coerceFlagStrings(flags: Tree): Tree {
+    const out = structuredClone(flags);
+    for (const key of settingKeys()) {
+        let node: unknown = out;
+        for (const part of key.path.slice(0, -1)) node = isPlainObject(node) ? node[part] : undefined;
+        const leaf = key.path[key.path.length - 1]!;
+        if (isPlainObject(node) && typeof node[leaf] === 'string') node[leaf] = coerceEnvValue(node[leaf] as string, key.kind);
+    }
+    return out;
 }
 
 function coerceEnvValue(raw: string, kind: string): unknown {

@@ -7,7 +7,7 @@ export interface BusEvents {
     device: {device: PublicDevice};
     state: {deviceId: string; state: DeviceState; changed: string[]};
     link: {deviceId: string; link: LinkHealth};
-    removed: {deviceId: string};
+    removed: {deviceId: string; device: PublicDevice};
     /** A transient device event (an alert, a vacuum event): never part of the state. */
     event: {deviceId: string; featureId: string; eventType: string; attributes: Record<string, unknown>};
 }

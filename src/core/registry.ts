@@ -215,9 +215,11 @@ export class DeviceRegistry {
     }
 
     remove(id: string): boolean {
-        if (!this.devices.delete(id)) return false;
+        const device = this.devices.get(id);
+        if (!device) return false;
+        this.devices.delete(id);
         log.info(`removed device ${id}`);
-        this.bus.emit('removed', {deviceId: id});
+        this.bus.emit('removed', {deviceId: id, device: toPublic(device)});
         this.scheduleSave(0);
         return true;
     }
@@ -231,9 +233,10 @@ export class DeviceRegistry {
         await this.save();
     }
 
+    /** Writes what is pending; later changes are no longer saved. */
     async close(): Promise<void> {
-        await this.flush();
         this.closed = true;
+        await this.flush();
     }
 
     private require(id: string): Device {
@@ -269,7 +272,7 @@ export class DeviceRegistry {
         } finally {
             this.saving = null;
         }
-        if (this.dirtyWhileSaving) this.scheduleSave(0);
+        if (this.dirtyWhileSaving && !this.closed) this.scheduleSave(0);
     }
 }
 

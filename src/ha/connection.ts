@@ -93,6 +93,7 @@ export class HaConnection {
         });
         client.on('close', () => {
             for (const listener of this.disconnectListeners) listener();
+            if (this.client !== client) return; // stopping
             this.reconnectMs = Math.min(MAX_RECONNECT_MS, this.reconnectMs * 2);
             client.options.reconnectPeriod = this.reconnectMs;
             const now = Date.now();

@@ -54,7 +54,7 @@ export class HaPublisher {
                 if (device) this.publishState(toPublic({...device, state}), false);
             }),
             bus.on('link', ({deviceId, link}) => this.publishAvailability(deviceId, link.online, false)),
-            bus.on('removed', ({deviceId}) => this.clearDevice(deviceId)),
+            bus.on('removed', ({deviceId, device}) => this.clearDevice(deviceId, device.features)),
             bus.on('event', ({deviceId, featureId, eventType, attributes}) => {
                 const payload = JSON.stringify({...attributes, event_type: eventType});
                 queue.enqueue({topic: this.topics.featureEvent(deviceId, featureId), payload, retain: false, qos: 1}, {deviceId, coalesce: false});
@@ -119,12 +119,12 @@ export class HaPublisher {
     }
 
     /** Empty retained payloads remove the device from HA and leave nothing behind on the broker. */
-    private clearDevice(deviceId: string, features?: {id: string; kind: string}[]): void {
+    private clearDevice(deviceId: string, features: {id: string; kind: string}[]): void {
         const {queue} = this.options;
         queue.forget(`${this.options.settings.baseTopic}/${deviceId}/`);
         const topics = [this.topics.discovery(deviceId), this.topics.availability(deviceId), this.topics.deviceState(deviceId)];
-        for (const feature of features ?? []) {
-            if (feature.kind === 'vacuum' || feature.kind === 'light') topics.push(this.topics.featureState(deviceId, feature.id));
+        for (const feature of features) {
+            if (hasOwnStateTopic(feature)) topics.push(this.topics.featureState(deviceId, feature.id));
         }
         for (const topic of topics) queue.enqueue({topic, payload: '', retain: true, qos: 1});
         log.info(`removed ${deviceId} from Home Assistant`);

@@ -15,7 +15,7 @@ export function renderDeviceState(device: Pick<PublicDevice, 'features'>, state:
 }
 
 /** Vacuums and JSON lights read a whole topic of their own rather than a templated value. */
-export function hasOwnStateTopic(feature: Feature): boolean {
+export function hasOwnStateTopic(feature: Pick<Feature, 'kind'> | {kind: string}): boolean {
     return feature.kind === 'vacuum' || feature.kind === 'light';
 }
 
