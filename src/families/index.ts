@@ -1,12 +1,14 @@
 import type {CommandModule} from 'yargs';
 
 import type {FamilyModule} from './family.js';
+import {simulateIcomenCommand} from './icomen/cli.js';
+import {icomenFamily} from './icomen/index.js';
 
 /** Every family the bridge runs, in start order. */
-export const ALL_FAMILIES: readonly FamilyModule[] = [];
+export const ALL_FAMILIES: readonly FamilyModule[] = [icomenFamily];
 
 /** `fogbridge simulate <family>` subcommands. */
-export const SIMULATE_COMMANDS: readonly CommandModule[] = [];
+export const SIMULATE_COMMANDS: readonly CommandModule[] = [simulateIcomenCommand as CommandModule];
 
 /** Top-level family commands (`miio add`, `rainmaker claim`, `certs export`). */
 export const FAMILY_COMMANDS: readonly CommandModule[] = [];

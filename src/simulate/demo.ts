@@ -1,6 +1,27 @@
 import type {Settings} from '../config/schema.js';
+import {createLogger} from '../core/logger.js';
+import {startIcomenPlugs} from './icomen.js';
 
-/** Simulated devices started by `--demo`, pointed at this bridge's own listeners. */
-export async function startDemo(_settings: Settings): Promise<{stop(): Promise<void>}> {
-    return {stop: async () => {}};
+const log = createLogger('demo');
+
+interface Running {
+    stop(): Promise<void>;
+}
+
+/**
+ * `--demo`: simulated devices pointed at this bridge's own listeners, so a newcomer sees devices
+ * appear in MQTT at once. They speak the real protocols; nothing is faked inside the bridge.
+ */
+export async function startDemo(settings: Settings): Promise<Running> {
+    const running: Running[] = [];
+    if (settings.icomen.enabled) {
+        const plugs = await startIcomenPlugs({count: 3, host: '127.0.0.1', port: settings.icomen.balancerPort});
+        log.info(`started ${plugs.length} simulated icomen plugs: ${plugs.map((plug) => plug.mac).join(', ')}`);
+        running.push({stop: async () => void (await Promise.all(plugs.map((plug) => plug.stop())))});
+    }
+    return {
+        async stop() {
+            for (const entry of running) await entry.stop();
+        },
+    };
 }
