@@ -1,5 +1,5 @@
 import {type ChildProcess, spawn} from 'node:child_process';
-import {mkdtempSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -19,7 +19,17 @@ const binary = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
  * `set_tcp_nodelay` as we tell users to configure theirs.
  */
 export async function startMosquitto(options: {port?: number} = {}): Promise<MosquittoInstance> {
-    const port = options.port ?? (await freePort());
+    // Another process may take the port between freePort() and mosquitto's bind: then try another.
+    for (let attempt = 1; ; attempt++) {
+        try {
+            return await startOnce(options.port ?? (await freePort()));
+        } catch (error) {
+            if (options.port !== undefined || attempt >= 5) throw error;
+        }
+    }
+}
+
+async function startOnce(port: number): Promise<MosquittoInstance> {
     const dir = mkdtempSync(path.join(tmpdir(), 'fogbridge-mosquitto-'));
     const conf = path.join(dir, 'mosquitto.conf');
     writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'set_tcp_nodelay true', 'persistence false', ''].join('\n'));
@@ -28,19 +38,24 @@ export async function startMosquitto(options: {port?: number} = {}): Promise<Mos
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const deadline = Date.now() + 5000;
+    const failed = (): Error => {
+        child.kill('SIGKILL');
+        return new Error(`mosquitto did not start on port ${port}: ${stderr.trim() || 'no output'}`);
+    };
     while (!(await canConnect(port))) {
-        if (child.exitCode !== null || Date.now() > deadline) {
-            child.kill('SIGKILL');
-            throw new Error(`mosquitto did not start on port ${port}: ${stderr.trim() || 'no output'}`);
-        }
+        if (child.exitCode !== null || Date.now() > deadline) throw failed();
         await new Promise((resolve) => setTimeout(resolve, 25));
     }
+    // Something answered; make sure it is our mosquitto and not a process that had the port first.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (child.exitCode !== null) throw failed();
     return {
         port,
         url: `mqtt://127.0.0.1:${port}`,
         async stop() {
             if (child.exitCode === null) child.kill('SIGTERM');
             await exited;
+            rmSync(dir, {recursive: true, force: true});
         },
     };
 }
