@@ -20,7 +20,8 @@ describe('icomen plug end to end through Mosquitto', () => {
         mosquitto = await startMosquitto();
         bridge = await startTestBridge({families: [icomenFamily], haUrl: mosquitto.url});
         ha = await HaTestClient.connect(mosquitto.url);
-        [plug] = await startIcomenPlugs({count: 1, host: '127.0.0.1', port: bridge.settings.icomen.balancerPort, reconnectDelayMs: 60_000});
+        const plugs = await startIcomenPlugs({count: 1, host: '127.0.0.1', port: bridge.settings.icomen.balancerPort, reconnectDelayMs: 60_000});
+        plug = plugs[0]!;
     });
     afterAll(async () => {
         await plug?.stop();

@@ -1,0 +1,78 @@
+import {randomBytes} from 'node:crypto';
+import {promises as fs} from 'node:fs';
+import path from 'node:path';
+
+/**
+ * File helpers for key material. `core/atomic-file.ts` is made for JSON documents (it keeps a
+ * parsed `.bak` and uses one fixed temp name); PEM files need neither, but they may be written by
+ * two processes starting at once, so every temp name here is unique and the CA is created with an
+ * exclusive link that only one process can win.
+ */
+
+/** Creates `dir` (and parents) and forces it to 0700: it holds private keys. */
+export async function ensurePrivateDirectory(dir: string): Promise<void> {
+    await fs.mkdir(dir, {recursive: true, mode: 0o700});
+    await fs.chmod(dir, 0o700);
+}
+
+async function writeTemporary(file: string, content: string, mode: number): Promise<string> {
+    const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+    const handle = await fs.open(temporary, 'wx', mode);
+    try {
+        await handle.writeFile(content);
+        await handle.sync();
+    } finally {
+        await handle.close();
+    }
+    await fs.chmod(temporary, mode);
+    return temporary;
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+    const handle = await fs.open(dir, 'r');
+    try {
+        await handle.sync();
+    } finally {
+        await handle.close();
+    }
+}
+
+/** Replaces `file` with `content` in one rename: readers see the old or the new file, never a part. */
+export async function replaceFile(file: string, content: string, mode: number): Promise<void> {
+    const temporary = await writeTemporary(file, content, mode);
+    try {
+        await fs.rename(temporary, file);
+    } catch (error) {
+        await fs.rm(temporary, {force: true});
+        throw error;
+    }
+    await syncDirectory(path.dirname(file));
+}
+
+/**
+ * Creates `file` only if it does not exist yet, complete or not at all. Returns false when another
+ * writer got there first (its content is then the one to use).
+ */
+export async function createFileExclusive(file: string, content: string, mode: number): Promise<boolean> {
+    const temporary = await writeTemporary(file, content, mode);
+    try {
+        // link() fails with EEXIST instead of replacing, unlike rename(): the first complete file wins.
+        await fs.link(temporary, file);
+    } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw error;
+    } finally {
+        await fs.rm(temporary, {force: true});
+    }
+    await syncDirectory(path.dirname(file));
+    return true;
+}
+
+export async function readFileIfExists(file: string): Promise<string | null> {
+    try {
+        return await fs.readFile(file, 'utf8');
+    } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw error;
+    }
+}
