@@ -1,0 +1,188 @@
+/**
+ * icomen plugs in the normalised model: one device `icomen-<mac>` per plug with one switch feature,
+ * link health from the server's hooks, and optionally the legacy topics of
+ * kroseneg/icomen-mqtt-bridge (`icomen/cmnd/<mac>/POWER`, …) for users migrating from it.
+ */
+import {type DeviceFacts, type DeviceCommand, type SwitchFeature, makeDeviceId} from '../../core/device.js';
+import {createLogger, type Logger} from '../../core/logger.js';
+import {CommandError} from '../../core/router.js';
+import type {FamilyContext, FamilyService, TopicPort} from '../family.js';
+import {
+    type CounterPolicy,
+    type EncodedFrame,
+    formatMac,
+    formatVendor,
+    type IcomenFrame,
+    IcomenCodecError,
+    parseMac,
+    parseRawCommand,
+    renderRaw,
+    type VendorBytes,
+} from './codec.js';
+import {
+    type CloseKind,
+    IcomenServer,
+    type IcomenSettings,
+    type ListenerName,
+    type PlugIdentity,
+} from './server.js';
+
+const SWITCH: SwitchFeature = {id: 'switch', kind: 'switch', name: null, deviceClass: 'outlet'};
+
+export interface IcomenAdapterOptions {
+    /** Counter policy per connection (default: answers echo the request counter). */
+    counters?: () => CounterPolicy;
+    /** Unix seconds for the plugs' time requests. */
+    clock?: () => number;
+}
+
+export function deviceIdFor(mac: string): string {
+    return makeDeviceId('icomen', mac);
+}
+
+/** The company code names the brand; model numbers in the sources are unreliable, so the model shows the vendor bytes. */
+export function factsFor(mac: string, vendor: VendorBytes, address: string): DeviceFacts {
+    const manufacturer = vendor.company === 0xc2 ? 'Easy Home' : vendor.company === 0xc1 ? 'Silvercrest' : 'icomen';
+    return {
+        manufacturer,
+        model: `smart2connect Wi-Fi plug (${formatVendor(vendor).toUpperCase()})`,
+        name: `Plug ${mac.slice(-6)}`,
+        mac: formatMac(parseMac(mac)),
+        ip: address,
+    };
+}
+
+export class IcomenAdapter implements FamilyService {
+    private readonly settings: IcomenSettings;
+    private readonly server: IcomenServer;
+    private readonly log: Logger = createLogger('icomen:adapter');
+    private readonly compat: CompatTopics | null;
+    private registered = false;
+
+    constructor(
+        private readonly context: FamilyContext,
+        options: IcomenAdapterOptions = {},
+    ) {
+        this.settings = context.settings.icomen;
+        this.compat = this.settings.compatTopics ? new CompatTopics(context.topics, this.settings.compatBaseTopic) : null;
+        this.server = new IcomenServer({
+            settings: this.settings,
+            ...(options.counters ? {counters: options.counters} : {}),
+            ...(options.clock ? {clock: options.clock} : {}),
+            hooks: {
+                plugConnected: (plug) => this.plugConnected(plug),
+                frameReceived: (mac, frame, listener) => this.frameReceived(mac, frame, listener),
+                frameSent: (mac, sent) => this.frameSent(mac, sent),
+                switchState: (mac, on) => this.switchState(mac, on),
+                badInput: (mac, _remote, reason) => this.badInput(mac, reason),
+                plugDisconnected: (mac, kind, reason) => this.plugDisconnected(mac, kind, reason),
+            },
+        });
+    }
+
+    async start(): Promise<void> {
+        if (!this.registered) {
+            this.context.router.register('icomen', (command) => this.handleCommand(command));
+            this.compat?.subscribe((mac, what, payload) => this.compatCommand(mac, what, payload));
+            this.registered = true;
+        }
+        await this.server.start();
+    }
+
+    async stop(): Promise<void> {
+        await this.server.stop();
+    }
+
+    private async handleCommand(command: DeviceCommand): Promise<void> {
+        const mac = command.deviceId.slice('icomen-'.length);
+        if (command.featureId !== SWITCH.id) throw new CommandError(`${command.deviceId} has no feature "${command.featureId}"`);
+        if (command.action !== 'set') throw new CommandError(`the switch of ${command.deviceId} only supports "set", not "${command.action}"`);
+        if (typeof command.value !== 'boolean') {
+            throw new CommandError(`the switch of ${command.deviceId} takes true or false, not ${JSON.stringify(command.value ?? null)}`);
+        }
+        if (!this.server.isConnected(mac)) throw new CommandError(`${command.deviceId} is not connected`);
+        // The state is updated only by the plug's echo or report, never here.
+        this.server.sendPower(mac, command.value);
+    }
+
+    private plugConnected(plug: PlugIdentity): void {
+        const id = deviceIdFor(plug.mac);
+        this.context.registry.upsert({id, family: 'icomen', facts: factsFor(plug.mac, plug.vendor, plug.address), features: [SWITCH]});
+        this.context.registry.setExtra(id, 'vendor', plug.vendor);
+    }
+
+    private frameReceived(mac: string, frame: IcomenFrame, listener: ListenerName): void {
+        // Online means reachable for commands: only the session connection counts.
+        if (listener === 'session') this.context.registry.markSeen(deviceIdFor(mac));
+        this.compat?.publish(mac, 'raw', 'RECV', renderRaw(frame.frame, frame.plaintext));
+    }
+
+    private frameSent(mac: string, sent: EncodedFrame): void {
+        this.context.registry.countSent(deviceIdFor(mac));
+        this.compat?.publish(mac, 'raw', 'SEND', renderRaw(sent.frame, sent.plaintext));
+    }
+
+    private switchState(mac: string, on: boolean | null): void {
+        if (on !== null) this.context.registry.updateState(deviceIdFor(mac), {[SWITCH.id]: on});
+        else this.log.limited('warn', `unknown:${mac}`, `plug ${mac} reported a switch state that is neither on nor off`);
+        this.compat?.publish(mac, 'stat', 'POWER', on === null ? 'UNKNOWN' : on ? 'ON' : 'OFF', true);
+    }
+
+    private badInput(mac: string | null, reason: string): void {
+        if (!mac) return;
+        const id = deviceIdFor(mac);
+        if (this.context.registry.has(id)) this.context.registry.countBadPacket(id, reason);
+    }
+
+    private plugDisconnected(mac: string, kind: CloseKind, reason: string): void {
+        const id = deviceIdFor(mac);
+        if (!this.context.registry.has(id)) return;
+        if (kind === 'silent' || kind === 'frame-timeout') this.context.registry.countTimeout(id, reason);
+        this.context.registry.updateLink(id, {online: false});
+    }
+
+    private compatCommand(mac: string, what: string, payload: string): void {
+        try {
+            switch (what) {
+                case 'POWER':
+                    if (payload !== 'ON' && payload !== 'OFF') {
+                        this.log.limited('warn', `compat:${mac}`, `${this.compat!.base}/cmnd/${mac}/POWER: "${payload.slice(0, 20)}" is neither ON nor OFF; ignored`);
+                        return;
+                    }
+                    this.server.sendPower(mac, payload === 'ON');
+                    return;
+                case 'RequestRAW':
+                case 'ResponseRAW': {
+                    const {command, data} = parseRawCommand(payload.trim());
+                    this.server.sendRaw(mac, command, data, what === 'RequestRAW' ? 'request' : 'response');
+                    return;
+                }
+                default:
+                    this.log.debug(() => `${this.compat!.base}/cmnd/${mac}/${what}: unknown command topic ignored`);
+            }
+        } catch (error) {
+            const reason = error instanceof IcomenCodecError ? `bad payload: ${error.message}` : (error as Error).message;
+            this.log.limited('warn', `compat:${mac}`, `${this.compat!.base}/cmnd/${mac}/${what}: ${reason}`);
+        }
+    }
+}
+
+/** The topic layout of kroseneg/icomen-mqtt-bridge, under a configurable base. */
+class CompatTopics {
+    constructor(
+        private readonly topics: TopicPort,
+        readonly base: string,
+    ) {}
+
+    subscribe(onCommand: (mac: string, what: string, payload: string) => void): void {
+        this.topics.subscribe(`${this.base}/cmnd/+/+`, (topic, payload) => {
+            const [, , mac, what] = topic.split('/');
+            if (!mac || !what || !/^[0-9a-f]{12}$/.test(mac)) return;
+            onCommand(mac, what, payload.toString('utf8'));
+        });
+    }
+
+    publish(mac: string, kind: 'raw' | 'stat', leaf: string, payload: string, retain = false): void {
+        this.topics.publish(`${this.base}/${kind}/${mac}/${leaf}`, payload, {retain});
+    }
+}
