@@ -40,7 +40,8 @@ async function keepBackup(file: string): Promise<void> {
     await fs.link(file, backup);
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+/** Makes a rename in `dir` durable. */
+export async function syncDirectory(dir: string): Promise<void> {
     const handle = await fs.open(dir, 'r');
     try {
         await handle.sync();

@@ -2,6 +2,8 @@ import {randomBytes} from 'node:crypto';
 import {promises as fs} from 'node:fs';
 import path from 'node:path';
 
+import {syncDirectory} from '../core/atomic-file.js';
+
 /**
  * File helpers for key material. `core/atomic-file.ts` is made for JSON documents (it keeps a
  * parsed `.bak` and uses one fixed temp name); PEM files need neither, but they may be written by
@@ -26,15 +28,6 @@ async function writeTemporary(file: string, content: string, mode: number): Prom
     }
     await fs.chmod(temporary, mode);
     return temporary;
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-    const handle = await fs.open(dir, 'r');
-    try {
-        await handle.sync();
-    } finally {
-        await handle.close();
-    }
 }
 
 /** Replaces `file` with `content` in one rename: readers see the old or the new file, never a part. */
