@@ -30,6 +30,16 @@ export interface RunningBridge {
     stop(): Promise<void>;
 }
 
+/** A start-up failure the user can fix from the message alone. */
+export class StartupError extends Error {}
+
+function describeStartError(error: unknown): string {
+    const {code, message, address, port} = error as NodeJS.ErrnoException & {address?: string; port?: number};
+    if (code === 'EADDRINUSE') return `${address ?? ''}:${port ?? '?'} is already in use by another program`;
+    if (code === 'EACCES') return `no permission to listen on ${address ?? ''}:${port ?? '?'}`;
+    return message ?? String(error);
+}
+
 export function registryPath(settings: Settings): string {
     return path.join(settings.dataDir, 'registry.json');
 }
@@ -53,7 +63,13 @@ export async function startBridge(settings: Settings, families: readonly FamilyM
     if (!haUrl) {
         const {host, port} = settings.ha.embeddedBroker;
         const broker = await createBroker({id: 'fogbridge-ha'});
-        const server = await listenMqtt(broker, {host, port, log: createLogger('broker:ha')});
+        const server = await listenMqtt(broker, {host, port, log: createLogger('broker:ha')}).catch(async (error: unknown) => {
+            await new Promise<void>((resolve) => broker.close(() => resolve()));
+            await registry.close();
+            throw new StartupError(
+                `the embedded MQTT broker could not listen: ${describeStartError(error)}. Point ha.mqtt.url at your broker (e.g. --mqtt-url mqtt://127.0.0.1:${port}) or choose another ha.embeddedBroker.port`,
+            );
+        });
         embedded = {broker, server};
         haUrl = `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`;
         log.info(`no Home Assistant broker configured: serving one at ${haUrl}`);
@@ -90,13 +106,20 @@ export async function startBridge(settings: Settings, families: readonly FamilyM
                 continue;
             }
             const service = family.create({settings, registry, router, topics});
-            await service.start();
+            try {
+                await service.start();
+            } catch (error) {
+                throw new StartupError(`${family.family} could not start: ${describeStartError(error)} (change its ports in the "${family.family}" settings, or set ${family.family}.enabled to false)`);
+            }
             services.push({family: family.family, service});
         }
     } catch (error) {
         await stopServices();
-        await embedded?.broker.close();
-        embedded?.server.close();
+        await registry.close();
+        if (embedded) {
+            await new Promise<void>((resolve) => embedded!.broker.close(() => resolve()));
+            await new Promise<void>((resolve) => embedded!.server.close(() => resolve()));
+        }
         throw error;
     }
 

@@ -2,13 +2,13 @@
 import yargs, {type ArgumentsCamelCase, type Argv} from 'yargs';
 import {hideBin} from 'yargs/helpers';
 
-import {startBridge, registryPath} from './bridge.js';
+import {StartupError, startBridge, registryPath} from './bridge.js';
 import {SettingsError, loadSettings} from './config/load.js';
 import type {Settings} from './config/schema.js';
 import {readJsonWithBackup} from './core/atomic-file.js';
 import type {Device} from './core/device.js';
 import {createLogger} from './core/logger.js';
-import {RegistryCorruptError} from './core/registry.js';
+import {RegistryCorruptError, RegistryLockedError} from './core/registry.js';
 import {ALL_FAMILIES, FAMILY_COMMANDS, SIMULATE_COMMANDS} from './families/index.js';
 import {startDemo} from './simulate/demo.js';
 import {VERSION} from './version.js';
@@ -121,7 +121,7 @@ export async function main(args: string[]): Promise<void> {
 }
 
 main(hideBin(process.argv)).catch((error: unknown) => {
-    if (error instanceof SettingsError || error instanceof RegistryCorruptError) {
+    if (error instanceof SettingsError || error instanceof RegistryCorruptError || error instanceof RegistryLockedError || error instanceof StartupError) {
         process.stderr.write(`fogbridge: ${error.message}\n`);
         process.exit(2);
     }

@@ -116,7 +116,7 @@ const miioSchema = z.strictObject({
         })
         .prefault({}),
     /** A device silent for longer than this is offline (it sends a keepalive about every 15 s). */
-    offlineAfterSeconds: z.number().int().min(20).max(3600).default(60),
+    offlineAfterSeconds: z.number().int().min(1).max(3600).default(60),
     /** How often to ask each connected device for its status (pushes are applied as they arrive too). */
     pollIntervalSeconds: z.number().int().min(5).max(3600).default(30),
     /** Vacuum consumables change slowly: polled this often. */
@@ -157,8 +157,12 @@ const rainmakerSchema = z.strictObject({
     alpnPort: nullablePort.default(443),
     /** Used instead of `alpnPort` when binding it is refused (not root, no CAP_NET_BIND_SERVICE). */
     alpnFallbackPort: nullablePort.default(8443),
-    /** The self-claim HTTPS API (claim-server.ts). */
-    claimPort: port.default(8444),
+    /** The self-claim HTTPS API (claim-server.ts) for firmware built with a claim URL pointing here; null disables it. */
+    claimPort: nullablePort.default(8444),
+    /** Path prefix of the firmware's CONFIG_ESP_RMAKER_CLAIM_SERVICE_BASE_URL, e.g. `/rainmaker`. */
+    claimBasePath: z.string().regex(/^(\/[A-Za-z0-9._-]+)*$/, 'empty or /a/path').default(''),
+    /** Self-claim any MAC, not only approved or host-claimed ones: for an isolated, trusted LAN only. */
+    claimAcceptAnyMac: z.boolean().default(false),
     /** HTTPS downloads of OTA images offered to nodes (`https://<mqttHost>:<otaPort>/ota/…`). */
     otaPort: port.default(8445),
     /** Firmware images `<project_name>-<version>.bin`; null: `<dataDir>/rainmaker/firmware`. */

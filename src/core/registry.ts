@@ -1,3 +1,4 @@
+import {readFile, rm, writeFile} from 'node:fs/promises';
 import {isDeepStrictEqual} from 'node:util';
 
 import {readJsonWithBackup, writeFileAtomic} from './atomic-file.js';
@@ -36,6 +37,7 @@ export interface RegistryOptions {
 }
 
 export class RegistryCorruptError extends Error {}
+export class RegistryLockedError extends Error {}
 
 /**
  * The device registry: the one place that holds every device, persisted atomically in the data
@@ -49,6 +51,7 @@ export class DeviceRegistry {
     private saveTimer: NodeJS.Timeout | null = null;
     private saving: Promise<void> | null = null;
     private dirtyWhileSaving = false;
+    private dirty = false;
     private closed = false;
 
     constructor(options: RegistryOptions) {
@@ -62,12 +65,17 @@ export class DeviceRegistry {
      * if there is none, start-up fails with the reason rather than silently forgetting devices.
      */
     async load(): Promise<void> {
-        const result = await readJsonWithBackup(this.file, parseRegistry);
+        await this.lock();
+        const result = await readJsonWithBackup(this.file, parseRegistry).catch(async (error: unknown) => {
+            await this.unlock();
+            throw error;
+        });
         switch (result.status) {
             case 'missing':
                 log.info(`no registry at ${this.file} yet: starting empty`);
                 return;
             case 'corrupt':
+                await this.unlock();
                 throw new RegistryCorruptError(
                     `the device registry is unreadable and no good backup exists: ${result.error}. Move it aside to start with an empty registry.`,
                 );
@@ -230,13 +238,46 @@ export class DeviceRegistry {
             clearTimeout(this.saveTimer);
             this.saveTimer = null;
         }
-        await this.save();
+        if (this.dirty || this.saving) await this.save();
     }
 
-    /** Writes what is pending; later changes are no longer saved. */
+    /** Writes what is pending and releases the lock; later changes are no longer saved. */
     async close(): Promise<void> {
         this.closed = true;
         await this.flush();
+        await this.unlock();
+    }
+
+    private async unlock(): Promise<void> {
+        await rm(this.lockFile, {force: true});
+    }
+
+    private get lockFile(): string {
+        return `${this.file}.lock`;
+    }
+
+    /**
+     * One writer per registry: a second process (a CLI command while the bridge runs) would
+     * overwrite the other's changes at its next save. A lock left by a dead process is taken over.
+     */
+    private async lock(): Promise<void> {
+        for (let attempt = 0; attempt < 2; attempt++) {
+            try {
+                await writeFile(this.lockFile, `${process.pid}\n`, {flag: 'wx', mode: 0o600});
+                return;
+            } catch (error) {
+                if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+            }
+            const owner = Number.parseInt(await readFile(this.lockFile, 'utf8').catch(() => ''), 10);
+            if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+                throw new RegistryLockedError(
+                    `${this.file} is in use by fogbridge process ${owner}; stop it first (if no fogbridge runs, delete ${this.lockFile})`,
+                );
+            }
+            log.warn(`taking over the registry lock left by process ${owner || 'unknown'}, which is gone`);
+            await rm(this.lockFile, {force: true});
+        }
+        throw new RegistryLockedError(`could not lock ${this.file}`);
     }
 
     private require(id: string): Device {
@@ -246,6 +287,7 @@ export class DeviceRegistry {
     }
 
     private scheduleSave(delayMs: number): void {
+        this.dirty = true;
         if (this.closed) return;
         if (this.saving) {
             this.dirtyWhileSaving = true;
@@ -266,6 +308,7 @@ export class DeviceRegistry {
         while (this.saving) await this.saving;
         const document = JSON.stringify({version: REGISTRY_VERSION, devices: [...this.devices.values()]}, null, 2);
         this.dirtyWhileSaving = false;
+        this.dirty = false;
         this.saving = writeFileAtomic(this.file, document);
         try {
             await this.saving;
@@ -301,4 +344,13 @@ function parseRegistry(value: unknown): Device[] {
         if (!Array.isArray(device.features)) throw new Error(`device ${device.id} has no feature list`);
         return {...device, link: {...newLinkHealth(), ...device.link}} as Device;
     });
+}
+
+function isAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (error) {
+        return (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
 }

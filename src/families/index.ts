@@ -3,12 +3,14 @@ import type {CommandModule} from 'yargs';
 import type {FamilyModule} from './family.js';
 import {simulateIcomenCommand} from './icomen/cli.js';
 import {icomenFamily} from './icomen/index.js';
+import {miioCommand, simulateMiioCommand} from './miio/cli.js';
+import {miioFamily} from './miio/index.js';
 
 /** Every family the bridge runs, in start order. */
-export const ALL_FAMILIES: readonly FamilyModule[] = [icomenFamily];
+export const ALL_FAMILIES: readonly FamilyModule[] = [icomenFamily, miioFamily];
 
 /** `fogbridge simulate <family>` subcommands. */
-export const SIMULATE_COMMANDS: readonly CommandModule[] = [simulateIcomenCommand as CommandModule];
+export const SIMULATE_COMMANDS: readonly CommandModule[] = [simulateIcomenCommand as CommandModule, simulateMiioCommand as CommandModule];
 
 /** Top-level family commands (`miio add`, `rainmaker claim`, `certs export`). */
-export const FAMILY_COMMANDS: readonly CommandModule[] = [];
+export const FAMILY_COMMANDS: readonly CommandModule[] = [miioCommand];

@@ -1,6 +1,7 @@
 import type {Settings} from '../config/schema.js';
 import {createLogger} from '../core/logger.js';
 import {startIcomenPlugs} from './icomen.js';
+import {startMiioDemo} from './miio.js';
 
 const log = createLogger('demo');
 
@@ -19,6 +20,7 @@ export async function startDemo(settings: Settings): Promise<Running> {
         log.info(`started ${plugs.length} simulated icomen plugs: ${plugs.map((plug) => plug.mac).join(', ')}`);
         running.push({stop: async () => void (await Promise.all(plugs.map((plug) => plug.stop())))});
     }
+    if (settings.miio.enabled) running.push(await startMiioDemo(settings.miio));
     return {
         async stop() {
             for (const entry of running) await entry.stop();

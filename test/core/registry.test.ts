@@ -7,7 +7,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 
 import {EventBus, type BusEvents} from '../../src/core/bus.js';
 import type {Feature} from '../../src/core/device.js';
-import {DeviceRegistry, RegistryCorruptError} from '../../src/core/registry.js';
+import {DeviceRegistry, RegistryCorruptError, RegistryLockedError} from '../../src/core/registry.js';
 
 const SWITCH: Feature[] = [{id: 'switch', kind: 'switch', name: null}];
 const description = (id: string) => ({id, family: 'icomen' as const, facts: {manufacturer: 'ALDI', model: 'plug', name: id}, features: SWITCH});
@@ -46,6 +46,22 @@ describe('DeviceRegistry', () => {
         expect(seen.link.map((event) => event.link.online)).toEqual([true]);
         expect(registry.get('icomen-aa')!.link.packetsIn).toBe(2);
         await registry.close();
+    });
+
+    it('has one writer at a time, and takes over the lock of a process that is gone', async () => {
+        const first = new DeviceRegistry({file, bus: new EventBus()});
+        await first.load();
+        const second = new DeviceRegistry({file, bus: new EventBus()});
+        await expect(second.load()).rejects.toThrow(RegistryLockedError);
+        await expect(second.load()).rejects.toThrow(`is in use by fogbridge process ${process.pid}; stop it first`);
+        await first.close();
+        await second.load();
+        await second.close();
+
+        writeFileSync(`${file}.lock`, '2147483646\n');
+        const third = new DeviceRegistry({file, bus: new EventBus()});
+        await third.load();
+        await third.close();
     });
 
     it('refuses malformed descriptions', async () => {
@@ -126,6 +142,7 @@ for (;;) {
             const registry = new DeviceRegistry({file, bus: new EventBus()});
             await registry.load();
             const count = registry.list().length;
+            await registry.close();
             // Nothing once written is lost: each round starts from what the last one saved.
             expect(count).toBeGreaterThanOrEqual(previousCount);
             previousCount = count;

@@ -1,0 +1,365 @@
+/**
+ * The miIO adapter: between the cloud server (packets, sessions) and the registry (normalised
+ * devices). It keeps what `_otc.info` tells, polls and applies pushes through the device's model,
+ * turns feature commands into requests, and keeps link health.
+ */
+import type {Settings} from '../../config/schema.js';
+import {type DeviceCommand, type DeviceFacts, type DeviceState, type Feature, makeDeviceId} from '../../core/device.js';
+import {createLogger, registerSecret} from '../../core/logger.js';
+import type {DeviceRegistry} from '../../core/registry.js';
+import type {CommandRouter} from '../../core/router.js';
+import {DEMO_MIIO_DEVICES, simulatedCloudKey} from '../../simulate/miio.js';
+import type {FamilyContext, FamilyService} from '../family.js';
+import {cloudKeyProblem, keysFromCloudKey, type MiioKeys} from './codec.js';
+import {GslbServer} from './gslb.js';
+import {createModel, type MiioModel} from './models/index.js';
+import {MiioCloudServer, type MiioServerDropReason, type MiioSession} from './server.js';
+
+const log = createLogger('miio:adapter');
+
+/** Registry keys (`extra` and `secrets`) this family uses. */
+export const CLOUD_KEY_SECRET = 'cloudKey';
+export const LOCAL_TOKEN_SECRET = 'localToken';
+
+export type CloudKeyStatus = 'ok' | 'missing' | 'wrong';
+
+/** Every miIO device shows whether its cloud key works: the first thing to check when nothing else does. */
+export const CLOUD_KEY_FEATURE: Feature = {
+    id: 'cloud_key',
+    kind: 'sensor',
+    name: 'Cloud key',
+    deviceClass: 'enum',
+    options: ['ok', 'missing', 'wrong'],
+    entityCategory: 'diagnostic',
+    icon: 'mdi:key-wireless',
+};
+
+export function miioDeviceId(did: number): string {
+    return makeDeviceId('miio', String(did));
+}
+
+const KEY_NEEDED = (did: number): string =>
+    `cloud key needed: run "fogbridge miio add --did ${did} --key <16 characters from device.conf>" or add it to miio.devices`;
+
+interface DeviceEntry {
+    did: number;
+    id: string;
+    keys: MiioKeys | null;
+    configuredName?: string;
+    model: MiioModel | null;
+    modelName?: string;
+    firmware?: string;
+    lastConsumablePoll: number;
+    polling: boolean;
+    /** A poll was asked for while one ran (e.g. right after a command's ack): run it when that one ends. */
+    pollAgain: boolean;
+}
+
+export class MiioService implements FamilyService {
+    private readonly settings: Settings['miio'];
+    private readonly demo: boolean;
+    private readonly registry: DeviceRegistry;
+    private readonly router: CommandRouter;
+    private readonly entries = new Map<number, DeviceEntry>();
+    readonly server: MiioCloudServer;
+    private gslb: GslbServer | null = null;
+    private pollTimer: NodeJS.Timeout | null = null;
+
+    constructor(context: Pick<FamilyContext, 'settings' | 'registry' | 'router'>) {
+        this.settings = context.settings.miio;
+        this.demo = context.settings.demo;
+        this.registry = context.registry;
+        this.router = context.router;
+        this.server = new MiioCloudServer(
+            {
+                host: this.settings.host,
+                port: this.settings.port,
+                advertiseAddress: this.settings.advertiseAddress,
+                requestTimeoutMs: this.settings.requestTimeoutMs,
+                offlineAfterMs: this.settings.offlineAfterSeconds * 1000,
+                maxDatagramBytes: this.settings.maxDatagramBytes,
+                helloRatePerSecond: this.settings.helloRatePerSecond,
+                countryCode: this.settings.countryCode,
+            },
+            {
+                keysFor: (did) => this.entries.get(did)?.keys ?? null,
+                onSeen: (session) => this.onSeen(session),
+                onKeyMissing: (session) => this.onKeyMissing(session),
+                onBadPacket: (did, reason, detail) => this.onBadPacket(did, reason, detail),
+                onOtcInfo: (session, params) => this.onOtcInfo(session, params),
+                onDeviceRequest: (session, method, params) => this.onDeviceRequest(session, method, params),
+                onTimeout: (session, method) => this.onTimeout(session, method),
+                onSilent: (session) => this.onSilent(session),
+                onSent: (session) => this.registry.countSent(miioDeviceId(session.did)),
+                loadRequestId: (did) => {
+                    const stored = this.registry.get(miioDeviceId(did))?.extra.nextRequestId;
+                    return typeof stored === 'number' ? stored : undefined;
+                },
+                saveRequestId: (did, reservedUpTo) => {
+                    const id = miioDeviceId(did);
+                    if (this.registry.has(id)) this.registry.setExtra(id, 'nextRequestId', reservedUpTo);
+                },
+            },
+        );
+    }
+
+    async start(): Promise<void> {
+        this.loadDevices();
+        this.router.register('miio', (command) => this.handleCommand(command));
+        await this.server.start();
+        if (this.settings.gslb.enabled) {
+            this.gslb = new GslbServer({
+                ...this.settings.gslb,
+                udpPort: this.server.port,
+                advertiseAddress: this.settings.advertiseAddress,
+                cloudKeyFor: (did) => this.entries.get(did)?.keys?.token ?? null,
+                onUnknownDid: (did, address) => log.limited('warn', `gslb:${did}`, `/gslb from ${address} for did ${did}: ${KEY_NEEDED(did)}`),
+            });
+            // Only newer miio_clients ask /gslb; the UDP link must not die with it (port 80 is often taken).
+            await this.gslb.start().catch((error: Error) => {
+                log.error(`/gslb HTTP-DNS not started: ${error.message}; devices that need it will not find the bridge (see miio.gslb.port)`);
+                this.gslb = null;
+            });
+        }
+        this.pollTimer = setInterval(() => this.pollAll(), this.settings.pollIntervalSeconds * 1000);
+        this.pollTimer.unref();
+    }
+
+    async stop(): Promise<void> {
+        if (this.pollTimer) clearInterval(this.pollTimer);
+        this.pollTimer = null;
+        await this.gslb?.stop();
+        await this.server.stop();
+    }
+
+    /** Configured devices and those added with `fogbridge miio add` (registry secrets). */
+    private loadDevices(): void {
+        for (const device of this.registry.list('miio')) {
+            const did = Number(device.extra.did);
+            if (!Number.isInteger(did) || did <= 0) continue;
+            const key = device.secrets[CLOUD_KEY_SECRET];
+            const entry = this.entryFor(did);
+            if (key && !cloudKeyProblem(key)) entry.keys = keysFromCloudKey(key);
+            if (typeof device.extra.model === 'string') entry.modelName = device.extra.model;
+            if (typeof device.extra.firmware === 'string') entry.firmware = device.extra.firmware;
+        }
+        if (this.demo) {
+            // The simulated demo devices' keys derive from their dids: nothing to configure.
+            for (const demo of DEMO_MIIO_DEVICES) {
+                const entry = this.entryFor(demo.did);
+                entry.keys = keysFromCloudKey(simulatedCloudKey(demo.did));
+                entry.configuredName = demo.name;
+            }
+        }
+        for (const configured of this.settings.devices) {
+            registerSecret(configured.key);
+            const entry = this.entryFor(configured.did);
+            entry.keys = keysFromCloudKey(configured.key);
+            if (configured.name) entry.configuredName = configured.name;
+            if (configured.model && !entry.modelName) entry.modelName = configured.model;
+        }
+        for (const entry of this.entries.values()) {
+            this.describe(entry);
+            // With a key, its status waits for the first packet: only a verified checksum proves it right.
+            if (entry.keys) this.registry.setSecret(entry.id, CLOUD_KEY_SECRET, entry.keys.token.toString('latin1'));
+            else this.setCloudKeyStatus(entry, 'missing', true);
+        }
+        log.info(`${this.entries.size} miIO device(s) known, ${[...this.entries.values()].filter((entry) => entry.keys).length} with a cloud key`);
+    }
+
+    private entryFor(did: number): DeviceEntry {
+        let entry = this.entries.get(did);
+        if (!entry) {
+            entry = {did, id: miioDeviceId(did), keys: null, model: null, lastConsumablePoll: 0, polling: false, pollAgain: false};
+            this.entries.set(did, entry);
+        }
+        return entry;
+    }
+
+    /** (Re)writes the device's facts and features from what we know of its model. */
+    private describe(entry: DeviceEntry): void {
+        if (entry.modelName && entry.model?.model !== entry.modelName) {
+            entry.model = createModel(entry.modelName, entry.firmware);
+            if (!entry.model) log.warn(`${entry.id}: model ${entry.modelName} is not supported yet; only its link is shown`);
+        }
+        const existing = this.registry.get(entry.id);
+        const otc = (existing?.extra.otc ?? {}) as {mac?: string; localIp?: string};
+        const facts: DeviceFacts = {
+            manufacturer: entry.model?.manufacturer ?? 'Xiaomi',
+            model: entry.modelName ?? 'unknown miIO device',
+            name: entry.configuredName ?? existing?.facts.name ?? entry.model?.displayName ?? `miIO ${entry.did}`,
+        };
+        // A name the device got from its model is replaced once the model is known.
+        if (!entry.configuredName && existing && existing.facts.name === `miIO ${entry.did}` && entry.model) facts.name = entry.model.displayName;
+        if (entry.firmware) facts.firmware = entry.firmware;
+        if (otc.mac) facts.mac = otc.mac;
+        if (otc.localIp) facts.ip = otc.localIp;
+        const features = [...(entry.model?.features() ?? []), CLOUD_KEY_FEATURE];
+        this.registry.upsert({id: entry.id, family: 'miio', facts, features});
+        this.registry.setExtra(entry.id, 'did', entry.did);
+    }
+
+    private setCloudKeyStatus(entry: DeviceEntry, status: CloudKeyStatus, explain: boolean): void {
+        this.registry.updateState(entry.id, {cloud_key: status});
+        if (explain && status === 'missing') this.registry.updateLink(entry.id, {lastError: KEY_NEEDED(entry.did)});
+        if (explain && status === 'wrong') {
+            this.registry.updateLink(entry.id, {lastError: `the cloud key of ${entry.did} does not match its packets: check key= in device.conf`});
+        }
+    }
+
+    private onSeen(session: MiioSession): void {
+        const entry = this.entryFor(session.did);
+        if (!this.registry.has(entry.id)) this.describe(entry);
+        this.registry.markSeen(entry.id);
+        if (session.verified && this.registry.get(entry.id)?.state.cloud_key !== 'ok') this.setCloudKeyStatus(entry, 'ok', false);
+        // A device whose model we do not know yet is asked (it also tells in _otc.info, every 30 min).
+        if (session.verified && !entry.modelName && !entry.polling) void this.askModel(entry);
+    }
+
+    private onKeyMissing(session: MiioSession): void {
+        const entry = this.entryFor(session.did);
+        if (!this.registry.has(entry.id)) {
+            log.warn(`device with did ${session.did} connected from ${session.address} without a known cloud key: ${KEY_NEEDED(session.did)}`);
+            this.describe(entry);
+        }
+        const device = this.registry.get(entry.id);
+        // markSeen clears lastError when the device comes back: say again what it needs.
+        if (device?.state.cloud_key !== 'missing' || device.link.lastError !== KEY_NEEDED(entry.did)) this.setCloudKeyStatus(entry, 'missing', true);
+    }
+
+    private onBadPacket(did: number, reason: MiioServerDropReason, detail: string): void {
+        const entry = this.entries.get(did);
+        if (!entry || !this.registry.has(entry.id)) return;
+        this.registry.countBadPacket(entry.id, reason === 'no_cloud_key' ? KEY_NEEDED(did) : `${reason}: ${detail}`);
+        // A checksum that never matched, not an occasional forgery, means the configured key is wrong.
+        if (reason === 'bad_checksum' && entry.keys && !this.server.session(did)?.verified) this.setCloudKeyStatus(entry, 'wrong', true);
+    }
+
+    private onOtcInfo(session: MiioSession, params: Record<string, unknown>): void {
+        const entry = this.entryFor(session.did);
+        const text = (value: unknown): string | undefined => (typeof value === 'string' && value.length <= 128 ? value : undefined);
+        const ap = (typeof params.ap === 'object' && params.ap !== null ? params.ap : {}) as Record<string, unknown>;
+        const netif = (typeof params.netif === 'object' && params.netif !== null ? params.netif : {}) as Record<string, unknown>;
+        const otc = {
+            model: text(params.model),
+            firmware: text(params.fw_ver),
+            hardware: text(params.hw_ver),
+            mac: text(params.mac),
+            localIp: text(netif.localIp),
+            ssid: text(ap.ssid),
+            bssid: text(ap.bssid),
+            rssi: typeof ap.rssi === 'number' ? ap.rssi : undefined,
+            life: typeof params.life === 'number' ? params.life : undefined,
+        };
+        this.registry.setExtra(entry.id, 'otc', JSON.parse(JSON.stringify(otc)));
+        // The local token lets HA's local integrations talk to the device: a secret, never logged or published.
+        const token = text(params.token);
+        if (token && /^[0-9a-fA-F]{32}$/.test(token)) this.registry.setSecret(entry.id, LOCAL_TOKEN_SECRET, token);
+        if (otc.model) {
+            entry.modelName = otc.model;
+            this.registry.setExtra(entry.id, 'model', otc.model);
+        }
+        if (otc.firmware) {
+            entry.firmware = otc.firmware;
+            this.registry.setExtra(entry.id, 'firmware', otc.firmware);
+        }
+        this.describe(entry);
+        log.info(`${entry.id}: ${otc.model ?? 'unknown model'} firmware ${otc.firmware ?? '?'} at ${otc.localIp ?? session.address}`);
+        void this.poll(entry, true);
+    }
+
+    private onDeviceRequest(session: MiioSession, method: string, params: unknown): void {
+        const entry = this.entryFor(session.did);
+        if (!entry.model) {
+            log.debug(() => `${entry.id}: ${method} before the model is known`);
+            return;
+        }
+        const outcome = entry.model.applyPush(method, params);
+        if (Object.keys(outcome.state).length > 0) this.registry.updateState(entry.id, outcome.state);
+        for (const event of outcome.events) this.registry.emitEvent(entry.id, event.featureId, event.eventType, event.attributes);
+        if (Object.keys(outcome.state).length === 0 && outcome.events.length === 0) {
+            log.debug(() => `${entry.id}: unhandled device request ${method}`);
+        }
+    }
+
+    private onTimeout(session: MiioSession, method: string): void {
+        const id = miioDeviceId(session.did);
+        if (!this.registry.has(id)) return;
+        this.registry.countTimeout(id, `${method} got no answer`);
+        // As Valetudo: a timeout means "maybe not connected" until the next packet arrives.
+        this.registry.updateLink(id, {online: false});
+    }
+
+    private onSilent(session: MiioSession): void {
+        const id = miioDeviceId(session.did);
+        if (!this.registry.has(id)) return;
+        this.registry.updateLink(id, {online: false, lastError: `no packet for more than ${this.settings.offlineAfterSeconds} s`});
+    }
+
+    private async askModel(entry: DeviceEntry): Promise<void> {
+        entry.polling = true;
+        try {
+            const info = await this.server.request(entry.did, 'miIO.info', []);
+            if (typeof info === 'object' && info !== null && !Array.isArray(info)) {
+                const record = info as Record<string, unknown>;
+                if (typeof record.model === 'string' && !entry.modelName) {
+                    entry.modelName = record.model;
+                    this.registry.setExtra(entry.id, 'model', record.model);
+                    if (typeof record.fw_ver === 'string') entry.firmware = record.fw_ver;
+                    this.describe(entry);
+                }
+            }
+        } catch (error) {
+            log.debug(() => `${entry.id}: miIO.info failed: ${(error as Error).message}`);
+        } finally {
+            entry.polling = false;
+        }
+        if (entry.model) await this.poll(entry, true);
+    }
+
+    private pollAll(): void {
+        for (const entry of this.entries.values()) {
+            const session = this.server.session(entry.did);
+            if (!session?.verified || session.silent) continue;
+            const dueConsumables = Date.now() - entry.lastConsumablePoll > this.settings.consumablePollMinutes * 60_000;
+            void this.poll(entry, dueConsumables);
+        }
+    }
+
+    /** Reads the device's state through its model; the state comes only from the device's answers. */
+    private async poll(entry: DeviceEntry, consumables: boolean): Promise<void> {
+        const model = entry.model;
+        if (!model || !entry.keys) return;
+        if (entry.polling) {
+            entry.pollAgain = true;
+            return;
+        }
+        entry.polling = true;
+        try {
+            const state: DeviceState = await model.poll((method, params) => this.server.request(entry.did, method, params), {consumables});
+            if (consumables) entry.lastConsumablePoll = Date.now();
+            this.registry.updateState(entry.id, state);
+        } catch (error) {
+            log.limited('info', `poll:${entry.did}`, `${entry.id}: poll failed: ${(error as Error).message}`);
+        } finally {
+            entry.polling = false;
+        }
+        if (entry.pollAgain) {
+            entry.pollAgain = false;
+            await this.poll(entry, false);
+        }
+    }
+
+    private async handleCommand(command: DeviceCommand): Promise<void> {
+        const entry = [...this.entries.values()].find((candidate) => candidate.id === command.deviceId);
+        if (!entry) throw new Error(`${command.deviceId} is not a miIO device this bridge knows`);
+        if (!entry.keys) throw new Error(`${command.deviceId} has no cloud key: ${KEY_NEEDED(entry.did)}`);
+        const session = this.server.session(entry.did);
+        if (!session?.verified || !session.address) throw new Error(`${command.deviceId} has not connected to the bridge yet`);
+        if (session.silent) throw new Error(`${command.deviceId} is offline (no packet for ${this.settings.offlineAfterSeconds} s)`);
+        if (!entry.model) throw new Error(`${command.deviceId}: model ${entry.modelName ?? 'unknown'} takes no commands yet`);
+        await entry.model.command((method, params) => this.server.request(entry.did, method, params), command);
+        // The ack says the device took the command; what it does now comes from its status.
+        void this.poll(entry, false);
+    }
+}

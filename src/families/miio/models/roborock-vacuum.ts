@@ -1,0 +1,316 @@
+/**
+ * Roborock / Xiaomi vacuums (`rockrobo.vacuum.*`, `roborock.vacuum.*`): `get_status`, the state and
+ * error tables, fan-power presets per model and consumables (protocol note miio.md §4.1–4.6).
+ */
+import type {DeviceCommand, DeviceState, Feature, VacuumActivity, VacuumCommand, VacuumState} from '../../../core/device.js';
+import {expectOk, finiteNumber, isRecord, type MiioCall, type MiioModel, type ModelEvent, type PushOutcome} from './types.js';
+
+/** State code → [status name, Home Assistant activity] (miio.md §4.2). */
+const STATES: Record<number, [string, VacuumActivity]> = {
+    1: ['starting', 'idle'],
+    2: ['charger_disconnected', 'idle'],
+    3: ['idle', 'idle'],
+    4: ['remote_control', 'cleaning'],
+    5: ['cleaning', 'cleaning'],
+    6: ['returning', 'returning'],
+    7: ['manual_mode', 'cleaning'],
+    8: ['charging', 'docked'],
+    9: ['charging_problem', 'error'],
+    10: ['paused', 'paused'],
+    11: ['spot_cleaning', 'cleaning'],
+    12: ['error', 'error'],
+    13: ['shutting_down', 'idle'],
+    14: ['updating', 'docked'],
+    15: ['docking', 'returning'],
+    16: ['going_to_target', 'cleaning'],
+    17: ['zoned_cleaning', 'cleaning'],
+    18: ['segment_cleaning', 'cleaning'],
+    22: ['emptying_bin', 'docked'],
+    23: ['washing_mop', 'docked'],
+    25: ['returning_to_wash', 'returning'],
+    26: ['going_to_wash_mop', 'returning'],
+    29: ['mapping', 'cleaning'],
+    100: ['charging_complete', 'docked'],
+    101: ['device_offline', 'error'],
+};
+const STATUS_OPTIONS = [...new Set(Object.values(STATES).map(([name]) => name)), 'unknown'];
+
+/** `error_code` → a stable name for an enum sensor (miio.md §4.3). */
+const ERRORS: Record<number, string> = {
+    0: 'none',
+    1: 'laser_sensor_fault',
+    2: 'bumper_stuck',
+    3: 'wheels_suspended',
+    4: 'cliff_sensor_dirty',
+    5: 'main_brush_jammed',
+    6: 'side_brush_jammed',
+    7: 'wheels_jammed',
+    8: 'robot_trapped',
+    9: 'dust_bin_missing',
+    10: 'filter_blocked',
+    11: 'magnetic_interference',
+    12: 'low_battery',
+    13: 'charging_fault',
+    14: 'battery_fault',
+    15: 'wall_sensor_dirty',
+    16: 'tilted',
+    17: 'side_brush_error',
+    18: 'suction_fan_error',
+    19: 'dock_unpowered',
+    21: 'laser_cover_blocked',
+    22: 'charging_contacts_dirty',
+    23: 'dock_unreachable',
+    24: 'in_no_go_zone',
+    25: 'camera_dirty',
+    26: 'wall_sensor_dirty',
+    27: 'mop_module_jammed',
+    28: 'on_carpet',
+    29: 'pet_waste_detected',
+    32: 'dock_bag_missing',
+    34: 'dock_filter_clogged',
+    35: 'dock_voltage_abnormal',
+    38: 'clean_water_tank_empty',
+    39: 'waste_water_tank_full',
+    40: 'water_filter_missing',
+    41: 'clean_water_tank_empty',
+    42: 'dock_brush_jammed',
+    44: 'water_filter_clogged',
+};
+const HARDWARE_FAULT = 'hardware_fault';
+const OTHER_ERROR = 'other';
+const ERROR_OPTIONS = [...new Set(Object.values(ERRORS)), HARDWARE_FAULT, OTHER_ERROR];
+
+function errorName(code: number): string {
+    if (ERRORS[code]) return ERRORS[code];
+    return code >= 100 && code <= 122 ? HARDWARE_FAULT : OTHER_ERROR;
+}
+
+/** Consumables: `get_consumable` field → [feature id, name, lifetime in seconds] (miio.md §4.6). */
+const CONSUMABLES: [string, string, string, number][] = [
+    ['main_brush_work_time', 'main_brush_left', 'Main brush remaining', 300 * 3600],
+    ['side_brush_work_time', 'side_brush_left', 'Side brush remaining', 200 * 3600],
+    ['filter_work_time', 'filter_left', 'Filter remaining', 150 * 3600],
+    ['sensor_dirty_time', 'sensor_clean_left', 'Sensor cleaning remaining', 30 * 3600],
+];
+
+/** Named `event.*` pushes a Roborock sends (miio.md §3.3); others are reported as `other`. */
+export const VACUUM_EVENTS = [
+    'back_to_dock',
+    'error_code',
+    'clean_complete',
+    'bin_full',
+    'low_power_back',
+    'segment_clean_succ',
+    'segment_clean_part_done',
+    'zoned_clean_succ',
+    'zoned_clean_partial_done',
+    'zoned_clean_failed',
+    'relocate_fail',
+    'relocate_failed_back',
+    'fan_power_reduced',
+    'consume_material_notify',
+    'remind_to_save_map',
+    'segment_map_done',
+    'goto_target_succ',
+    'target_not_reachable',
+    'start_with_water_box',
+    'back_to_origin_fail',
+    'back_to_origin_succ',
+    'other',
+];
+
+type Presets = [name: string, code: number][];
+
+/** Suction presets of the S5/S6/S4 and most newer models (`FanspeedV2`), named as Valetudo names them. */
+const PRESETS_V2: Presets = [['low', 101], ['medium', 102], ['high', 103], ['max', 104], ['off', 105]];
+
+/** `fan_power` presets by model and firmware (miio.md §4.4). */
+export function fanPresets(model: string, firmware?: string): Presets {
+    if (model === 'rockrobo.vacuum.v1') {
+        const version = (firmware ?? '').split('_')[0]!.split('.').map(Number);
+        const [major = 0, minor = 0, patch = 0] = version;
+        const below = (a: number, b: number, c: number): boolean => major < a || (major === a && (minor < b || (minor === b && patch < c)));
+        if (firmware && below(3, 5, 7)) return [['low', 38], ['medium', 60], ['high', 77], ['max', 90]];
+        if (firmware && !below(3, 5, 7) && below(3, 5, 8)) return PRESETS_V2;
+        return [['low', 38], ['medium', 60], ['high', 75], ['max', 100]];
+    }
+    if (model === 'roborock.vacuum.e2') return [['gentle', 41], ['low', 50], ['medium', 68], ['high', 79], ['max', 100]];
+    if (model === 'roborock.vacuum.a27') return [...PRESETS_V2, ['max_plus', 108]];
+    return PRESETS_V2;
+}
+
+const COMMANDS: VacuumCommand[] = ['start', 'stop', 'pause', 'return_to_base', 'locate', 'clean_spot'];
+
+const NAMES: Record<string, string> = {
+    'rockrobo.vacuum.v1': 'Mi Robot Vacuum',
+    'roborock.vacuum.s5': 'Roborock S5',
+    'roborock.vacuum.s5e': 'Roborock S5 Max',
+    'roborock.vacuum.s6': 'Roborock S6',
+    'roborock.vacuum.s4': 'Roborock S4',
+    'roborock.vacuum.a15': 'Roborock S7',
+    'roborock.vacuum.a27': 'Roborock S7 MaxV',
+    'roborock.vacuum.e2': 'Roborock E2',
+};
+
+export function isRoborockVacuum(model: string): boolean {
+    return /^(rockrobo|roborock)\.vacuum\./.test(model);
+}
+
+export class RoborockVacuum implements MiioModel {
+    readonly manufacturer: string;
+    readonly displayName: string;
+    private readonly presets: Presets;
+    /** The last status the device reported: "start" resumes a paused zone/segment job from it. */
+    private lastStatus: Record<string, unknown> = {};
+    /** An unknown state code keeps the previous activity (miio.md §4.2 "other"). */
+    private lastActivity: VacuumActivity | null = null;
+
+    constructor(
+        readonly model: string,
+        firmware?: string,
+    ) {
+        this.manufacturer = model.startsWith('rockrobo.') ? 'Xiaomi' : 'Roborock';
+        this.displayName = NAMES[model] ?? `${this.manufacturer} vacuum (${model})`;
+        this.presets = fanPresets(model, firmware);
+    }
+
+    features(): Feature[] {
+        const fanSpeeds = this.presets.map(([name]) => name);
+        return [
+            {id: 'vacuum', kind: 'vacuum', name: null, commands: [...COMMANDS], fanSpeeds},
+            {id: 'battery', kind: 'sensor', name: 'Battery', deviceClass: 'battery', unit: '%', stateClass: 'measurement'},
+            {id: 'status', kind: 'sensor', name: 'Status', deviceClass: 'enum', options: STATUS_OPTIONS},
+            {id: 'error', kind: 'sensor', name: 'Error', deviceClass: 'enum', options: ERROR_OPTIONS},
+            {id: 'error_code', kind: 'sensor', name: 'Error code', entityCategory: 'diagnostic', enabledByDefault: false},
+            {id: 'fan_speed', kind: 'select', name: 'Fan speed', options: fanSpeeds, entityCategory: 'config', icon: 'mdi:fan'},
+            {id: 'clean_time', kind: 'sensor', name: 'Cleaning time', deviceClass: 'duration', unit: 's', stateClass: 'measurement'},
+            {id: 'clean_area', kind: 'sensor', name: 'Cleaned area', deviceClass: 'area', unit: 'm²', stateClass: 'measurement', precision: 1},
+            ...CONSUMABLES.map(
+                ([, id, name]): Feature => ({kind: 'sensor', id, name, unit: '%', stateClass: 'measurement', entityCategory: 'diagnostic', icon: 'mdi:progress-wrench'}),
+            ),
+            {id: 'event', kind: 'event', name: 'Event', eventTypes: [...VACUUM_EVENTS]},
+        ];
+    }
+
+    async poll(call: MiioCall, options: {consumables: boolean}): Promise<DeviceState> {
+        const status = await call('get_status', []);
+        const first = Array.isArray(status) ? status[0] : status;
+        if (!isRecord(first)) throw new Error(`get_status answered ${JSON.stringify(status)}`);
+        const state = this.applyStatus(first);
+        if (options.consumables) {
+            const consumables = await call('get_consumable', []);
+            const record = Array.isArray(consumables) ? consumables[0] : consumables;
+            if (isRecord(record)) Object.assign(state, consumableState(record));
+        }
+        return state;
+    }
+
+    applyPush(method: string, params: unknown): PushOutcome {
+        if (method === 'event.status') {
+            const first = Array.isArray(params) ? params[0] : params;
+            return {state: isRecord(first) ? this.applyStatus(first) : {}, events: []};
+        }
+        if (method === 'props') return {state: isRecord(params) ? this.applyStatus(params) : {}, events: []};
+        if (method.startsWith('event.')) {
+            const name = method.slice('event.'.length);
+            const known = VACUUM_EVENTS.includes(name) && name !== 'other';
+            const event: ModelEvent = {
+                featureId: 'event',
+                eventType: known ? name : 'other',
+                attributes: known ? {params: params ?? null} : {method, params: params ?? null},
+            };
+            return {state: {}, events: [event]};
+        }
+        return {state: {}, events: []};
+    }
+
+    async command(call: MiioCall, command: DeviceCommand): Promise<void> {
+        if (command.featureId === 'fan_speed') {
+            if (command.action !== 'set') throw new Error(`the fan speed select only knows "set", not "${command.action}"`);
+            return this.setFanSpeed(call, command.value);
+        }
+        if (command.featureId !== 'vacuum') throw new Error(`feature "${command.featureId}" takes no commands`);
+        switch (command.action) {
+            case 'start':
+                return this.send(call, this.startMethod(), []);
+            case 'stop':
+                return this.send(call, 'app_stop', []);
+            case 'pause':
+                return this.send(call, 'app_pause', []);
+            case 'return_to_base':
+                // The first generation ignores app_charge while a clean is running (python-miio pauses first).
+                if (this.model === 'rockrobo.vacuum.v1') await this.send(call, 'app_pause', []);
+                return this.send(call, 'app_charge', []);
+            case 'locate':
+                return this.send(call, 'find_me', ['']);
+            case 'clean_spot':
+                return this.send(call, 'app_spot', []);
+            case 'set_fan_speed':
+                return this.setFanSpeed(call, command.value);
+            default:
+                throw new Error(`unknown vacuum command "${command.action}"`);
+        }
+    }
+
+    /** A paused zone or segment job resumes as what it was (miio.md §4.2, Valetudo's rule). */
+    private startMethod(): string {
+        const activity = STATES[Number(this.lastStatus.state)]?.[1];
+        const resumable = activity === 'paused' || activity === 'returning' || activity === 'docked';
+        if (resumable && this.lastStatus.in_cleaning === 2) return 'resume_zoned_clean';
+        if (resumable && this.lastStatus.in_cleaning === 3) return 'resume_segment_clean';
+        return 'app_start';
+    }
+
+    private async setFanSpeed(call: MiioCall, value: unknown): Promise<void> {
+        const preset = this.presets.find(([name]) => name === value);
+        if (!preset) throw new Error(`unknown fan speed ${JSON.stringify(value)}: one of ${this.presets.map(([name]) => name).join(', ')}`);
+        return this.send(call, 'set_custom_mode', [preset[1]]);
+    }
+
+    private async send(call: MiioCall, method: string, params: unknown[]): Promise<void> {
+        expectOk(method, await call(method, params));
+    }
+
+    /** Status fields → state patch; a push may carry only some fields, so only those change. */
+    private applyStatus(status: Record<string, unknown>): DeviceState {
+        const state: DeviceState = {};
+        const stateCode = finiteNumber(status.state);
+        const fanPower = finiteNumber(status.fan_power);
+        for (const key of ['state', 'in_cleaning', 'fan_power', 'error_code', 'battery'] as const) {
+            if (key in status) this.lastStatus[key] = status[key];
+        }
+        if (stateCode !== undefined || fanPower !== undefined) {
+            const known = STATES[finiteNumber(this.lastStatus.state) ?? -1];
+            this.lastActivity = known?.[1] ?? this.lastActivity;
+            const vacuum: VacuumState = {activity: this.lastActivity};
+            const preset = this.presets.find(([, code]) => code === finiteNumber(this.lastStatus.fan_power));
+            if (preset) vacuum.fanSpeed = preset[0];
+            state.vacuum = vacuum;
+            if (preset) state.fan_speed = preset[0];
+        }
+        if (stateCode !== undefined) state.status = STATES[stateCode]?.[0] ?? 'unknown';
+        const battery = finiteNumber(status.battery);
+        if (battery !== undefined) state.battery = Math.max(0, Math.min(100, battery));
+        const errorCode = finiteNumber(status.error_code);
+        if (errorCode !== undefined) {
+            state.error = errorName(errorCode);
+            state.error_code = errorCode;
+        }
+        const cleanTime = finiteNumber(status.clean_time);
+        if (cleanTime !== undefined) state.clean_time = cleanTime;
+        const cleanArea = finiteNumber(status.clean_area);
+        // clean_area is mm²; one decimal of m² is all a user reads.
+        if (cleanArea !== undefined) state.clean_area = Math.round(cleanArea / 100_000) / 10;
+        return state;
+    }
+}
+
+function consumableState(record: Record<string, unknown>): DeviceState {
+    const state: DeviceState = {};
+    for (const [field, id, , life] of CONSUMABLES) {
+        const used = finiteNumber(record[field]);
+        if (used === undefined) continue;
+        state[id] = Math.max(0, Math.min(100, Math.round(((life - used) / life) * 100)));
+    }
+    return state;
+}

@@ -1,0 +1,516 @@
+/**
+ * The miIO cloud link on UDP 8053 (protocol note miio.md §3): answers hellos with the time, echoes
+ * keepalives, answers `_otc.info`, acknowledges every device request with its own id, and sends our
+ * own requests with unique ids and a timeout to the address of the device's latest datagram.
+ *
+ * This layer knows packets and sessions, not device models: what a push means is the adapter's
+ * business (hooks below).
+ */
+import dgram from 'node:dgram';
+
+import {createLogger, type Logger} from '../../core/logger.js';
+import {
+    decryptPayload,
+    encodeMessage,
+    HEADER_LENGTH,
+    hasValidChecksum,
+    helloReply,
+    HELLO_DID,
+    isHello,
+    type MiioDropReason,
+    type MiioHeader,
+    type MiioKeys,
+    type MiioMessage,
+    MiioPacketError,
+    parsePayload,
+    readHeader,
+} from './codec.js';
+
+/** Drop reasons beyond the codec's own. */
+export type MiioServerDropReason = MiioDropReason | 'replayed' | 'stale_stamp' | 'no_cloud_key' | 'malformed_message';
+
+export interface MiioServerOptions {
+    host: string;
+    port: number;
+    /** Sent in `_otc.info`; null: the local address that routes to the device. */
+    advertiseAddress: string | null;
+    requestTimeoutMs: number;
+    offlineAfterMs: number;
+    maxDatagramBytes: number;
+    helloRatePerSecond: number;
+    countryCode: string;
+    /** Sessions for dids without a cloud key, at most (a flood of made-up dids must stay bounded). */
+    maxKeylessSessions?: number;
+}
+
+/** How the server tells the adapter what happened; every hook must not throw (they are guarded anyway). */
+export interface MiioServerHooks {
+    /** The keys for a did, or null when no cloud key is known. Called for each packet: keep it a lookup. */
+    keysFor(did: number): MiioKeys | null;
+    /** A verified packet (or, for a did without key, any well-formed one) arrived. */
+    onSeen(session: MiioSession): void;
+    /** A did without a cloud key talks to us: show it, ask for the key. */
+    onKeyMissing(session: MiioSession): void;
+    /** A packet of this did failed a check. */
+    onBadPacket(did: number, reason: MiioServerDropReason, detail: string): void;
+    onOtcInfo(session: MiioSession, params: Record<string, unknown>): void;
+    /** A device request other than `_otc.info`, after it was acknowledged. */
+    onDeviceRequest(session: MiioSession, method: string, params: unknown): void;
+    onTimeout(session: MiioSession, method: string): void;
+    /** No packet for `offlineAfterMs`. */
+    onSilent(session: MiioSession): void;
+    onSent(session: MiioSession): void;
+    /** The first id to use for a did and the store for the id high-water mark (ids must never repeat, miio.md §3.4). */
+    loadRequestId?(did: number): number | undefined;
+    saveRequestId?(did: number, reservedUpTo: number): void;
+}
+
+/** An error answer from the device (`{"error":{code,message}}`). */
+export class MiioDeviceError extends Error {
+    constructor(
+        readonly code: number | null,
+        message: string,
+    ) {
+        super(message);
+        this.name = 'MiioDeviceError';
+    }
+}
+
+interface PendingRequest {
+    method: string;
+    resolve(result: unknown): void;
+    reject(error: Error): void;
+    timer: NodeJS.Timeout;
+}
+
+/** Ids are reserved in blocks so a restart continues above every id a device may remember. */
+const ID_BLOCK = 1000;
+const ID_LIMIT = 0x7fffffff;
+/** Stamps this far behind the newest one are replays (Valetudo trusts a device stamp for 120 s). */
+const STAMP_WINDOW_S = 120;
+const RECENT_CHECKSUMS = 64;
+/** Hello answers per source address: a burst, then one per second, so one flooder cannot use the whole budget. */
+const HELLO_BURST_PER_ADDRESS = 4;
+
+/** Methods the device sends that want a specific answer, or none (miio.md §3.3). */
+const NO_REPLY_METHODS = new Set(['ali_lic', 'vendor_lic', 'lwt', '_sync.update_vacuum_mapinfo', 'dev_auth']);
+const PRESIGNED_URL_METHODS = new Set(['_sync.gen_presigned_url', '_sync.gen_tmp_presigned_url', '_sync.batch_gen_room_up_url']);
+
+export class MiioSession {
+    address = '';
+    port = 0;
+    keys: MiioKeys | null = null;
+    /** The newest device stamp and when it arrived: our stamps continue from it. */
+    lastStamp = 0;
+    lastStampAt = 0;
+    /** Keepalives are echoed only when newer than the last echoed one (Valetudo drops replays so). */
+    lastKeepaliveStamp = 0;
+    lastPacketAt = 0;
+    /** A packet passed the checksum with the current key. */
+    verified = false;
+    silent = false;
+    readonly pending = new Map<number, PendingRequest>();
+    nextId = 1;
+    reservedUpTo = 0;
+    readonly recentChecksums: string[] = [];
+
+    constructor(readonly did: number) {}
+}
+
+export class MiioCloudServer {
+    private readonly log: Logger;
+    private socket: dgram.Socket | null = null;
+    private readonly sessions = new Map<number, MiioSession>();
+    private sweepTimer: NodeJS.Timeout | null = null;
+    private helloTokens: number;
+    private helloRefilledAt = Date.now();
+    private readonly routeCache = new Map<string, string>();
+    private readonly helloBuckets = new Map<string, {tokens: number; at: number}>();
+    /** Counts of what could not be tied to a device (hellos, garbage, floods). */
+    readonly stats = {hellos: 0, hellosDropped: 0, unattributed: 0};
+
+    constructor(
+        private readonly options: MiioServerOptions,
+        private readonly hooks: MiioServerHooks,
+        logger?: Logger,
+    ) {
+        this.log = logger ?? createLogger('miio:server');
+        this.helloTokens = options.helloRatePerSecond;
+    }
+
+    async start(): Promise<void> {
+        const socket = dgram.createSocket({type: 'udp4', recvBufferSize: 1 << 20});
+        socket.on('message', (datagram, remote) => {
+            try {
+                this.handleDatagram(datagram, remote);
+            } catch (error) {
+                // A bug must not take the listener down with it.
+                this.log.limited('error', 'handler', `datagram from ${remote.address}:${remote.port} failed: ${(error as Error).stack ?? String(error)}`);
+            }
+        });
+        await new Promise<void>((resolve, reject) => {
+            socket.once('error', reject);
+            socket.bind(this.options.port, this.options.host, () => {
+                socket.off('error', reject);
+                resolve();
+            });
+        });
+        socket.on('error', (error) => this.log.error(`UDP socket error: ${error.message}`));
+        this.socket = socket;
+        this.sweepTimer = setInterval(() => this.sweep(), Math.min(5000, this.options.offlineAfterMs / 4));
+        this.sweepTimer.unref();
+        this.log.info(`miIO cloud listening on udp ${this.options.host}:${this.port}`);
+    }
+
+    get port(): number {
+        return this.socket ? this.socket.address().port : this.options.port;
+    }
+
+    async stop(): Promise<void> {
+        if (this.sweepTimer) clearInterval(this.sweepTimer);
+        this.sweepTimer = null;
+        for (const session of this.sessions.values()) {
+            for (const [id, pending] of session.pending) {
+                clearTimeout(pending.timer);
+                pending.reject(new Error('the miIO server stopped'));
+                session.pending.delete(id);
+            }
+        }
+        const socket = this.socket;
+        this.socket = null;
+        if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+    }
+
+    session(did: number): MiioSession | undefined {
+        return this.sessions.get(did);
+    }
+
+    /** Sends `{id, method, params}` to the device and resolves with its `result`. */
+    request(did: number, method: string, params: unknown, timeoutMs = this.options.requestTimeoutMs): Promise<unknown> {
+        const session = this.sessions.get(did);
+        if (!session || !session.address) return Promise.reject(new Error(`device ${did} has not connected yet`));
+        if (!session.keys) return Promise.reject(new Error(`device ${did} has no cloud key`));
+        const id = this.allocateId(session);
+        return new Promise<unknown>((resolve, reject) => {
+            const timer = setTimeout(() => {
+                session.pending.delete(id);
+                this.guard(() => this.hooks.onTimeout(session, method));
+                reject(new Error(`${method} (id ${id}) got no answer within ${timeoutMs} ms`));
+            }, timeoutMs);
+            session.pending.set(id, {method, resolve, reject, timer});
+            this.sendMessage(session, {id, method, params});
+        });
+    }
+
+    private allocateId(session: MiioSession): number {
+        if (session.nextId >= ID_LIMIT) session.nextId = 1;
+        if (session.nextId >= session.reservedUpTo) {
+            session.reservedUpTo = Math.min(ID_LIMIT, session.nextId + ID_BLOCK);
+            this.guard(() => this.hooks.saveRequestId?.(session.did, session.reservedUpTo));
+        }
+        return session.nextId++;
+    }
+
+    private handleDatagram(datagram: Buffer, remote: dgram.RemoteInfo): void {
+        const from = `${remote.address}:${remote.port}`;
+        if (datagram.length > this.options.maxDatagramBytes) {
+            return this.drop(datagram, remote, 'oversized', `${datagram.length}-byte datagram exceeds ${this.options.maxDatagramBytes}`);
+        }
+        let header: MiioHeader;
+        try {
+            header = readHeader(datagram);
+        } catch (error) {
+            if (error instanceof MiioPacketError) return this.drop(datagram, remote, error.reason, error.message);
+            throw error;
+        }
+        if (isHello(header)) return this.answerHello(remote);
+        if (header.did === HELLO_DID || header.did === 0) {
+            return this.drop(datagram, remote, 'malformed_message', `did 0x${header.did.toString(16)} in a non-hello packet`);
+        }
+        const keys = this.hooks.keysFor(header.did);
+        if (!keys) return this.handleKeyless(datagram, header, remote);
+        if (!hasValidChecksum(datagram, keys)) {
+            return this.drop(datagram, remote, 'bad_checksum', 'checksum does not match the cloud key (wrong key, or not from this device)');
+        }
+        const session = this.sessionFor(header.did, keys);
+        // Replays are refused before they can move the session's address or keep it online.
+        const replay = this.replayProblem(session, header, datagram);
+        if (replay) return this.countBad(session.did, replay[0], `${replay[1]} (from ${from})`);
+        session.verified = true;
+        this.accept(session, remote, header, datagram);
+        if (header.length === HEADER_LENGTH) return this.send(session, datagram);
+
+        let message: MiioMessage;
+        try {
+            const parsed = parsePayload(decryptPayload(datagram, keys));
+            message = parsed.message;
+            if (parsed.repairs.length > 0) {
+                this.log.limited('info', `repair:${session.did}`, `device ${session.did}: repaired broken JSON (${parsed.repairs.join(', ')})`);
+            }
+        } catch (error) {
+            if (error instanceof MiioPacketError) return this.countBad(session.did, error.reason, error.message);
+            throw error;
+        }
+        if (typeof message.method === 'string') return this.handleDeviceRequest(session, message);
+        if ('result' in message || 'error' in message) return this.handleReply(session, message);
+        this.countBad(session.did, 'malformed_message', 'JSON without method, result or error');
+    }
+
+    /** Without a key: answer what needs no key (keepalive echo), show the device, ask for the key. */
+    private handleKeyless(datagram: Buffer, header: MiioHeader, remote: dgram.RemoteInfo): void {
+        let session = this.sessions.get(header.did);
+        if (!session) {
+            const keyless = [...this.sessions.values()].filter((candidate) => !candidate.keys).length;
+            if (keyless >= (this.options.maxKeylessSessions ?? 16)) {
+                this.stats.unattributed++;
+                this.log.limited('warn', 'keyless-cap', `packet from ${remote.address} for yet another unknown did ${header.did} dropped`);
+                return;
+            }
+            session = this.sessionFor(header.did, null);
+        }
+        if (session.keys) session.keys = null;
+        session.verified = false;
+        if (header.length > HEADER_LENGTH) {
+            if (!session.address) {
+                session.address = remote.address;
+                session.port = remote.port;
+            }
+            this.guard(() => this.hooks.onKeyMissing(session));
+            return this.countBad(session.did, 'no_cloud_key', `device ${header.did} sent a request but no cloud key is configured for it`);
+        }
+        // A keepalive needs no key: the device signed it, we only echo it.
+        const replay = this.replayProblem(session, header, datagram);
+        if (replay) return this.countBad(session.did, replay[0], replay[1]);
+        this.accept(session, remote, header, datagram);
+        this.guard(() => this.hooks.onKeyMissing(session));
+        this.send(session, datagram);
+    }
+
+    /**
+     * Keepalives are echoed only when their stamp is newer than the last echoed one (Valetudo's rule);
+     * a payload packet is a replay when its bytes were seen recently or its stamp is far behind.
+     */
+    private replayProblem(session: MiioSession, header: MiioHeader, datagram: Buffer): [MiioServerDropReason, string] | null {
+        if (header.length === HEADER_LENGTH) {
+            if (header.stamp <= session.lastKeepaliveStamp) {
+                return ['replayed', `keepalive stamp ${header.stamp} is not newer than ${session.lastKeepaliveStamp}: not echoed`];
+            }
+            return null;
+        }
+        if (session.recentChecksums.includes(datagram.toString('hex', 16, 32))) return ['replayed', 'a packet seen before was replayed'];
+        if (session.lastStamp > 0 && header.stamp + STAMP_WINDOW_S < session.lastStamp) {
+            return ['stale_stamp', `stamp ${header.stamp} is far behind ${session.lastStamp}`];
+        }
+        return null;
+    }
+
+    /** A packet that passed every check: remember where the device is and what time it has. */
+    private accept(session: MiioSession, remote: dgram.RemoteInfo, header: MiioHeader, datagram: Buffer): void {
+        session.address = remote.address;
+        session.port = remote.port;
+        session.lastPacketAt = Date.now();
+        session.silent = false;
+        if (header.length === HEADER_LENGTH) {
+            session.lastKeepaliveStamp = header.stamp;
+        } else {
+            session.recentChecksums.push(datagram.toString('hex', 16, 32));
+            if (session.recentChecksums.length > RECENT_CHECKSUMS) session.recentChecksums.shift();
+        }
+        this.adoptStamp(session, header.stamp);
+        this.guard(() => this.hooks.onSeen(session));
+    }
+
+    private adoptStamp(session: MiioSession, stamp: number): void {
+        if (stamp > session.lastStamp) {
+            session.lastStamp = stamp;
+            session.lastStampAt = Date.now();
+        }
+    }
+
+    /** Our stamp: the device's last one plus the seconds since (miio.md §1.5), else the time. */
+    stampFor(session: MiioSession): number {
+        const now = Date.now();
+        if (session.lastStamp > 0 && now - session.lastStampAt < STAMP_WINDOW_S * 1000) {
+            return session.lastStamp + Math.floor((now - session.lastStampAt) / 1000);
+        }
+        return Math.floor(now / 1000);
+    }
+
+    private answerHello(remote: dgram.RemoteInfo): void {
+        this.stats.hellos++;
+        const now = Date.now();
+        const rate = this.options.helloRatePerSecond;
+        this.helloTokens = Math.min(rate, this.helloTokens + ((now - this.helloRefilledAt) / 1000) * rate);
+        this.helloRefilledAt = now;
+        let bucket = this.helloBuckets.get(remote.address);
+        if (!bucket) {
+            if (this.helloBuckets.size >= 4096) this.helloBuckets.clear();
+            bucket = {tokens: HELLO_BURST_PER_ADDRESS, at: now};
+            this.helloBuckets.set(remote.address, bucket);
+        }
+        bucket.tokens = Math.min(HELLO_BURST_PER_ADDRESS, bucket.tokens + (now - bucket.at) / 1000);
+        bucket.at = now;
+        if (this.helloTokens < 1 || bucket.tokens < 1) {
+            this.stats.hellosDropped++;
+            this.log.limited('warn', 'hello-flood', `hello flood (more than ${rate}/s, or from ${remote.address} repeatedly): dropping the excess`);
+            return;
+        }
+        this.helloTokens--;
+        bucket.tokens--;
+        this.sendRaw(helloReply(Math.floor(now / 1000)), remote.port, remote.address);
+    }
+
+    private handleDeviceRequest(session: MiioSession, message: MiioMessage): void {
+        const method = message.method as string;
+        const id = message.id;
+        if (typeof id !== 'number' || !Number.isInteger(id)) {
+            return this.countBad(session.did, 'malformed_message', `request ${method} without a numeric id`);
+        }
+        if (method === '_otc.info') {
+            const params = isObject(message.params) ? message.params : {};
+            this.answerOtcInfo(session, id);
+            this.guard(() => this.hooks.onOtcInfo(session, params));
+            return;
+        }
+        if (method === '_sync.getctrycode') this.sendMessage(session, {id, result: {ctry_code: this.options.countryCode}});
+        else if (method === '_sync.getAppData') this.sendMessage(session, {id, error: {code: -6, message: 'not set app data'}});
+        // Maps are not supported: the robot gets the same refusal dummycloud sends.
+        else if (PRESIGNED_URL_METHODS.has(method)) this.sendMessage(session, {id, error: {code: -7, message: 'unknow device'}});
+        else if (!NO_REPLY_METHODS.has(method)) this.sendMessage(session, {id, result: 'ok'});
+        this.guard(() => this.hooks.onDeviceRequest(session, method, message.params));
+    }
+
+    private answerOtcInfo(session: MiioSession, id: number): void {
+        void this.advertisedAddress(session.address).then((ip) => {
+            const server = {ip, port: this.port};
+            this.sendMessage(session, {id, result: {otc_list: [server], otc_test: {list: [server], interval: 1800, firsttest: 1193}}});
+        });
+    }
+
+    /** The address devices are told to use: configured, the bound one, or the local end of the route to the device. */
+    advertisedAddress(deviceAddress: string): Promise<string> {
+        if (this.options.advertiseAddress) return Promise.resolve(this.options.advertiseAddress);
+        if (this.options.host !== '0.0.0.0') return Promise.resolve(this.options.host);
+        const cached = this.routeCache.get(deviceAddress);
+        if (cached) return Promise.resolve(cached);
+        return localAddressTowards(deviceAddress).then((address) => {
+            if (this.routeCache.size > 1024) this.routeCache.clear();
+            this.routeCache.set(deviceAddress, address);
+            return address;
+        });
+    }
+
+    private handleReply(session: MiioSession, message: MiioMessage): void {
+        const id = message.id;
+        const pending = typeof id === 'number' ? session.pending.get(id) : undefined;
+        if (!pending) {
+            // Stray results (`{"id":0,"result":"unknown_method"}` at start-up) get no answer.
+            this.log.debug(() => `device ${session.did}: reply to unknown id ${JSON.stringify(id ?? null)} ignored`);
+            return;
+        }
+        session.pending.delete(id as number);
+        clearTimeout(pending.timer);
+        if ('error' in message) {
+            const error = isObject(message.error) ? message.error : {};
+            const code = typeof error.code === 'number' ? error.code : null;
+            const text = typeof error.message === 'string' ? error.message : JSON.stringify(message.error);
+            pending.reject(new MiioDeviceError(code, `${pending.method} failed on the device: ${text}${code === null ? '' : ` (${code})`}`));
+            return;
+        }
+        pending.resolve(message.result);
+    }
+
+    private sessionFor(did: number, keys: MiioKeys | null): MiioSession {
+        let session = this.sessions.get(did);
+        if (!session) {
+            session = new MiioSession(did);
+            const stored = this.hooks.loadRequestId?.(did);
+            if (stored !== undefined && stored > 0 && stored < ID_LIMIT) session.nextId = stored;
+            this.sessions.set(did, session);
+        }
+        if (session.keys !== keys) {
+            session.keys = keys;
+            session.verified = false;
+        }
+        return session;
+    }
+
+    private sweep(): void {
+        const now = Date.now();
+        for (const session of this.sessions.values()) {
+            if (!session.silent && session.lastPacketAt > 0 && now - session.lastPacketAt > this.options.offlineAfterMs) {
+                session.silent = true;
+                this.guard(() => this.hooks.onSilent(session));
+            }
+        }
+    }
+
+    private sendMessage(session: MiioSession, message: object): void {
+        if (!session.keys) return;
+        // NUL-terminated, as devices themselves send (miio.md §1.3).
+        const packet = encodeMessage(session.keys, message, {did: session.did, stamp: this.stampFor(session), nulTerminated: true});
+        this.send(session, packet);
+    }
+
+    private send(session: MiioSession, packet: Buffer): void {
+        this.sendRaw(packet, session.port, session.address);
+        this.guard(() => this.hooks.onSent(session));
+    }
+
+    private sendRaw(packet: Buffer, port: number, address: string): void {
+        const socket = this.socket;
+        if (!socket) return;
+        socket.send(packet, port, address, (error) => {
+            if (error) this.log.limited('warn', `send:${address}`, `could not send to ${address}:${port}: ${error.message}`);
+        });
+    }
+
+    /**
+     * A refused datagram: counted against the device only when it comes from that device's current
+     * address (so a spoofer cannot fill another device's counters), else as unattributed.
+     */
+    private drop(datagram: Buffer, remote: dgram.RemoteInfo, reason: MiioServerDropReason, detail: string): void {
+        const did = datagram.length >= 12 ? datagram.readUInt32BE(8) : null;
+        const session = did === null ? undefined : this.sessions.get(did);
+        const fromDevice = session !== undefined && session.address === remote.address;
+        const knownDevice = did !== null && did !== HELLO_DID && this.hooks.keysFor(did) !== null;
+        if (did !== null && (fromDevice || (knownDevice && !session))) {
+            return this.countBad(did, reason, `${detail} (from ${remote.address}:${remote.port})`);
+        }
+        this.stats.unattributed++;
+        this.log.limited('warn', `drop:${reason}`, `dropped datagram from ${remote.address}:${remote.port}: ${detail}`);
+    }
+
+    private countBad(did: number, reason: MiioServerDropReason, detail: string): void {
+        this.log.limited('warn', `bad:${did}:${reason}`, `device ${did}: ${reason}: ${detail}`);
+        this.guard(() => this.hooks.onBadPacket(did, reason, detail));
+    }
+
+    private guard(action: () => void): void {
+        try {
+            action();
+        } catch (error) {
+            this.log.limited('error', 'hook', `miIO hook failed: ${(error as Error).stack ?? String(error)}`);
+        }
+    }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The local address the kernel would send from to reach `remote` (a connected UDP socket sends nothing). */
+function localAddressTowards(remote: string): Promise<string> {
+    return new Promise((resolve) => {
+        const probe = dgram.createSocket('udp4');
+        probe.once('error', () => {
+            probe.close();
+            resolve('127.0.0.1');
+        });
+        probe.connect(8053, remote, () => {
+            const address = probe.address().address;
+            probe.close();
+            resolve(address);
+        });
+    });
+}

@@ -1,0 +1,117 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+
+import {miioDeviceId} from '../../src/families/miio/adapter.js';
+import {miioFamily} from '../../src/families/miio/index.js';
+import {type MiioSimulator, simulatedCloudKey, startMiioSimulator} from '../../src/simulate/miio.js';
+import {startTestBridge, type TestBridge} from '../support/bridge.js';
+import {HaTestClient} from '../support/ha-client.js';
+import {type MosquittoInstance, startMosquitto} from '../support/mosquitto.js';
+import {freePort} from '../support/net.js';
+
+const VACUUM_DID = 277_100_001;
+const PLUG_DID = 277_200_001;
+const vacuumId = miioDeviceId(VACUUM_DID);
+const plugId = miioDeviceId(PLUG_DID);
+
+type Tree = Record<string, unknown>;
+
+describe('miIO end to end: simulated devices → bridge → Mosquitto → HA', () => {
+    let mosquitto: MosquittoInstance;
+    let bridge: TestBridge;
+    let ha: HaTestClient;
+    const simulators: MiioSimulator[] = [];
+
+    beforeAll(async () => {
+        mosquitto = await startMosquitto();
+        ha = await HaTestClient.connect(mosquitto.url);
+        const udpPort = await freePort();
+        bridge = await startTestBridge({
+            families: [miioFamily],
+            haUrl: mosquitto.url,
+            settings: {
+                miio: {
+                    host: '127.0.0.1',
+                    port: udpPort,
+                    gslb: {enabled: false},
+                    devices: [
+                        {did: VACUUM_DID, key: simulatedCloudKey(VACUUM_DID), name: 'Robot'},
+                        {did: PLUG_DID, key: simulatedCloudKey(PLUG_DID)},
+                    ],
+                },
+            },
+        });
+        simulators.push(await startMiioSimulator({model: 'roborock.vacuum.s5', host: '127.0.0.1', port: udpPort, didBase: VACUUM_DID, tickMs: 60_000}));
+        simulators.push(await startMiioSimulator({model: 'chuangmi.plug.m1', host: '127.0.0.1', port: udpPort, didBase: PLUG_DID}));
+    });
+
+    afterAll(async () => {
+        for (const simulator of simulators) await simulator.stop();
+        await bridge?.dispose();
+        await ha?.close();
+        await mosquitto?.stop();
+    });
+
+    /** The discovery that describes the model (the first one, before `_otc.info`, only has the link). */
+    async function discoveryWith(deviceId: string, component: string): Promise<Tree & {cmps: Record<string, Tree>}> {
+        const message = await ha.waitFor(
+            (candidate) => candidate.topic === ha.discoveryTopic(deviceId) && candidate.payload.length > 0 && component in ((JSON.parse(candidate.payload) as {cmps: Tree}).cmps ?? {}),
+            {timeoutMs: 8000, what: `discovery of ${deviceId} with ${component}`},
+        );
+        ha.assertDiscoveryValid();
+        return JSON.parse(message.payload) as Tree & {cmps: Record<string, Tree>};
+    }
+
+    it('publishes valid discovery for the vacuum: vacuum, battery, error, consumables, fan-speed select, events', async () => {
+        const discovery = await discoveryWith(vacuumId, 'vacuum');
+        expect(discovery.dev).toMatchObject({name: 'Robot', manufacturer: 'Roborock', model: 'roborock.vacuum.s5', sw_version: '3.5.8_002034'});
+        const {cmps} = discovery;
+        expect(cmps.vacuum).toMatchObject({
+            p: 'vacuum',
+            name: null,
+            supported_features: ['status', 'start', 'stop', 'pause', 'return_home', 'locate', 'clean_spot', 'fan_speed'],
+            fan_speed_list: ['low', 'medium', 'high', 'max', 'off'],
+        });
+        expect(cmps.vacuum).not.toHaveProperty('schema');
+        expect(cmps.battery).toMatchObject({p: 'sensor', device_class: 'battery', unit_of_measurement: '%', state_class: 'measurement'});
+        expect(cmps.error).toMatchObject({p: 'sensor', device_class: 'enum'});
+        expect(cmps.main_brush_left).toMatchObject({p: 'sensor', unit_of_measurement: '%', entity_category: 'diagnostic'});
+        expect(cmps.fan_speed).toMatchObject({p: 'select', options: ['low', 'medium', 'high', 'max', 'off']});
+        expect(cmps.event).toMatchObject({p: 'event', event_types: expect.arrayContaining(['back_to_dock', 'clean_complete'])});
+        expect(cmps.cloud_key).toMatchObject({p: 'sensor', device_class: 'enum', entity_category: 'diagnostic'});
+        await ha.waitForAvailability(vacuumId, 'online', {timeoutMs: 8000});
+        await ha.waitForState(vacuumId, (state) => state.battery === 100 && state.cloud_key === 'ok', {timeoutMs: 8000});
+    });
+
+    it('"start" from the HA side makes the vacuum clean, and the events reach HA', async () => {
+        const vacuumTopic = `${ha.baseTopic}/${vacuumId}/vacuum/state`;
+        await ha.waitFor((message) => message.topic === vacuumTopic && (JSON.parse(message.payload) as Tree).state === 'docked', {timeoutMs: 8000, what: 'docked'});
+        const since = Date.now();
+        await ha.command(vacuumId, 'vacuum', 'start');
+        await ha.waitFor((message) => message.topic === vacuumTopic && (JSON.parse(message.payload) as Tree).state === 'cleaning', {since, timeoutMs: 8000, what: 'cleaning'});
+        expect(simulators[0]!.devices[0]!.received).toContain('app_start');
+
+        await ha.command(vacuumId, 'fan_speed', 'max');
+        await ha.waitFor((message) => message.topic === vacuumTopic && (JSON.parse(message.payload) as Tree).fan_speed === 'max', {since, timeoutMs: 8000, what: 'fan speed max'});
+
+        await ha.command(vacuumId, 'vacuum', 'return_to_base');
+        await ha.waitFor((message) => message.topic === vacuumTopic && (JSON.parse(message.payload) as Tree).state === 'returning', {since, timeoutMs: 8000, what: 'returning'});
+        for (let tick = 0; tick < 5; tick++) simulators[0]!.devices[0]!.tick();
+        const event = await ha.waitFor((message) => message.topic === `${ha.baseTopic}/${vacuumId}/event/event`, {since, timeoutMs: 8000, what: 'the back_to_dock event'});
+        expect(JSON.parse(event.payload)).toMatchObject({event_type: 'back_to_dock'});
+        await ha.waitFor((message) => message.topic === vacuumTopic && (JSON.parse(message.payload) as Tree).state === 'docked', {since, timeoutMs: 8000, what: 'docked again'});
+    });
+
+    it('the plug appears as a switch and follows on/off from HA', async () => {
+        const discovery = await discoveryWith(plugId, 'switch');
+        expect(discovery.cmps.switch).toMatchObject({p: 'switch', name: null, device_class: 'outlet'});
+        expect(discovery.cmps.temperature).toMatchObject({p: 'sensor', device_class: 'temperature', unit_of_measurement: '°C'});
+        await ha.waitForState(plugId, (state) => state.switch === 'OFF', {timeoutMs: 8000});
+        const since = Date.now();
+        await ha.command(plugId, 'switch', 'ON');
+        await ha.waitForState(plugId, (state) => state.switch === 'ON', {since, timeoutMs: 8000});
+        expect(simulators[1]!.devices[0]!.plugOn).toBe(true);
+        await ha.command(plugId, 'switch', 'OFF');
+        await ha.waitForState(plugId, (state) => state.switch === 'OFF', {since: Date.now(), timeoutMs: 8000});
+        expect(simulators[1]!.devices[0]!.plugOn).toBe(false);
+    });
+});

@@ -1,0 +1,48 @@
+import {mkdtempSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+
+import {type Settings, type SettingsInput, settingsSchema} from '../../src/config/schema.js';
+import {EventBus} from '../../src/core/bus.js';
+import {DeviceRegistry} from '../../src/core/registry.js';
+import {CommandRouter} from '../../src/core/router.js';
+import {MiioService} from '../../src/families/miio/adapter.js';
+import {freePort} from '../support/net.js';
+
+export interface MiioHarness {
+    settings: Settings;
+    service: MiioService;
+    registry: DeviceRegistry;
+    router: CommandRouter;
+    bus: EventBus;
+    port: number;
+    dir: string;
+    stop(): Promise<void>;
+}
+
+/** A running miIO service on loopback with a throw-away registry; gslb off unless asked for. */
+export async function startMiioService(miio: SettingsInput['miio'] = {}, top: {demo?: boolean} = {}): Promise<MiioHarness> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fogbridge-miio-'));
+    const port = await freePort();
+    const settings = settingsSchema.parse({...top, dataDir: dir, miio: {host: '127.0.0.1', port, gslb: {enabled: false}, ...miio}});
+    const bus = new EventBus();
+    const registry = new DeviceRegistry({file: path.join(dir, 'registry.json'), bus, stateSaveDelayMs: 50});
+    await registry.load();
+    const router = new CommandRouter(registry);
+    const service = new MiioService({settings, registry, router});
+    await service.start();
+    return {
+        settings,
+        service,
+        registry,
+        router,
+        bus,
+        port: service.server.port,
+        dir,
+        async stop() {
+            await service.stop();
+            await registry.close();
+            rmSync(dir, {recursive: true, force: true});
+        },
+    };
+}

@@ -1,0 +1,64 @@
+import {afterEach, describe, expect, it} from 'vitest';
+
+import {miioDeviceId} from '../../src/families/miio/adapter.js';
+import {encodePacket, keysFromCloudKey} from '../../src/families/miio/codec.js';
+import {waitFor} from '../support/net.js';
+import {type MiioHarness, startMiioService} from './harness.js';
+import {RawDevice} from './raw-device.js';
+
+const DID = 340_000_001;
+const KEY = 'LinkHealthKey016';
+const keys = keysFromCloudKey(KEY);
+const id = miioDeviceId(DID);
+
+describe('link health', () => {
+    let harness: MiioHarness | undefined;
+    let device: RawDevice | undefined;
+
+    afterEach(async () => {
+        device?.close();
+        await harness?.stop();
+        device = undefined;
+        harness = undefined;
+    });
+
+    it('online from the first packet, offline when keepalives stop, online again on the next', async () => {
+        harness = await startMiioService({devices: [{did: DID, key: KEY, model: 'chuangmi.plug.m1'}], offlineAfterSeconds: 1});
+        const registry = harness.registry;
+        expect(registry.get(id)!.link.online).toBe(false);
+        device = await RawDevice.open(harness.port, DID, keys);
+        await device.sync();
+        expect(registry.get(id)!.link).toMatchObject({online: true, lastError: null});
+        expect(registry.get(id)!.state.cloud_key).toBe('ok');
+        await waitFor(() => !registry.get(id)!.link.online, 5000, 'offline');
+        expect(registry.get(id)!.link.lastError).toMatch(/no packet for more than 1 s/);
+        await device.sync();
+        expect(registry.get(id)!.link.online).toBe(true);
+    });
+
+    it('a request that times out counts and marks the device offline; the command says why', async () => {
+        harness = await startMiioService({devices: [{did: DID, key: KEY, model: 'chuangmi.plug.m1'}], requestTimeoutMs: 300});
+        device = await RawDevice.open(harness.port, DID, keys);
+        await device.sync();
+        // The raw device never answers.
+        await expect(harness.router.route({deviceId: id, featureId: 'switch', action: 'set', value: true})).rejects.toThrow(/set_power .* no answer within 300 ms/);
+        const link = harness.registry.get(id)!.link;
+        expect(link.timeouts).toBeGreaterThanOrEqual(1);
+        expect(link.online).toBe(false);
+        expect(link.lastError).toMatch(/got no answer/);
+    });
+
+    it('commands to a device that never connected fail fast with the reason', async () => {
+        harness = await startMiioService({devices: [{did: DID, key: KEY, model: 'chuangmi.plug.m1'}]});
+        await expect(harness.router.route({deviceId: id, featureId: 'switch', action: 'set', value: true})).rejects.toThrow(/has not connected/);
+    });
+
+    it('a configured key that never matches shows as "wrong"', async () => {
+        harness = await startMiioService({devices: [{did: DID, key: 'NotTheRightKey16', model: 'chuangmi.plug.m1'}]});
+        device = await RawDevice.open(harness.port, DID, keys);
+        device.send(encodePacket(keys, null, {did: DID, stamp: device.nextStamp()}));
+        await waitFor(() => harness!.registry.get(id)!.state.cloud_key === 'wrong', 3000, 'cloud key wrong');
+        expect(harness.registry.get(id)!.link.lastError).toMatch(/does not match/);
+        expect(harness.registry.get(id)!.link.badPackets).toBe(1);
+    });
+});
