@@ -2,6 +2,7 @@ import type {Settings} from '../config/schema.js';
 import {createLogger} from '../core/logger.js';
 import {startIcomenPlugs} from './icomen.js';
 import {startMiioDemo} from './miio.js';
+import {startRainmakerDemo} from './rainmaker.js';
 
 const log = createLogger('demo');
 
@@ -21,6 +22,7 @@ export async function startDemo(settings: Settings): Promise<Running> {
         running.push({stop: async () => void (await Promise.all(plugs.map((plug) => plug.stop())))});
     }
     if (settings.miio.enabled) running.push(await startMiioDemo(settings.miio));
+    if (settings.rainmaker.enabled) running.push(await startRainmakerDemo(settings));
     return {
         async stop() {
             for (const entry of running) await entry.stop();

@@ -43,7 +43,14 @@ export async function startTestBridge(options: TestBridgeOptions): Promise<TestB
         },
         icomen: {enabled: enabled.has('icomen'), host: '127.0.0.1', balancerPort: await freePort(), sessionPort: await freePort()},
         miio: {enabled: enabled.has('miio')},
-        rainmaker: {enabled: enabled.has('rainmaker')},
+        rainmaker: {
+            enabled: enabled.has('rainmaker'),
+            host: '127.0.0.1',
+            mqttPort: await freePort(),
+            alpnPort: await freePort(),
+            claimPort: await freePort(),
+            otaPort: await freePort(),
+        },
     };
     const settings = loadSettings({flags: deepMerge(defaults, options.settings ?? {})});
     const bridge = await startBridge(settings, options.families);

@@ -2,6 +2,7 @@ import type {Argv, CommandModule} from 'yargs';
 
 import {createLogger} from '../../core/logger.js';
 import {startIcomenPlugs} from '../../simulate/icomen.js';
+import {untilInterrupted} from '../../simulate/until-interrupted.js';
 
 /**
  * `fogbridge simulate icomen`: simulated smart2connect plugs that connect to a bridge's load
@@ -48,15 +49,7 @@ export const simulateIcomenCommand: CommandModule<object, SimulateIcomenArgs> = 
         });
         for (const plug of plugs) log.info(`plug ${plug.mac} connected (${plug.on ? 'ON' : 'OFF'})`);
         log.info('all plugs connected; press Ctrl-C to stop');
-        await new Promise<void>((resolve) => {
-            const finish = (): void => {
-                process.off('SIGINT', finish);
-                process.off('SIGTERM', finish);
-                resolve();
-            };
-            process.on('SIGINT', finish);
-            process.on('SIGTERM', finish);
-        });
+        await untilInterrupted();
         log.info('stopping the plugs');
         await Promise.all(plugs.map((plug) => plug.stop()));
     },

@@ -8,6 +8,7 @@ import {loadSettings} from '../../config/load.js';
 import {EventBus} from '../../core/bus.js';
 import {DeviceRegistry} from '../../core/registry.js';
 import {SIMULATED_MODELS, startMiioSimulator} from '../../simulate/miio.js';
+import {untilInterrupted} from '../../simulate/until-interrupted.js';
 import {CLOUD_KEY_FEATURE, CLOUD_KEY_SECRET, miioDeviceId} from './adapter.js';
 import {cloudKeyProblem} from './codec.js';
 
@@ -128,10 +129,7 @@ export const simulateMiioCommand: CommandModule<object, SimulateArgs> = {
             process.stdout.write(`simulated ${device.model} did=${device.did}: fogbridge miio add --did ${device.did} --key ${device.key}\n`);
         }
         process.stdout.write(`talking to ${args.host}:${args.port}; Ctrl-C stops\n`);
-        await new Promise<void>((resolve) => {
-            process.once('SIGINT', resolve);
-            process.once('SIGTERM', resolve);
-        });
+        await untilInterrupted();
         await simulator.stop();
     },
 };
