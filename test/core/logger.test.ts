@@ -1,0 +1,40 @@
+import {afterEach, describe, expect, it} from 'vitest';
+
+import {createLogger, registerSecret, setLogLevel, setLogSink} from '../../src/core/logger.js';
+
+describe('logger', () => {
+    const lines: string[] = [];
+    afterEach(() => {
+        setLogSink(null);
+        setLogLevel('info');
+        setLogLevel('info', 'test');
+        lines.length = 0;
+    });
+    const capture = (): void => setLogSink((level, namespace, message) => lines.push(`${level} [${namespace}] ${message}`));
+
+    it('masks every registered secret, wherever it appears in a line', () => {
+        capture();
+        registerSecret('AbCdEfGh12345678');
+        createLogger('test:secrets').warn('device 42 rejected key AbCdEfGh12345678 (AbCdEfGh12345678)');
+        expect(lines).toEqual(['warn [test:secrets] device 42 rejected key *** (***)']);
+    });
+
+    it('filters by level, globally and per namespace', () => {
+        capture();
+        const log = createLogger('test:levels');
+        log.debug('hidden');
+        setLogLevel('debug', 'test');
+        log.debug(() => 'shown lazily');
+        createLogger('other').debug('hidden too');
+        expect(lines).toEqual(['debug [test:levels] shown lazily']);
+    });
+
+    it('rate-limits floods of the same line and says how many were suppressed', () => {
+        capture();
+        const log = createLogger('test:flood');
+        for (let i = 0; i < 5; i++) log.limited('warn', 'bad-packet', `bad packet ${i}`, 0);
+        for (let i = 0; i < 5; i++) log.limited('warn', 'slow', `slow ${i}`, 60_000);
+        expect(lines.filter((line) => line.includes('slow'))).toEqual(['warn [test:flood] slow 0']);
+        expect(lines.filter((line) => line.includes('bad packet'))).toHaveLength(5);
+    });
+});
