@@ -8,7 +8,6 @@
  * a route that needs one checks `socket.authorized` itself.
  */
 
-import type net from 'node:net';
 import tls from 'node:tls';
 
 import type {Logger} from '../core/logger.js';

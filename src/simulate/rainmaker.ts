@@ -19,7 +19,7 @@ import mqtt, {type MqttClient} from 'mqtt';
 import type {Settings} from '../config/schema.js';
 import {createLogger, type Logger} from '../core/logger.js';
 import {claimNode} from '../families/rainmaker/claim.js';
-import type {ParamsDocument, RmNodeConfig, RmParam} from '../families/rainmaker/node-config.js';
+import {hasDeclaredType, type ParamsDocument, type RmNodeConfig, type RmParam} from '../families/rainmaker/node-config.js';
 import {loadOrCreateCa} from '../tls/ca.js';
 
 export type SimulatedNodeType = 'lightbulb' | 'switch' | 'fan' | 'temperature';
@@ -323,7 +323,7 @@ export class SimulatedRainmakerNode {
             if (!entry || typeof values !== 'object' || values === null) continue;
             for (const [name, value] of Object.entries(values as Record<string, unknown>)) {
                 const declared = entry.params.find((candidate) => candidate.name === name);
-                if (!declared || !matchesType(declared, value)) continue;
+                if (!declared || !hasDeclaredType(declared, value)) continue;
                 (this.params[entryName] ??= {})[name] = value;
                 (changed[entryName] ??= {})[name] = value;
             }
@@ -415,21 +415,6 @@ export class SimulatedRainmakerNode {
         const client = this.client;
         this.client = null;
         if (client) await client.endAsync(true);
-    }
-}
-
-function matchesType(param: RmParam, value: unknown): boolean {
-    switch (param.data_type) {
-        case 'bool':
-            return typeof value === 'boolean';
-        case 'int':
-            return typeof value === 'number' && Number.isInteger(value);
-        case 'float':
-            return typeof value === 'number';
-        case 'string':
-            return typeof value === 'string';
-        default:
-            return typeof value === 'object' && value !== null;
     }
 }
 

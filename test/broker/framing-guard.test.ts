@@ -1,4 +1,3 @@
-import {once} from 'node:events';
 import type net from 'node:net';
 import {Duplex} from 'node:stream';
 
