@@ -19,5 +19,7 @@ if bashio::config.has_value 'mqtt_username'; then export FOGBRIDGE_HA_MQTT_USERN
 if bashio::config.has_value 'mqtt_password'; then export FOGBRIDGE_HA_MQTT_PASSWORD="$(bashio::config 'mqtt_password')"; fi
 if bashio::config.has_value 'icomen_advertise_address'; then export FOGBRIDGE_ICOMEN_ADVERTISE_ADDRESS="$(bashio::config 'icomen_advertise_address')"; fi
 export FOGBRIDGE_ICOMEN_COMPAT_TOPICS="$(bashio::config 'icomen_compat_topics')"
+export FOGBRIDGE_MIIO_DEVICES="$(jq -c '.miio_devices // []' /data/options.json)"
+export FOGBRIDGE_RAINMAKER_MQTT_HOST="$(bashio::config 'rainmaker_mqtt_host')"
 
 exec node /app/dist/cli.js run
