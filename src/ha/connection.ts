@@ -94,13 +94,13 @@ export class HaConnection {
         client.on('close', () => {
             for (const listener of this.disconnectListeners) listener();
             if (this.client !== client) return; // stopping
-            this.reconnectMs = Math.min(MAX_RECONNECT_MS, this.reconnectMs * 2);
             client.options.reconnectPeriod = this.reconnectMs;
             const now = Date.now();
             if (now - this.lastDownLog > 10_000) {
                 this.lastDownLog = now;
                 log.warn(`not connected to ${redactUrl(this.url)}; retrying in ${this.reconnectMs / 1000} s`);
             }
+            this.reconnectMs = Math.min(MAX_RECONNECT_MS, this.reconnectMs * 2);
         });
         client.on('error', (error) => log.warn(`broker ${redactUrl(this.url)}: ${error.message}`));
         client.on('message', (topic, payload, packet) => {

@@ -28,7 +28,7 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
         await mosquitto?.stop();
     });
     afterEach(async () => {
-        await ha?.close();
+        await ha?.close().catch(() => undefined);
         await bridge?.dispose();
         ha = null;
         bridge = null;
@@ -186,6 +186,26 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
         } finally {
             await ha.publish('homeassistant/device/other-integration/config', '', {retain: true});
             await second.dispose();
+        }
+    });
+
+    it.skipIf(brokerKind === 'embedded')('converges again after the broker restarts without persistence (needs a broker that outlives the bridge)', async () => {
+        const {ha} = await start();
+        const id = family.addDevice('restart');
+        await ha.waitForState(id, (state) => state.battery === 80);
+        await ha.close();
+        const port = mosquitto!.port;
+        await mosquitto!.stop();
+        mosquitto = await startMosquitto({port});
+        const fresh = await HaTestClient.connect(mosquitto.url);
+        try {
+            // Nothing was retained across the restart: all of this comes from the bridge reconnecting.
+            await fresh.waitForDiscovery(id, {timeoutMs: 10_000});
+            await fresh.waitForAvailability(id, 'online', {timeoutMs: 10_000});
+            await fresh.waitForState(id, (state) => state.battery === 80, {timeoutMs: 10_000});
+            await fresh.waitFor((message) => message.topic === 'fogbridge/bridge/state' && message.payload === 'online', {timeoutMs: 10_000});
+        } finally {
+            await fresh.close();
         }
     });
 
