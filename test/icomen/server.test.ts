@@ -2,8 +2,10 @@ import net from 'node:net';
 
 import {afterEach, describe, expect, it} from 'vitest';
 
+import {settingsSchema} from '../../src/config/schema.js';
 import {CommandError} from '../../src/core/router.js';
 import {Command, parseSwitchState, powerData} from '../../src/families/icomen/codec.js';
+import {IcomenServer} from '../../src/families/icomen/server.js';
 import {type SimulatedIcomenPlug, startIcomenPlugs} from '../../src/simulate/icomen.js';
 import {freePort, waitFor} from '../support/net.js';
 import {type Harness, quietLogger, RawPlug, startHarness} from './harness.js';
@@ -252,5 +254,31 @@ describe('icomen server with simulated plugs', () => {
         expect(heartbeat.frame.toString('hex')).toBe(vector('C8').frame);
         // Only the state query went out besides: the 0x06 report (C11) gets no answer.
         expect(plug.frames.map((frame) => frame.command)).toEqual([Command.query, Command.key, Command.time, Command.heartbeat]);
+    });
+});
+
+describe('icomen server hooks', () => {
+    it('survives a throwing hook run from a socket close or a bad frame, and logs it', async () => {
+        const errors: string[] = [];
+        const logger = {...quietLogger(), limited: (level: string, _key: string, message: string) => level === 'error' && errors.push(message)};
+        const settings = settingsSchema.parse({icomen: {host: '127.0.0.1', balancerPort: await freePort(), sessionPort: await freePort()}}).icomen;
+        const fail = (): never => {
+            throw new Error('hook bug');
+        };
+        const server = new IcomenServer({settings, logger, hooks: {plugDisconnected: fail, badInput: fail}});
+        const {sessionPort} = await server.start();
+        try {
+            const identified = await raw(sessionPort);
+            identified.write(frameBytes('C3'));
+            await identified.waitForFrame(Command.query);
+            identified.close();
+            await waitFor(() => errors.some((line) => line.includes('plugDisconnected hook failed')), 5000, 'the plugDisconnected failure');
+            const garbage = await raw(sessionPort);
+            garbage.write(Buffer.alloc(20, 0xff));
+            await garbage.waitClosed();
+            expect(errors.some((line) => line.includes('badInput hook failed'))).toBe(true);
+        } finally {
+            await server.stop();
+        }
     });
 });

@@ -182,6 +182,22 @@ describe('RainMaker adapter', () => {
         await waitFor(() => lightState().brightness === 128, 5000, 'the brightness from the series');
     });
 
+    it('keeps no time series for undeclared params or values of the wrong type', async () => {
+        const before = harness.registry.get(lightId)!.extra.timeSeries;
+        const series = [
+            ...Array.from({length: 50}, (_, index) => ({name: `Light.Made-up ${index}`, records: [{t: 1767225700, v: 1}]})),
+            {name: 'Light.Brightness', records: [{t: 1767225700, v: 'x'.repeat(1000)}]},
+        ];
+        await light.publish(`$aws/rules/esp_ts_ingest/node/${light.nodeId}/tsdata`, JSON.stringify({ts_data_version: '2021-09-13', ts_data: series}));
+        await light.publish(`$aws/rules/esp_simple_ts_ingest/node/${light.nodeId}/simple_tsdata`, JSON.stringify({name: 'Ghost.Power', t: 1767225700, v: true}));
+        await waitFor(() => harness.logsWith(`node ${light.nodeId}: simple_tsdata refused: no records for a declared`).length === 1, 5000, 'the simple_tsdata refusal');
+        expect(harness.logsWith(`node ${light.nodeId}: tsdata refused: no records for a declared`)).toHaveLength(1);
+        // A declared series afterwards is stored: the refused ones must not have come along with it.
+        await light.publish(`$aws/rules/esp_ts_ingest/node/${light.nodeId}/tsdata`, JSON.stringify({ts_data_version: '2021-09-13', ts_data: [{name: 'Light.Brightness', records: [{t: 1767225800, v: 60}]}]}));
+        await waitFor(() => (harness.registry.get(lightId)!.extra.timeSeries as Record<string, {t: number}>)['Light.Brightness']?.t === 1767225800, 5000, 'the declared series');
+        expect(harness.registry.get(lightId)!.extra.timeSeries).toEqual({...(before as object), 'Light.Brightness': {t: 1767225800, v: 60}});
+    });
+
     it('runs an OTA job from otafetch to success on the update feature', async () => {
         const image = Buffer.alloc(200_000, 0xa5);
         writeFileSync(path.join(firmwareDirectory(harness.settings), 'led_light-1.1.bin'), image);

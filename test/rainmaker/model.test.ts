@@ -40,6 +40,16 @@ describe('RainMaker topics', () => {
         expect(maySubscribe(N, 'node/OTHER/otaurl')).toBe(false);
         expect(maySubscribe(N, '$aws/rules/+/node/X/#')).toBe(false);
     });
+
+    it('grants nothing to a certificate CN that is not one plain topic level', () => {
+        // A CN of "+" would otherwise own the prefix node/+/, i.e. every node's commands.
+        expect(maySubscribe('+', 'node/+/params/remote')).toBe(false);
+        expect(maySubscribe('#', '$aws/things/#/x')).toBe(false);
+        expect(maySubscribe('a/b', 'node/a/b/params/remote')).toBe(false);
+        expect(mayPublish('+', 'node/+/params/local')).toBe(false);
+        expect(mayPublish('a/b', '$aws/things/a/b/x')).toBe(false);
+        expect(mayPublish('', 'node//config')).toBe(false);
+    });
 });
 
 describe('RainMaker node config', () => {

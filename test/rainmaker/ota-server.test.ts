@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto';
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync} from 'node:fs';
 import https from 'node:https';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import {createLogger} from '../../src/core/logger.js';
 import {FirmwareCatalog, OtaFileServer, type OtaJob, createJob} from '../../src/families/rainmaker/ota.js';
 import {type CertificateAuthority, loadOrCreateCa} from '../../src/tls/ca.js';
 import {issueServerCertificate} from '../../src/tls/issue.js';
-import {freePort} from '../support/net.js';
+import {freePort, waitFor} from '../support/net.js';
 
 let dir: string;
 let ca: CertificateAuthority;
@@ -75,10 +75,42 @@ describe('OTA file server', () => {
         const base = `https://${url.host}`;
         expect((await get(`${base}/ota/${job.id}/other-9.0.bin`)).status).toBe(404);
         expect((await get(`${base}/ota/${job.id}/..%2Fother-9.0.bin`)).status).toBe(404);
+        // A malformed escape is an unknown file, not a dropped connection.
+        expect((await get(`${base}/ota/${job.id}/led_light-1.10%zz.bin`)).status).toBe(404);
         expect((await get(`${base}/ota/job-0000000000000000/led_light-1.10.bin`)).status).toBe(404);
         expect((await get(`${base}/`)).status).toBe(404);
         expect((await get(server.urlFor(job), {method: 'POST'})).status).toBe(405);
         server.close(job.id);
         expect((await get(server.urlFor(job))).status).toBe(404);
+    });
+
+    it('closes the image file when a node drops the download half way', async () => {
+        const file = path.join(dir, 'big_image-2.0.bin');
+        writeFileSync(file, Buffer.alloc(4 * 1024 * 1024, 0x5a));
+        const catalog = new FirmwareCatalog(dir, createLogger('test:ota'));
+        await catalog.scan();
+        const bigJob = await createJob(catalog.latestFor('big_image')!);
+        server.open(bigJob);
+        const openDescriptors = (): number =>
+            readdirSync('/proc/self/fd').filter((fd) => {
+                try {
+                    return readlinkSync(`/proc/self/fd/${fd}`) === file;
+                } catch {
+                    return false;
+                }
+            }).length;
+        const url = new URL(server.urlFor(bigJob));
+        for (let attempt = 0; attempt < 3; attempt++) {
+            await new Promise<void>((resolve, reject) => {
+                const request = https.get({host: '127.0.0.1', port: url.port, path: url.pathname, ca: ca.certPem, servername: 'ota.fogbridge.test'}, (response) => {
+                    response.once('data', () => {
+                        request.destroy();
+                        resolve();
+                    });
+                });
+                request.on('error', (error) => (request.destroyed ? undefined : reject(error)));
+            });
+        }
+        await waitFor(() => openDescriptors() === 0, 5000, 'every aborted download to close its file');
     });
 });

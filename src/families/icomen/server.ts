@@ -343,7 +343,7 @@ export class IcomenServer {
 
     private reject(connection: PlugConnection, reason: string): void {
         this.log.limited('warn', `bad:${connection.mac ?? connection.remoteAddress}`, `${connection.who}: ${reason}; closing the connection`);
-        this.hooks.badInput?.(connection.mac, connection.remote, reason);
+        this.callHook('badInput', () => this.hooks.badInput?.(connection.mac, connection.remote, reason));
         this.close(connection, 'bad-input', reason);
     }
 
@@ -379,6 +379,18 @@ export class IcomenServer {
         }
         this.plugs.delete(mac);
         if (kind === 'closed') this.log.info(`${connection.who}: disconnected`);
-        this.hooks.plugDisconnected?.(mac, kind, reason);
+        this.callHook('plugDisconnected', () => this.hooks.plugDisconnected?.(mac, kind, reason));
+    }
+
+    /**
+     * For hooks run from socket events and timers, outside handleFrame's guard: a throw there would
+     * be uncaught and end the process. A failing hook is our bug, so it is logged in full.
+     */
+    private callHook(name: keyof IcomenServerHooks, run: () => void): void {
+        try {
+            run();
+        } catch (error) {
+            this.log.limited('error', `hook:${name}`, `${name} hook failed: ${(error as Error).stack ?? String(error)}`);
+        }
     }
 }

@@ -381,10 +381,13 @@ export class MiioCloudServer {
     }
 
     private answerOtcInfo(session: MiioSession, id: number): void {
-        void this.advertisedAddress(session.address).then((ip) => {
-            const server = {ip, port: this.port};
-            this.sendMessage(session, {id, result: {otc_list: [server], otc_test: {list: [server], interval: 1800, firsttest: 1193}}});
-        });
+        this.advertisedAddress(session.address)
+            .then((ip) => {
+                const server = {ip, port: this.port};
+                this.sendMessage(session, {id, result: {otc_list: [server], otc_test: {list: [server], interval: 1800, firsttest: 1193}}});
+            })
+            // Detached from the datagram handler's try/catch: an unhandled rejection would end the process.
+            .catch((error: unknown) => this.log.limited('error', 'otc', `device ${session.did}: answering _otc.info failed: ${(error as Error).message}`));
     }
 
     /** The address devices are told to use: configured, the bound one, or the local end of the route to the device. */

@@ -290,25 +290,28 @@ export class RainmakerAdapter {
                 }
             }
         }
-        if (Object.keys(latest).length === 0) {
-            this.refuse(nodeId, `${kind} refused: no "<device>.<param>" records`);
-            return;
-        }
         const device = this.registry.get(id);
-        if (!device) return;
-        const known = this.extra(id, EXTRA.timeSeries);
-        const stored = (isPlainObject(known) ? known : {}) as Record<string, TimeSeriesValue>;
-        this.saveSoon(id, EXTRA.timeSeries, {...stored, ...latest});
-        // The same value also comes on params/local; a series for a declared param updates it too.
-        const config = device.extra[EXTRA.config] as RmNodeConfig | undefined;
-        if (!config) return;
+        const config = device?.extra[EXTRA.config] as RmNodeConfig | undefined;
+        if (!device || !config) return;
+        // Only series of declared params, with their declared types, are kept: every name stays in the
+        // registry file, so undeclared ones would let one node grow it without bound.
+        const declared: Record<string, TimeSeriesValue> = {};
         const changed: ParamsDocument = {};
-        for (const [name, {v}] of Object.entries(latest)) {
+        for (const [name, record] of Object.entries(latest)) {
             const dot = name.indexOf('.');
             const param = dot > 0 ? findEntry(config, name.slice(0, dot))?.params.find((candidate) => candidate.name === name.slice(dot + 1)) : undefined;
-            if (param && hasDeclaredType(param, v)) (changed[name.slice(0, dot)] ??= {})[param.name] = v;
+            if (!param || !hasDeclaredType(param, record.v)) continue;
+            declared[name] = record;
+            (changed[name.slice(0, dot)] ??= {})[param.name] = record.v;
         }
-        if (Object.keys(changed).length === 0) return;
+        if (Object.keys(declared).length === 0) {
+            this.refuse(nodeId, `${kind} refused: no records for a declared "<device>.<param>" of its type`);
+            return;
+        }
+        const known = this.extra(id, EXTRA.timeSeries);
+        const stored = (isPlainObject(known) ? known : {}) as Record<string, TimeSeriesValue>;
+        this.saveSoon(id, EXTRA.timeSeries, {...stored, ...declared});
+        // The same value also comes on params/local; a series for a declared param updates it too.
         const params = mergeParams(this.params(id), changed);
         this.saveSoon(id, EXTRA.params, params);
         this.applyState(nodeId, id, params, changed);

@@ -11,6 +11,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import path from 'node:path';
+import {pipeline} from 'node:stream';
 
 import type {Logger} from '../../core/logger.js';
 
@@ -221,7 +222,7 @@ export class OtaFileServer {
             response.writeHead(405, {Allow: 'GET, HEAD'}).end();
             return;
         }
-        if (!job || decodeURIComponent(match![2]!) !== path.basename(job.file)) {
+        if (!job || decodedOrNull(match![2]!) !== path.basename(job.file)) {
             response.writeHead(404, {'Content-Type': 'text/plain'}).end('not found\n');
             return;
         }
@@ -243,11 +244,24 @@ export class OtaFileServer {
             return;
         }
         this.options.log.info(`${request.socket.remoteAddress ?? '?'} downloads ${path.basename(job.file)} for ${job.id}${start ? ` from byte ${start}` : ''}`);
-        const stream = createReadStream(job.file, {start});
-        stream.on('error', (error) => {
-            this.options.log.error(`OTA image ${job.file}: ${error.message}`);
-            response.destroy();
+        // pipeline, not pipe: a node that drops the download mid-way must not leave the file open
+        // (pipe only unpipes, and each abandoned attempt would keep one descriptor until EMFILE).
+        pipeline(createReadStream(job.file, {start}), response, (error) => {
+            if (!error) return;
+            if (response.destroyed && error.code === 'ERR_STREAM_PREMATURE_CLOSE') {
+                this.options.log.debug(() => `${job.id}: the download of ${path.basename(job.file)} was interrupted`);
+            } else {
+                this.options.log.error(`OTA image ${job.file}: ${error.message}`);
+            }
         });
-        stream.pipe(response);
+    }
+}
+
+/** A malformed escape (`%zz`) is a request for a file that does not exist, not a server error. */
+function decodedOrNull(component: string): string | null {
+    try {
+        return decodeURIComponent(component);
+    } catch {
+        return null;
     }
 }

@@ -60,6 +60,16 @@ export class RainmakerService implements FamilyService {
     constructor(private readonly context: FamilyContext) {}
 
     async start(): Promise<void> {
+        try {
+            await this.startParts();
+        } catch (error) {
+            // The bridge does not stop a service whose start failed: release what did start (ports, timers).
+            await this.stop();
+            throw error;
+        }
+    }
+
+    private async startParts(): Promise<void> {
         const {settings, registry, router} = this.context;
         const config = settings.rainmaker;
         const ca = await loadOrCreateCa(settings.dataDir);

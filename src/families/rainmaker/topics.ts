@@ -22,6 +22,14 @@ function isLevel(value: string | undefined): value is string {
     return value !== undefined && value.length > 0 && !value.includes('+') && !value.includes('#');
 }
 
+/**
+ * A node id (certificate CN) that is one plain topic level. The ACL builds prefixes from it, so a
+ * CN of `+` would otherwise grant `node/+/…`, every node's topics.
+ */
+function isNodeIdLevel(nodeId: string): boolean {
+    return isLevel(nodeId) && !nodeId.includes('/');
+}
+
 /** Splits either topic form into (node id, suffix); null for anything else. */
 export function parseNodeTopic(topic: string): NodeTopic | null {
     const levels = topic.split('/');
@@ -49,6 +57,7 @@ export function nodeTopic(nodeId: string, suffix: 'params/remote' | 'otaurl' | '
  * mapping and OTA state machines wait for the PUBACK (performance.md §5.2).
  */
 export function mayPublish(nodeId: string, topic: string): boolean {
+    if (!isNodeIdLevel(nodeId)) return false;
     const parsed = parseNodeTopic(topic);
     if (parsed) return parsed.nodeId === nodeId;
     return topic.startsWith(`$aws/things/${nodeId}/`) && topic.length > `$aws/things/${nodeId}/`.length;
@@ -60,6 +69,7 @@ export function mayPublish(nodeId: string, topic: string): boolean {
  * `node/+/…` and other nodes' prefixes are refused with SUBACK 0x80.
  */
 export function maySubscribe(nodeId: string, filter: string): boolean {
+    if (!isNodeIdLevel(nodeId)) return false;
     for (const prefix of [`node/${nodeId}/`, `$aws/things/${nodeId}/`]) {
         if (filter.startsWith(prefix) && filter.length > prefix.length) return true;
     }
