@@ -6,14 +6,16 @@ import {StartupError, startBridge, registryPath} from './bridge.js';
 import {SettingsError, loadSettings} from './config/load.js';
 import type {Settings} from './config/schema.js';
 import {readJsonWithBackup} from './core/atomic-file.js';
-import type {Device} from './core/device.js';
-import {createLogger} from './core/logger.js';
-import {RegistryCorruptError, RegistryLockedError} from './core/registry.js';
+import {LOG_LEVELS, createLogger} from './core/logger.js';
+import {RegistryCorruptError, RegistryLockedError, parseRegistry} from './core/registry.js';
 import {ALL_FAMILIES, FAMILY_COMMANDS, SIMULATE_COMMANDS} from './families/index.js';
 import {startDemo} from './simulate/demo.js';
 import {VERSION} from './version.js';
 
 const log = createLogger('cli');
+
+/** A mistake on the command line: shown as one line, like a bad setting. */
+class UsageError extends Error {}
 
 /** Options of our own; every other `--a.b value` flag is a setting. */
 const OWN_OPTIONS = new Set(['_', '$0', 'config', 'c', 'demo', 'data-dir', 'dataDir', 'log-level', 'logLevel', 'mqtt-url', 'mqttUrl', 'json', 'help', 'version']);
@@ -28,7 +30,7 @@ function withCommonOptions<T>(args: Argv<T>): Argv<T & CommonArgs> {
     return args
         .option('config', {alias: 'c', type: 'string', describe: 'settings file (YAML or JSON); also FOGBRIDGE_CONFIG'})
         .option('data-dir', {type: 'string', describe: 'where the registry, CA and keys live (default ./data)'})
-        .option('log-level', {type: 'string', choices: ['error', 'warn', 'info', 'debug']}) as Argv<T & CommonArgs>;
+        .option('log-level', {type: 'string', choices: LOG_LEVELS}) as Argv<T & CommonArgs>;
 }
 
 /** Settings from file, environment and flags, in that order of precedence. */
@@ -45,9 +47,17 @@ export function settingsFromArgs(argv: ArgumentsCamelCase<CommonArgs & {demo?: b
 }
 
 async function run(argv: ArgumentsCamelCase<CommonArgs & {demo?: boolean; 'mqtt-url'?: string}>): Promise<void> {
+    // `run` is the default command, so a mistyped command name would otherwise start a bridge.
+    const extra = argv._.filter((word, index) => !(index === 0 && word === 'run'));
+    if (extra.length) throw new UsageError(`unknown command or argument "${extra.join(' ')}" (see fogbridge --help)`);
     const settings = settingsFromArgs(argv);
     const bridge = await startBridge(settings, ALL_FAMILIES);
-    const demo = settings.demo ? await startDemo(settings) : null;
+    const demo = settings.demo
+        ? await startDemo(settings).catch(async (error: unknown) => {
+              await bridge.stop();
+              throw error;
+          })
+        : null;
     let signalled = false;
     const shutdown = (signal: string): void => {
         if (signalled) {
@@ -57,9 +67,17 @@ async function run(argv: ArgumentsCamelCase<CommonArgs & {demo?: boolean; 'mqtt-
         signalled = true;
         log.info(`${signal} received`);
         void (async () => {
-            await demo?.stop();
-            await bridge.stop();
-            process.exit(0);
+            let code = 0;
+            // The bridge is stopped even if the demo fails to: its stop writes the registry.
+            await demo?.stop().catch((error: Error) => {
+                log.error(`stopping the demo devices: ${error.message}`);
+                code = 1;
+            });
+            await bridge.stop().catch((error: Error) => {
+                log.error(`stopping: ${error.message}`);
+                code = 1;
+            });
+            process.exit(code);
         })();
     };
     process.on('SIGINT', () => shutdown('SIGINT'));
@@ -69,12 +87,13 @@ async function run(argv: ArgumentsCamelCase<CommonArgs & {demo?: boolean; 'mqtt-
 async function listDevices(argv: ArgumentsCamelCase<CommonArgs & {json?: boolean}>): Promise<void> {
     const settings = settingsFromArgs(argv);
     const file = registryPath(settings);
-    const result = await readJsonWithBackup(file, (value) => (value as {devices: Device[]}).devices);
+    const result = await readJsonWithBackup(file, parseRegistry);
     if (result.status === 'missing') {
         process.stdout.write(argv.json ? '[]\n' : `no devices yet (${file} does not exist)\n`);
         return;
     }
-    if (result.status === 'corrupt') throw new RegistryCorruptError(result.error);
+    if (result.status === 'corrupt') throw new RegistryCorruptError(`the device registry is unreadable: ${result.error}`);
+    if (result.status === 'recovered') process.stderr.write(`fogbridge: ${file} is damaged (${result.error}); listing the last good copy\n`);
     // The registry file holds secrets; the listing never does.
     const devices = result.value.map(({secrets: _secrets, extra: _extra, ...device}) => device);
     if (argv.json) {
@@ -121,7 +140,7 @@ export async function main(args: string[]): Promise<void> {
 }
 
 main(hideBin(process.argv)).catch((error: unknown) => {
-    if (error instanceof SettingsError || error instanceof RegistryCorruptError || error instanceof RegistryLockedError || error instanceof StartupError) {
+    if (error instanceof UsageError || error instanceof SettingsError || error instanceof RegistryCorruptError || error instanceof RegistryLockedError || error instanceof StartupError) {
         process.stderr.write(`fogbridge: ${error.message}\n`);
         process.exit(2);
     }

@@ -82,11 +82,18 @@ function toUpperSnake(key: string): string {
 
 function settingsFromEnv(env: NodeJS.ProcessEnv): Tree {
     const tree: Tree = {};
-    for (const key of settingKeys()) {
+    const keys = settingKeys();
+    for (const key of keys) {
         const raw = env[key.env];
         if (raw === undefined) continue;
         setPath(tree, key.path, coerceEnvValue(raw, key.kind));
     }
+    // A misspelt variable in a settings section would otherwise leave its default in place unnoticed.
+    // Other FOGBRIDGE_ variables (FOGBRIDGE_CONFIG, test switches) are not settings and pass.
+    const known = new Set(keys.map((key) => key.env));
+    const sections = new Set(keys.filter((key) => key.path.length > 1).map((key) => `${ENV_PREFIX}${toUpperSnake(key.path[0]!)}_`));
+    const unknown = Object.keys(env).filter((name) => !known.has(name) && [...sections].some((section) => name.startsWith(section)));
+    if (unknown.length) throw new SettingsError(`unknown setting ${unknown.map((name) => `"${name}"`).join(', ')} (from environment)`);
     return tree;
 }
 

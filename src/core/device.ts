@@ -56,10 +56,12 @@ export interface LightFeature extends FeatureBase {
     maxKelvin?: number;
 }
 
+/**
+ * Speeds are percentages (0–100) in both state and commands; the adapter maps its device's own
+ * steps onto them. (HA's `speed_range_*` would make it send and expect the device's step numbers.)
+ */
 export interface FanFeature extends FeatureBase {
     kind: 'fan';
-    /** Speeds are percentages in HA; the adapter maps its own range onto them. */
-    speedRange?: {min: number; max: number};
     presetModes?: string[];
     direction?: boolean;
     oscillation?: boolean;

@@ -21,6 +21,8 @@ import {createLogger, registerSecret} from './logger.js';
 const log = createLogger('core:registry');
 
 const REGISTRY_VERSION = 1;
+/** After a failed write (disk full, read-only mount), try again this often rather than at the next change. */
+const SAVE_RETRY_MS = 5000;
 
 export interface DeviceDescription {
     id: string;
@@ -244,8 +246,12 @@ export class DeviceRegistry {
     /** Writes what is pending and releases the lock; later changes are no longer saved. */
     async close(): Promise<void> {
         this.closed = true;
-        await this.flush();
-        await this.unlock();
+        try {
+            await this.flush();
+        } finally {
+            // Even when the last write fails, the next start must not find the registry locked by us.
+            await this.unlock();
+        }
     }
 
     private async unlock(): Promise<void> {
@@ -299,19 +305,27 @@ export class DeviceRegistry {
         }
         this.saveTimer = setTimeout(() => {
             this.saveTimer = null;
-            this.save().catch((error: Error) => log.error(`could not write ${this.file}: ${error.message}`));
+            this.save().catch((error: Error) => {
+                log.limited('error', 'registry-save', `could not write ${this.file}: ${error.message}; retrying every ${SAVE_RETRY_MS / 1000} s`);
+                this.scheduleSave(SAVE_RETRY_MS);
+            });
         }, delayMs);
         this.saveTimer.unref();
     }
 
     private async save(): Promise<void> {
-        while (this.saving) await this.saving;
+        // Another write's failure is reported by its own caller; this one still writes.
+        while (this.saving) await this.saving.catch(() => undefined);
         const document = JSON.stringify({version: REGISTRY_VERSION, devices: [...this.devices.values()]}, null, 2);
         this.dirtyWhileSaving = false;
         this.dirty = false;
         this.saving = writeFileAtomic(this.file, document);
         try {
             await this.saving;
+        } catch (error) {
+            // Nothing reached the disk: the changes are still to be written.
+            this.dirty = true;
+            throw error;
         } finally {
             this.saving = null;
         }
@@ -330,7 +344,8 @@ function validateDescription(description: DeviceDescription): void {
     }
 }
 
-function parseRegistry(value: unknown): Device[] {
+/** Checks a parsed registry document (also used by the CLI, which reads the file without locking it). */
+export function parseRegistry(value: unknown): Device[] {
     if (typeof value !== 'object' || value === null) throw new Error('not a JSON object');
     const document = value as {version?: unknown; devices?: unknown};
     if (document.version !== REGISTRY_VERSION) throw new Error(`unsupported registry version ${String(document.version)}`);

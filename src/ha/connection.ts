@@ -33,10 +33,6 @@ export class HaConnection {
         private readonly bridgeStateTopic: string,
     ) {}
 
-    get connected(): boolean {
-        return this.client?.connected ?? false;
-    }
-
     onConnect(listener: () => void): void {
         this.connectListeners.push(listener);
     }

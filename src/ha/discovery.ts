@@ -25,12 +25,15 @@ import type {TopicLayout} from './topics.js';
 
 type Component = Record<string, unknown> & {p: string; unique_id: string};
 
+/** A component reduced to its platform: HA's way of removing one entity of a device. */
+type RemovedComponent = {p: string};
+
 export interface DiscoveryPayload {
     dev: Record<string, unknown>;
     o: {name: string; sw: string; url: string};
     availability: {topic: string}[];
     availability_mode: 'all';
-    cmps: Record<string, Component>;
+    cmps: Record<string, Component | RemovedComponent>;
 }
 
 const VACUUM_FEATURES: Record<VacuumCommand, string> = {
@@ -42,8 +45,13 @@ const VACUUM_FEATURES: Record<VacuumCommand, string> = {
     clean_spot: 'clean_spot',
 };
 
-export function buildDiscovery(device: PublicDevice, topics: TopicLayout): DiscoveryPayload {
-    const cmps: Record<string, Component> = {};
+/**
+ * `removed` maps feature ids the device no longer has to their platform: HA keeps an entity whose
+ * component is simply left out, so those are published as `{"p": …}` to remove them.
+ */
+export function buildDiscovery(device: PublicDevice, topics: TopicLayout, removed: ReadonlyMap<string, string> = new Map()): DiscoveryPayload {
+    const cmps: Record<string, Component | RemovedComponent> = {};
+    for (const [id, platform] of removed) cmps[id] = {p: platform};
     for (const feature of device.features) cmps[feature.id] = buildComponent(device, feature, topics);
     const dev: Record<string, unknown> = {
         identifiers: [topics.identifier(device.id)],
@@ -77,9 +85,18 @@ interface BuildContext<F extends Feature> {
     topics: TopicLayout;
 }
 
-/** `{{ value_json.<id> }}` on the device's state topic. */
-function valueFrom({device, feature, topics}: BuildContext<Feature>, path = ''): Record<string, string> {
-    return {state_topic: topics.deviceState(device.id), value_template: `{{ value_json.${feature.id}${path} }}`};
+/**
+ * The feature's key in the device state, for a template. Subscript, not `value_json.<id>`: in
+ * Jinja a dotted name is looked up as an attribute first, so an id such as `update`, `items` or
+ * `values` would find a dict method, and one starting with a digit does not even parse.
+ */
+function stateKey(feature: Feature): string {
+    return `value_json['${feature.id}']`;
+}
+
+/** `{{ value_json['<id>'] }}` on the device's state topic. */
+function valueFrom({device, feature, topics}: BuildContext<Feature>, filter = ''): Record<string, string> {
+    return {state_topic: topics.deviceState(device.id), value_template: `{{ ${stateKey(feature)}${filter} }}`};
 }
 
 function commandTopic({device, feature, topics}: BuildContext<Feature>, attribute?: string): string {
@@ -128,30 +145,26 @@ const BUILDERS: {[K in Feature['kind']]: (context: BuildContext<Extract<Feature,
         const config: Record<string, unknown> = {
             command_topic: commandTopic(context),
             state_topic: state.state_topic,
-            state_value_template: `{{ value_json.${feature.id}.state }}`,
+            state_value_template: `{{ ${stateKey(feature)}.state }}`,
             percentage_command_topic: commandTopic(context, 'percentage'),
             percentage_state_topic: state.state_topic,
-            percentage_value_template: `{{ value_json.${feature.id}.percentage }}`,
+            percentage_value_template: `{{ ${stateKey(feature)}.percentage }}`,
         };
-        if (feature.speedRange) {
-            config.speed_range_min = feature.speedRange.min;
-            config.speed_range_max = feature.speedRange.max;
-        }
         if (feature.presetModes?.length) {
             config.preset_modes = feature.presetModes;
             config.preset_mode_command_topic = commandTopic(context, 'preset_mode');
             config.preset_mode_state_topic = state.state_topic;
-            config.preset_mode_value_template = `{{ value_json.${feature.id}.preset_mode }}`;
+            config.preset_mode_value_template = `{{ ${stateKey(feature)}.preset_mode }}`;
         }
         if (feature.direction) {
             config.direction_command_topic = commandTopic(context, 'direction');
             config.direction_state_topic = state.state_topic;
-            config.direction_value_template = `{{ value_json.${feature.id}.direction }}`;
+            config.direction_value_template = `{{ ${stateKey(feature)}.direction }}`;
         }
         if (feature.oscillation) {
             config.oscillation_command_topic = commandTopic(context, 'oscillation');
             config.oscillation_state_topic = state.state_topic;
-            config.oscillation_value_template = `{{ value_json.${feature.id}.oscillation }}`;
+            config.oscillation_value_template = `{{ ${stateKey(feature)}.oscillation }}`;
         }
         return config;
     },

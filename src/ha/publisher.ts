@@ -36,7 +36,12 @@ export class HaPublisher {
     readonly topics: TopicLayout;
     private readonly unsubscribers: (() => void)[] = [];
     private birthTimer: NodeJS.Timeout | null = null;
+    private staleScanTimer: NodeJS.Timeout | null = null;
     private staleScanDone = false;
+    /** Per device, the components (id → platform) in the discovery last published or found retained. */
+    private readonly publishedComponents = new Map<string, Map<string, string>>();
+    /** Per device, components it no longer has, kept in its discovery as `{"p": …}` so HA removes them. */
+    private readonly removedComponents = new Map<string, Map<string, string>>();
 
     constructor(private readonly options: HaPublisherOptions) {
         this.topics = new TopicLayout(options.settings.baseTopic, options.settings.discoveryPrefix);
@@ -53,7 +58,11 @@ export class HaPublisher {
                 const device = this.options.registry.get(deviceId);
                 if (device) this.publishState(toPublic({...device, state}), false);
             }),
-            bus.on('link', ({deviceId, link}) => this.publishAvailability(deviceId, link.online, false)),
+            bus.on('link', ({deviceId, link}) => {
+                this.publishAvailability(deviceId, link.online, false);
+                // The device list carries `online` too; coalescing keeps a flapping device cheap.
+                this.publishDeviceList(false);
+            }),
             bus.on('removed', ({deviceId, device}) => this.clearDevice(deviceId, device.features)),
             bus.on('event', ({deviceId, featureId, eventType, attributes}) => {
                 const payload = JSON.stringify({...attributes, event_type: eventType});
@@ -73,22 +82,46 @@ export class HaPublisher {
     stop(): void {
         for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
         if (this.birthTimer) clearTimeout(this.birthTimer);
+        if (this.staleScanTimer) clearTimeout(this.staleScanTimer);
+        this.birthTimer = null;
+        this.staleScanTimer = null;
     }
 
     /** Discovery, availability and state of every device, paced as a bulk replay. */
     publishAll(): void {
         const devices = this.options.registry.list();
         log.info(`publishing discovery, availability and state for ${devices.length} device(s)`);
+        // The bridge's own availability belongs to "everything" too: a retained copy cleared by hand
+        // (or lost with a broker's store) would otherwise leave every entity unavailable.
+        this.options.queue.enqueue({topic: this.topics.bridgeState, payload: 'online', retain: true, qos: 1}, {bulk: true});
         for (const device of devices) this.publishDevice(toPublic(device), true);
         this.publishDeviceList(true);
     }
 
     private publishDevice(device: PublicDevice, bulk: boolean): void {
-        const payload = JSON.stringify(buildDiscovery(device, this.topics));
+        const payload = JSON.stringify(buildDiscovery(device, this.topics, this.trackRemovedComponents(device)));
         log.debug(`discovery for ${device.id}: ${device.features.length} component(s)`);
         this.options.queue.enqueue({topic: this.topics.discovery(device.id), payload, retain: true, qos: 1}, {bulk});
         this.publishAvailability(device.id, device.link.online, bulk);
         this.publishState(device, bulk);
+    }
+
+    private trackRemovedComponents(device: PublicDevice): Map<string, string> {
+        const current = new Map(device.features.map((feature) => [feature.id, feature.kind as string]));
+        const removed = this.removedComponents.get(device.id) ?? new Map<string, string>();
+        for (const [id, platform] of this.publishedComponents.get(device.id) ?? []) {
+            if (current.has(id) || removed.has(id)) continue;
+            removed.set(id, platform);
+            // A removed light or vacuum leaves its own retained state topic behind otherwise.
+            if (hasOwnStateTopic({kind: platform})) {
+                this.options.queue.enqueue({topic: this.topics.featureState(device.id, id), payload: '', retain: true, qos: 1});
+            }
+        }
+        for (const id of current.keys()) removed.delete(id);
+        this.publishedComponents.set(device.id, current);
+        if (removed.size) this.removedComponents.set(device.id, removed);
+        else this.removedComponents.delete(device.id);
+        return removed;
     }
 
     private publishAvailability(deviceId: string, online: boolean, bulk: boolean): void {
@@ -121,6 +154,8 @@ export class HaPublisher {
     /** Empty retained payloads remove the device from HA and leave nothing behind on the broker. */
     private clearDevice(deviceId: string, features: {id: string; kind: string}[]): void {
         const {queue} = this.options;
+        this.publishedComponents.delete(deviceId);
+        this.removedComponents.delete(deviceId);
         queue.forget(`${this.options.settings.baseTopic}/${deviceId}/`);
         const topics = [this.topics.discovery(deviceId), this.topics.availability(deviceId), this.topics.deviceState(deviceId)];
         for (const feature of features) {
@@ -132,21 +167,27 @@ export class HaPublisher {
     }
 
     /**
-     * At the first connect, retained configs that fogbridge published for devices no longer in the
-     * registry would live on as ghost entities: clear them. Configs of other integrations are left alone.
+     * At the first connect, retained configs that this fogbridge instance published for devices no
+     * longer in the registry would live on as ghost entities: clear them. Configs of other
+     * integrations, and of other fogbridge instances (another base topic), are left alone.
      */
     private scanForStaleDiscovery(): void {
+        if (this.staleScanTimer) return; // a reconnect during the scan: the running scan continues
         const {connection} = this.options;
         const filter = this.topics.discoveryFilter;
         const stale = new Map<string, {id: string; kind: string}[]>();
         connection.subscribe(filter, (topic, payload, packet) => {
             if (!packet.retain || payload.length === 0) return;
             const deviceId = this.topics.deviceIdFromDiscovery(topic);
-            if (!deviceId || this.options.registry.has(deviceId)) return;
-            const features = staleFeatures(payload);
-            if (features) stale.set(deviceId, features);
+            if (!deviceId) return;
+            const features = ownComponents(payload, this.topics.identifier(deviceId));
+            if (!features) return;
+            // A known device's retained components tell which ones its next discovery must remove.
+            if (this.options.registry.has(deviceId)) this.publishedComponents.set(deviceId, new Map(features.map(({id, kind}) => [id, kind])));
+            else stale.set(deviceId, features);
         });
-        setTimeout(() => {
+        this.staleScanTimer = setTimeout(() => {
+            this.staleScanTimer = null;
             connection.unsubscribe(filter);
             this.staleScanDone = true;
             for (const [deviceId, features] of stale) {
@@ -154,7 +195,8 @@ export class HaPublisher {
                 this.clearDevice(deviceId, features);
             }
             this.publishAll();
-        }, STALE_SCAN_MS).unref();
+        }, STALE_SCAN_MS);
+        this.staleScanTimer.unref();
     }
 
     private onBirth(payload: string): void {
@@ -192,12 +234,24 @@ export class HaPublisher {
     }
 }
 
-/** The features of a retained config that fogbridge itself published, or null for someone else's. */
-function staleFeatures(payload: Buffer): {id: string; kind: string}[] | null {
+/**
+ * The live components of a retained config that this instance published (origin fogbridge and our
+ * own device identifier, which carries the base topic), or null for anyone else's.
+ */
+function ownComponents(payload: Buffer, identifier: string): {id: string; kind: string}[] | null {
     try {
-        const config = JSON.parse(payload.toString()) as {o?: {name?: string}; cmps?: Record<string, {p?: string}>};
+        const config = JSON.parse(payload.toString()) as {
+            o?: {name?: string};
+            dev?: {identifiers?: unknown; ids?: unknown};
+            cmps?: Record<string, {p?: string; unique_id?: string}>;
+        };
         if (config.o?.name !== 'fogbridge') return null;
-        return Object.entries(config.cmps ?? {}).map(([id, component]) => ({id, kind: component.p ?? ''}));
+        const identifiers = config.dev?.identifiers ?? config.dev?.ids;
+        const ours = Array.isArray(identifiers) ? identifiers.includes(identifier) : identifiers === identifier;
+        if (!ours) return null;
+        return Object.entries(config.cmps ?? {})
+            .filter(([, component]) => component.unique_id !== undefined)
+            .map(([id, component]) => ({id, kind: component.p ?? ''}));
     } catch {
         return null;
     }

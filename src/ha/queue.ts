@@ -8,6 +8,10 @@
  * after a reconnect or HA's birth) are paced so they do not swamp HA.
  */
 
+import {createLogger} from '../core/logger.js';
+
+const log = createLogger('ha:queue');
+
 export interface OutboundMessage {
     topic: string;
     payload: string;
@@ -54,18 +58,25 @@ interface Entry {
     deviceId?: string;
 }
 
+/** After a failed send, wait this long before trying again, so a broken link is not hammered. */
+const RETRY_AFTER_FAILURE_MS = 1000;
+
 export class OutboundQueue {
     private readonly live = new Map<string, Entry>();
     private readonly bulk = new Map<string, Entry>();
     private readonly deferred = new Map<string, Entry>();
     private readonly buckets = new Map<string, Bucket>();
+    /** The newest entry per key, pending or in flight: a failed older send must not be retried over it. */
+    private readonly newest = new Map<string, Entry>();
     private readonly options: Required<Omit<QueueOptions, 'send'>> & Pick<QueueOptions, 'send'>;
     private ready = false;
+    private closed = false;
     private inflight = 0;
     private sequence = 0;
     private bulkTokens = 0;
     private bulkUpdated = 0;
     private timer: NodeJS.Timeout | null = null;
+    private timerDue = 0;
     private readonly counters = {sent: 0, dropped: 0, throttled: 0, failed: 0};
 
     constructor(options: QueueOptions) {
@@ -73,9 +84,16 @@ export class OutboundQueue {
         this.bulkUpdated = this.options.now();
     }
 
-    enqueue(message: OutboundMessage, options: EnqueueOptions = {}): void {
+    /** Returns false (and queues nothing) for a topic with a wildcard, which no broker may receive. */
+    enqueue(message: OutboundMessage, options: EnqueueOptions = {}): boolean {
+        if (/[+#]/.test(message.topic)) {
+            this.counters.dropped++;
+            log.limited('error', 'wildcard-topic', `refusing to publish to ${message.topic}: a topic with + or # is a filter, not a destination`);
+            return false;
+        }
         const key = options.coalesce === false ? `${message.topic}\u0000${this.sequence++}` : message.topic;
         const entry: Entry = {message, deviceId: options.deviceId};
+        this.newest.set(key, entry);
         // A newer message for a topic replaces the older one wherever it waits.
         this.live.delete(key);
         this.bulk.delete(key);
@@ -90,12 +108,13 @@ export class OutboundQueue {
             this.insert(this.live, key, entry);
         }
         this.drain();
+        return true;
     }
 
     /** The broker connection is up (or down): only then are messages handed over. */
     setReady(ready: boolean): void {
-        this.ready = ready;
-        if (ready) this.drain();
+        this.ready = ready && !this.closed;
+        if (this.ready) this.drain();
     }
 
     /** Drops everything pending for a topic (a device removed before its state went out). */
@@ -103,6 +122,7 @@ export class OutboundQueue {
         for (const map of [this.live, this.bulk, this.deferred]) {
             for (const key of map.keys()) if (key.startsWith(topicPrefix)) map.delete(key);
         }
+        for (const key of this.newest.keys()) if (key.startsWith(topicPrefix)) this.newest.delete(key);
     }
 
     stats(): QueueStats {
@@ -120,6 +140,7 @@ export class OutboundQueue {
     }
 
     close(): void {
+        this.closed = true;
         if (this.timer) clearTimeout(this.timer);
         this.timer = null;
         this.ready = false;
@@ -132,9 +153,11 @@ export class OutboundQueue {
     private insert(map: Map<string, Entry>, key: string, entry: Entry): void {
         if (this.pending() >= this.options.capacity) {
             const victim = this.deferred.size ? this.deferred : this.bulk.size ? this.bulk : this.live;
-            const oldest = victim.keys().next();
+            const oldest = victim.entries().next();
             if (!oldest.done) {
-                victim.delete(oldest.value);
+                const [victimKey, victimEntry] = oldest.value;
+                victim.delete(victimKey);
+                if (this.newest.get(victimKey) === victimEntry) this.newest.delete(victimKey);
                 this.counters.dropped++;
             }
         }
@@ -144,7 +167,7 @@ export class OutboundQueue {
     private drain(): void {
         this.releaseDeferred();
         while (this.ready && this.inflight < this.options.maxInflight) {
-            const next = this.take(this.live) ?? (this.takeBulkToken() ? this.take(this.bulk) : undefined);
+            const next = this.take(this.live) ?? (this.bulk.size > 0 && this.takeBulkToken() ? this.take(this.bulk) : undefined);
             if (!next) break;
             this.inflight++;
             const [key, entry] = next;
@@ -152,13 +175,16 @@ export class OutboundQueue {
                 () => {
                     this.inflight--;
                     this.counters.sent++;
+                    if (this.newest.get(key) === entry) this.newest.delete(key);
                     this.drain();
                 },
                 () => {
                     this.inflight--;
                     this.counters.failed++;
-                    // Not delivered: put it back unless something newer for that topic already waits.
-                    if (!this.live.has(key) && !this.bulk.has(key) && !this.deferred.has(key)) this.insert(this.live, key, entry);
+                    // Not delivered: put it back unless a newer message for that topic was queued
+                    // since (waiting or already sent), which an old retry would overwrite.
+                    if (this.newest.get(key) === entry) this.insert(this.live, key, entry);
+                    this.scheduleTimer(RETRY_AFTER_FAILURE_MS);
                 },
             );
         }
@@ -214,8 +240,15 @@ export class OutboundQueue {
         return Math.ceil(1000 / this.options.bulkRatePerSecond);
     }
 
+    /** One timer for every kind of wait; an earlier need (bulk pacing) moves it forward. */
     private scheduleTimer(delayMs: number): void {
-        if (this.timer) return;
+        if (this.closed) return;
+        const due = Date.now() + delayMs;
+        if (this.timer) {
+            if (this.timerDue <= due) return;
+            clearTimeout(this.timer);
+        }
+        this.timerDue = due;
         this.timer = setTimeout(() => {
             this.timer = null;
             this.drain();

@@ -60,6 +60,11 @@ describe('settings', () => {
         expect(() => loadSettings({file})).toThrow(`unknown setting "icomen.sesionPort" (from file ${file})`);
     });
 
+    it('refuses a misspelt environment variable of a settings section', () => {
+        expect(() => loadSettings({env: {FOGBRIDGE_HA_MQTT_PASWORD: 'x'}})).toThrow('unknown setting "FOGBRIDGE_HA_MQTT_PASWORD" (from environment)');
+        expect(loadSettings({env: {FOGBRIDGE_CONFIG: '/x.yaml', FOGBRIDGE_TEST_LOG_LEVEL: 'debug', FOGBRIDGE_HA_MQTT_PASSWORD: 'x'}}).ha.mqtt.password).toBe('x');
+    });
+
     it('explains unreadable files', () => {
         const file = path.join(dir, 'broken.yaml');
         writeFileSync(file, 'icomen: [\n');

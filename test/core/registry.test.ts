@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process';
-import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 
@@ -46,6 +46,29 @@ describe('DeviceRegistry', () => {
         expect(seen.link.map((event) => event.link.online)).toEqual([true]);
         expect(registry.get('icomen-aa')!.link.packetsIn).toBe(2);
         await registry.close();
+    });
+
+    it('keeps changes whose write failed and writes them at close', async () => {
+        const registry = new DeviceRegistry({file, bus: new EventBus()});
+        await registry.load();
+        // A directory where the temporary file goes makes the next write fail.
+        mkdirSync(`${file}.tmp`);
+        registry.upsert(description('icomen-bb'));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(existsSync(file)).toBe(false);
+        rmSync(`${file}.tmp`, {recursive: true});
+        await registry.close();
+        const saved = JSON.parse(readFileSync(file, 'utf8')) as {devices: {id: string}[]};
+        expect(saved.devices.map((device) => device.id)).toEqual(['icomen-bb']);
+    });
+
+    it('releases its lock at close even when the last write fails', async () => {
+        const registry = new DeviceRegistry({file, bus: new EventBus()});
+        await registry.load();
+        mkdirSync(`${file}.tmp`);
+        registry.upsert(description('icomen-cc'));
+        await expect(registry.close()).rejects.toThrow();
+        expect(existsSync(`${file}.lock`)).toBe(false);
     });
 
     it('has one writer at a time, and takes over the lock of a process that is gone', async () => {

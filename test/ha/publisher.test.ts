@@ -7,6 +7,7 @@ import {afterEach, beforeAll, afterAll, describe, expect, it} from 'vitest';
 
 import {type TestBridge, startTestBridge} from '../support/bridge.js';
 import {createFakeFamily, type FakeFamily} from '../support/fake-family.js';
+import {FakeHaDiscoveryConsumer} from '../support/ha-discovery-consumer.js';
 import {HaTestClient} from '../support/ha-client.js';
 import {type MosquittoInstance, startMosquitto} from '../support/mosquitto.js';
 import {waitFor} from '../support/net.js';
@@ -126,6 +127,29 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
         await ha.waitForDiscovery(id, {since});
         await ha.waitForAvailability(id, 'online', {since});
         await ha.waitForState(id, (state) => state.battery === 80, {since});
+        await ha.waitFor((message) => message.topic === 'fogbridge/bridge/state' && message.payload === 'online' && message.at >= since, {what: 'bridge online again'});
+    });
+
+    it('removes the entities of features a device no longer has, as HA asks: reduced to their platform', async () => {
+        const {bridge, ha} = await start();
+        const id = family.addDevice('shrink');
+        await ha.waitForDiscovery(id);
+        await ha.waitFor((message) => message.topic === `fogbridge/${id}/lamp/state`);
+        const device = bridge.registry.get(id)!;
+        const since = Date.now();
+        bridge.registry.upsert({id, family: device.family, facts: device.facts, features: device.features.filter((feature) => feature.id !== 'lamp')});
+        const update = await ha.waitFor(
+            (message) => message.topic === ha.discoveryTopic(id) && message.payload.length > 0 && !('unique_id' in (JSON.parse(message.payload).cmps.lamp ?? {})),
+            {since, what: 'discovery without the lamp'},
+        );
+        expect(JSON.parse(update.payload).cmps.lamp).toEqual({p: 'light'});
+        ha.assertDiscoveryValid();
+        await ha.waitFor((message) => message.topic === `fogbridge/${id}/lamp/state` && message.payload === '' && message.at >= since, {what: 'lamp state cleared'});
+        const consumer = new FakeHaDiscoveryConsumer();
+        for (const message of ha.messages.filter((candidate) => candidate.topic === ha.discoveryTopic(id))) consumer.receive(message.topic, message.payload, {retain: message.retain});
+        consumer.assertNoErrors();
+        expect(consumer.entity(`fogbridge_${id}_lamp`)).toBeUndefined();
+        expect(consumer.entity(`fogbridge_${id}_relay`)).toBeDefined();
     });
 
     it('marks a device offline and removes it with empty retained payloads', async () => {
@@ -135,6 +159,10 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
         const since = Date.now();
         bridge.registry.updateLink(id, {online: false});
         await ha.waitForAvailability(id, 'offline', {since});
+        await ha.waitFor(
+            (message) => message.topic === 'fogbridge/bridge/devices' && (JSON.parse(message.payload) as {id: string; online: boolean}[]).some((entry) => entry.id === id && !entry.online),
+            {since, what: 'the device list saying offline'},
+        );
         bridge.registry.remove(id);
         for (const topic of [ha.discoveryTopic(id), `fogbridge/${id}/availability`, `fogbridge/${id}/state`]) {
             await ha.waitFor((message) => message.topic === topic && message.payload === '', {since, what: `empty ${topic}`});
@@ -168,6 +196,13 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
         await ha.waitForDiscovery(kept);
         // Someone else's device config must survive the clean-up.
         await ha.publish('homeassistant/device/other-integration/config', JSON.stringify({o: {name: 'other'}, dev: {ids: ['other_x'], name: 'Other'}, cmps: {s: {p: 'sensor', unique_id: 'other_s', state_topic: 'other/s'}}}), {retain: true, qos: 1});
+        // So must a device of another fogbridge instance (another base topic) on the same broker.
+        const elsewhere = 'homeassistant/device/ecovacs-elsewhere/config';
+        await ha.publish(
+            elsewhere,
+            JSON.stringify({o: {name: 'fogbridge'}, dev: {identifiers: ['upstairs_ecovacs-elsewhere'], name: 'Elsewhere'}, cmps: {s: {p: 'sensor', unique_id: 'upstairs_ecovacs-elsewhere_s', state_topic: 'upstairs/ecovacs-elsewhere/state'}}}),
+            {retain: true, qos: 1},
+        );
         await first.stop();
         // The device disappears from the registry while the bridge is down.
         const registryFile = `${first.dataDir}/registry.json`;
@@ -183,8 +218,10 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
             await ha.waitFor((message) => message.topic === ha.discoveryTopic(gone) && message.payload === '', {since, what: 'stale config cleared'});
             await ha.waitForDiscovery(kept, {since});
             expect(ha.messages.some((message) => message.topic === 'homeassistant/device/other-integration/config' && message.payload === '' && message.at >= since)).toBe(false);
+            expect(ha.messages.some((message) => message.topic === elsewhere && message.payload === '' && message.at >= since)).toBe(false);
         } finally {
             await ha.publish('homeassistant/device/other-integration/config', '', {retain: true});
+            await ha.publish(elsewhere, '', {retain: true});
             await second.dispose();
         }
     });

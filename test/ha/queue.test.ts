@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest';
 
 import {type OutboundMessage, OutboundQueue, type QueueOptions} from '../../src/ha/queue.js';
+import {waitFor} from '../support/net.js';
 
 function harness(overrides: Partial<QueueOptions> = {}) {
     let clock = 0;
@@ -97,5 +98,57 @@ describe('OutboundQueue', () => {
         // With a frozen clock, only the first bulk tokens are available.
         expect(sent.length).toBeLessThan(11);
         queue.close();
+    });
+
+    it('never retries an older state over a newer one that was sent meanwhile', async () => {
+        let rejectFirst: (error: Error) => void = () => undefined;
+        const sent: OutboundMessage[] = [];
+        const queue = new OutboundQueue({
+            capacity: 100,
+            deviceRatePerSecond: 10,
+            deviceBurst: 5,
+            bulkRatePerSecond: 100,
+            send: (message) => {
+                if (message.payload === 'old') return new Promise((_resolve, reject) => (rejectFirst = reject));
+                sent.push(message);
+                return Promise.resolve();
+            },
+        });
+        queue.setReady(true);
+        queue.enqueue({topic: 'fogbridge/a/state', payload: 'old', retain: true, qos: 1});
+        queue.enqueue({topic: 'fogbridge/a/state', payload: 'new', retain: true, qos: 1});
+        await new Promise((resolve) => setImmediate(resolve));
+        rejectFirst(new Error('broker gone'));
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(sent.map((m) => m.payload)).toEqual(['new']);
+        expect(queue.stats()).toMatchObject({failed: 1, pending: 0});
+        queue.close();
+    });
+
+    it('retries a failed message by itself, with nothing else enqueued', async () => {
+        let failures = 1;
+        const sent: OutboundMessage[] = [];
+        const queue = new OutboundQueue({
+            capacity: 100,
+            deviceRatePerSecond: 10,
+            deviceBurst: 5,
+            bulkRatePerSecond: 100,
+            send: async (message) => {
+                if (failures-- > 0) throw new Error('publish failed');
+                sent.push(message);
+            },
+        });
+        queue.setReady(true);
+        queue.enqueue({topic: 'fogbridge/a/state', payload: 'only', retain: true, qos: 1});
+        await waitFor(() => sent.length === 1, 5000, 'the retry');
+        expect(queue.stats()).toMatchObject({failed: 1, sent: 1, pending: 0});
+        queue.close();
+    });
+
+    it('refuses to queue a topic with a wildcard', () => {
+        const {queue, message} = harness();
+        expect(queue.enqueue(message('fogbridge/+/state'))).toBe(false);
+        expect(queue.enqueue(message('fogbridge/#'))).toBe(false);
+        expect(queue.stats()).toMatchObject({pending: 0, dropped: 2});
     });
 });

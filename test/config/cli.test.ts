@@ -1,0 +1,69 @@
+import {spawn} from 'node:child_process';
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+
+import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+
+import {freePort} from '../support/net.js';
+
+interface Outcome {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+/** Runs the CLI; a process still running after `timeoutMs` is killed (and the test then fails on its code). */
+function cli(args: string[], timeoutMs = 8000): Promise<Outcome> {
+    return new Promise((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {stdio: ['ignore', 'pipe', 'pipe']});
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+        child.on('close', (code) => {
+            clearTimeout(timer);
+            resolve({code, stdout, stderr});
+        });
+    });
+}
+
+describe('command line', () => {
+    let dataDir: string;
+    beforeEach(() => {
+        dataDir = mkdtempSync(path.join(tmpdir(), 'fogbridge-cli-'));
+    });
+    afterEach(() => rmSync(dataDir, {recursive: true, force: true}));
+
+    it('refuses a mistyped command in one line instead of starting the bridge', async () => {
+        const port = await freePort();
+        const outcome = await cli(['devcies', '--data-dir', dataDir, '--ha.embeddedBroker.port', String(port)]);
+        expect(outcome.code).toBe(2);
+        expect(outcome.stderr.trim()).toBe('fogbridge: unknown command or argument "devcies" (see fogbridge --help)');
+    });
+
+    it('lists devices without their secrets, and explains a damaged registry in one line', async () => {
+        const device = {
+            id: 'icomen-aa',
+            family: 'icomen',
+            facts: {manufacturer: 'ALDI', model: 'plug', name: 'Desk'},
+            link: {online: false, lastSeen: null, lastError: null, packetsIn: 0, packetsOut: 0, badPackets: 0, timeouts: 0},
+            features: [{id: 'switch', kind: 'switch', name: null}],
+            state: {},
+            extra: {},
+            secrets: {token: 'super-secret-token'},
+        };
+        writeFileSync(path.join(dataDir, 'registry.json'), JSON.stringify({version: 1, devices: [device]}));
+        const listed = await cli(['devices', '--json', '--data-dir', dataDir]);
+        expect(listed.code).toBe(0);
+        expect(listed.stdout).toContain('icomen-aa');
+        expect(listed.stdout).not.toContain('super-secret-token');
+
+        writeFileSync(path.join(dataDir, 'registry.json'), JSON.stringify({version: 1}));
+        const damaged = await cli(['devices', '--data-dir', dataDir]);
+        expect(damaged.code).toBe(2);
+        expect(damaged.stderr.trim().split('\n')).toHaveLength(1);
+        expect(damaged.stderr).toContain('"devices" is not a list');
+    });
+});

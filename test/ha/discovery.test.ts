@@ -1,0 +1,52 @@
+import {describe, expect, it} from 'vitest';
+
+import {type Feature, type PublicDevice, newLinkHealth} from '../../src/core/device.js';
+import {buildDiscovery} from '../../src/ha/discovery.js';
+import {renderDeviceState} from '../../src/ha/state.js';
+import {TopicLayout} from '../../src/ha/topics.js';
+import {assertValidDiscovery} from '../support/discovery-validator.js';
+import {KITCHEN_SINK_FEATURES} from '../support/fake-family.js';
+
+const topics = new TopicLayout('fogbridge', 'homeassistant');
+
+function device(features: Feature[]): PublicDevice {
+    return {
+        id: 'rainmaker-node1',
+        family: 'rainmaker',
+        facts: {manufacturer: 'Espressif', model: 'Switch', name: 'Node'},
+        link: newLinkHealth(),
+        features,
+        state: {},
+    };
+}
+
+/** Feature ids a family may derive from vendor names: some are dict methods in Jinja, one starts with a digit. */
+const AWKWARD: Feature[] = [
+    {id: 'update', kind: 'switch', name: 'Update'},
+    {id: 'items', kind: 'sensor', name: 'Items'},
+    {id: 'values', kind: 'fan', name: 'Values', presetModes: ['a'], direction: true, oscillation: true},
+    {id: '2nd_relay', kind: 'binary_sensor', name: '2nd relay'},
+];
+
+describe('discovery templates', () => {
+    it('read every value by subscript from a key the device state always has', () => {
+        const target = device([...KITCHEN_SINK_FEATURES, ...AWKWARD]);
+        const payload = buildDiscovery(target, topics);
+        assertValidDiscovery(topics.discovery(target.id), JSON.stringify(payload));
+        const state = renderDeviceState(target, {});
+        let templates = 0;
+        for (const component of Object.values(payload.cmps)) {
+            for (const [option, template] of Object.entries(component)) {
+                if (!option.endsWith('_template') || typeof template !== 'string') continue;
+                templates++;
+                // Attribute access (`value_json.update`) finds dict methods before keys in Jinja.
+                const match = /^\{\{ value_json\['([a-z0-9_]+)'\](\.[a-z_]+)?( \| tojson)? \}\}$/.exec(template);
+                expect(match, `${option}: ${template}`).not.toBeNull();
+                const [, key, attribute] = match!;
+                expect(state, template).toHaveProperty([key!]);
+                if (attribute) expect(state[key!], template).toHaveProperty([attribute.slice(1)]);
+            }
+        }
+        expect(templates).toBeGreaterThan(10);
+    });
+});
