@@ -6,7 +6,7 @@ import {StartupError, startBridge, registryPath} from './bridge.js';
 import {SettingsError, loadSettings} from './config/load.js';
 import type {Settings} from './config/schema.js';
 import {readJsonWithBackup} from './core/atomic-file.js';
-import {LOG_LEVELS, createLogger} from './core/logger.js';
+import {LOG_LEVELS, type LogLevel, createLogger, setLogLevel} from './core/logger.js';
 import {RegistryCorruptError, RegistryLockedError, parseRegistry} from './core/registry.js';
 import {ALL_FAMILIES, FAMILY_COMMANDS, SIMULATE_COMMANDS} from './families/index.js';
 import {startDemo} from './simulate/demo.js';
@@ -127,6 +127,10 @@ export async function main(args: string[]): Promise<void> {
             return command.demandCommand(1, 'name a family to simulate');
         })
         .command(FAMILY_COMMANDS as never)
+        .middleware((argv) => {
+            // Settings apply the level for `run`; this makes it count for every other command too.
+            if (argv['log-level']) setLogLevel(argv['log-level'] as LogLevel);
+        })
         .demandCommand(0)
         .strictCommands()
         .recommendCommands()
@@ -144,6 +148,9 @@ main(hideBin(process.argv)).catch((error: unknown) => {
         process.stderr.write(`fogbridge: ${error.message}\n`);
         process.exit(2);
     }
-    process.stderr.write(`fogbridge: ${(error as Error)?.stack ?? String(error)}\n`);
+    // Bad input to a command (a MAC that is not one, a file that is missing) says what is wrong in
+    // one line; the stack is there for whoever asks for debug output.
+    const debug = process.argv.includes('debug') || process.env.FOGBRIDGE_LOG_LEVEL === 'debug';
+    process.stderr.write(`fogbridge: ${debug ? ((error as Error)?.stack ?? String(error)) : ((error as Error)?.message ?? String(error))}\n`);
     process.exit(1);
 });
