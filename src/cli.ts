@@ -6,8 +6,9 @@ import {StartupError, startBridge, registryPath} from './bridge.js';
 import {SettingsError, loadSettings} from './config/load.js';
 import type {Settings} from './config/schema.js';
 import {readJsonWithBackup} from './core/atomic-file.js';
+import {EventBus} from './core/bus.js';
 import {LOG_LEVELS, type LogLevel, createLogger, setLogLevel} from './core/logger.js';
-import {RegistryCorruptError, RegistryLockedError, parseRegistry} from './core/registry.js';
+import {DeviceRegistry, RegistryCorruptError, RegistryLockedError, parseRegistry} from './core/registry.js';
 import {ALL_FAMILIES, FAMILY_COMMANDS, SIMULATE_COMMANDS} from './families/index.js';
 import {startDemo} from './simulate/demo.js';
 import {VERSION} from './version.js';
@@ -18,7 +19,7 @@ const log = createLogger('cli');
 class UsageError extends Error {}
 
 /** Options of our own; every other `--a.b value` flag is a setting. */
-const OWN_OPTIONS = new Set(['_', '$0', 'config', 'c', 'demo', 'data-dir', 'dataDir', 'log-level', 'logLevel', 'mqtt-url', 'mqttUrl', 'json', 'help', 'version']);
+const OWN_OPTIONS = new Set(['device', '_', '$0', 'config', 'c', 'demo', 'data-dir', 'dataDir', 'log-level', 'logLevel', 'mqtt-url', 'mqttUrl', 'json', 'help', 'version']);
 
 interface CommonArgs {
     config?: string;
@@ -108,6 +109,19 @@ async function listDevices(argv: ArgumentsCamelCase<CommonArgs & {json?: boolean
     }
 }
 
+async function removeDevice(argv: ArgumentsCamelCase<CommonArgs & {device: string}>): Promise<void> {
+    const settings = settingsFromArgs(argv);
+    // The registry's lock refuses this while a bridge runs on the same data directory.
+    const registry = new DeviceRegistry({file: registryPath(settings), bus: new EventBus()});
+    await registry.load();
+    try {
+        if (!registry.remove(argv.device)) throw new UsageError(`no device "${argv.device}" in ${registryPath(settings)} (see fogbridge devices)`);
+    } finally {
+        await registry.close();
+    }
+    process.stdout.write(`removed ${argv.device}; its Home Assistant entities are removed when the bridge next starts\n`);
+}
+
 export async function main(args: string[]): Promise<void> {
     await withCommonOptions(yargs(args))
         .scriptName('fogbridge')
@@ -122,6 +136,12 @@ export async function main(args: string[]): Promise<void> {
             run,
         )
         .command('devices', 'list the devices in the registry', (command) => command.option('json', {type: 'boolean'}), listDevices)
+        .command(
+            'remove <device>',
+            'forget a device (with the bridge stopped); Home Assistant drops its entities at the next start',
+            (command) => command.positional('device', {type: 'string', demandOption: true, describe: 'a device id from `fogbridge devices`'}),
+            removeDevice,
+        )
         .command('simulate', 'run simulated devices against a bridge', (command) => {
             for (const module of SIMULATE_COMMANDS) command.command(module);
             return command.demandCommand(1, 'name a family to simulate');

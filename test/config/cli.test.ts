@@ -66,4 +66,26 @@ describe('command line', () => {
         expect(damaged.stderr.trim().split('\n')).toHaveLength(1);
         expect(damaged.stderr).toContain('"devices" is not a list');
     });
+
+    it('removes a device from the registry, and says so when there is none', async () => {
+        const device = {
+            id: 'icomen-bb',
+            family: 'icomen',
+            facts: {manufacturer: 'ALDI', model: 'plug', name: 'Lamp'},
+            link: {online: false, lastSeen: null, lastError: null, packetsIn: 0, packetsOut: 0, badPackets: 0, timeouts: 0},
+            features: [{id: 'switch', kind: 'switch', name: null}],
+            state: {},
+            extra: {},
+            secrets: {},
+        };
+        writeFileSync(path.join(dataDir, 'registry.json'), JSON.stringify({version: 1, devices: [device]}));
+        const removed = await cli(['remove', 'icomen-bb', '--data-dir', dataDir]);
+        expect(removed.code).toBe(0);
+        expect(removed.stdout).toContain('removed icomen-bb');
+        const listed = await cli(['devices', '--json', '--data-dir', dataDir]);
+        expect(JSON.parse(listed.stdout)).toEqual([]);
+        const again = await cli(['remove', 'icomen-bb', '--data-dir', dataDir]);
+        expect(again.code).toBe(2);
+        expect(again.stderr.trim().split('\n').at(-1)).toMatch(/^fogbridge: no device "icomen-bb" in .*registry\.json \(see fogbridge devices\)$/);
+    });
 });

@@ -113,7 +113,7 @@ export class MiioService implements FamilyService {
                 udpPort: this.server.port,
                 advertiseAddress: this.settings.advertiseAddress,
                 cloudKeyFor: (did) => this.entries.get(did)?.keys?.token ?? null,
-                onUnknownDid: (did, address) => log.limited('warn', `gslb:${did}`, `/gslb from ${address} for did ${did}: ${KEY_NEEDED(did)}`),
+                onUnknownDid: (did, address) => log.limited('warn', `gslb:${address}`, `/gslb from ${address} for did ${did}: ${KEY_NEEDED(did)}`),
             });
             // Only newer miio_clients ask /gslb; the UDP link must not die with it (port 80 is often taken).
             await this.gslb.start().catch((error: Error) => {
