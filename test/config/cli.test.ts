@@ -29,6 +29,24 @@ function cli(args: string[], timeoutMs = 8000): Promise<Outcome> {
     });
 }
 
+/** A registry file as the bridge writes it, holding one icomen plug. */
+function plug(id: string, secrets: Record<string, string>): object {
+    return {
+        id,
+        family: 'icomen',
+        facts: {manufacturer: 'ALDI', model: 'plug', name: id},
+        link: {online: false, lastSeen: null, lastError: null, packetsIn: 0, packetsOut: 0, badPackets: 0, timeouts: 0},
+        features: [{id: 'switch', kind: 'switch', name: null}],
+        state: {},
+        extra: {},
+        secrets,
+    };
+}
+
+function writeRegistry(dataDir: string, ...devices: object[]): void {
+    writeFileSync(path.join(dataDir, 'registry.json'), JSON.stringify({version: 1, devices}));
+}
+
 describe('command line', () => {
     let dataDir: string;
     beforeEach(() => {
@@ -44,17 +62,7 @@ describe('command line', () => {
     });
 
     it('lists devices without their secrets, and explains a damaged registry in one line', async () => {
-        const device = {
-            id: 'icomen-aa',
-            family: 'icomen',
-            facts: {manufacturer: 'ALDI', model: 'plug', name: 'Desk'},
-            link: {online: false, lastSeen: null, lastError: null, packetsIn: 0, packetsOut: 0, badPackets: 0, timeouts: 0},
-            features: [{id: 'switch', kind: 'switch', name: null}],
-            state: {},
-            extra: {},
-            secrets: {token: 'super-secret-token'},
-        };
-        writeFileSync(path.join(dataDir, 'registry.json'), JSON.stringify({version: 1, devices: [device]}));
+        writeRegistry(dataDir, plug('icomen-aa', {token: 'super-secret-token'}));
         const listed = await cli(['devices', '--json', '--data-dir', dataDir]);
         expect(listed.code).toBe(0);
         expect(listed.stdout).toContain('icomen-aa');
@@ -68,17 +76,7 @@ describe('command line', () => {
     });
 
     it('removes a device from the registry, and says so when there is none', async () => {
-        const device = {
-            id: 'icomen-bb',
-            family: 'icomen',
-            facts: {manufacturer: 'ALDI', model: 'plug', name: 'Lamp'},
-            link: {online: false, lastSeen: null, lastError: null, packetsIn: 0, packetsOut: 0, badPackets: 0, timeouts: 0},
-            features: [{id: 'switch', kind: 'switch', name: null}],
-            state: {},
-            extra: {},
-            secrets: {},
-        };
-        writeFileSync(path.join(dataDir, 'registry.json'), JSON.stringify({version: 1, devices: [device]}));
+        writeRegistry(dataDir, plug('icomen-bb', {}));
         const removed = await cli(['remove', 'icomen-bb', '--data-dir', dataDir]);
         expect(removed.code).toBe(0);
         expect(removed.stdout).toContain('removed icomen-bb');
