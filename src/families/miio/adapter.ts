@@ -19,6 +19,10 @@ const log = createLogger('miio:adapter');
 
 /** Registry keys (`extra` and `secrets`) this family uses. */
 export const CLOUD_KEY_SECRET = 'cloudKey';
+/** Devices without a cloud key shown at once; see admitUnknown. */
+export const MAX_UNKNOWN_DEVICES = 16;
+/** A did without a key that stayed silent this long is forgotten at the next start. */
+const FORGET_UNKNOWN_AFTER_MS = 7 * 86_400_000;
 export const LOCAL_TOKEN_SECRET = 'localToken';
 
 export type CloudKeyStatus = 'ok' | 'missing' | 'wrong';
@@ -134,10 +138,16 @@ export class MiioService implements FamilyService {
 
     /** Configured devices and those added with `fogbridge miio add` (registry secrets). */
     private loadDevices(): void {
+        const configured = new Set<number>([...this.settings.devices.map((device) => device.did), ...(this.demo ? DEMO_MIIO_DEVICES.map((device) => device.did) : [])]);
         for (const device of this.registry.list('miio')) {
             const did = Number(device.extra.did);
             if (!Number.isInteger(did) || did <= 0) continue;
             const key = device.secrets[CLOUD_KEY_SECRET];
+            if (!key && !configured.has(did) && (device.link.lastSeen ?? 0) < Date.now() - FORGET_UNKNOWN_AFTER_MS) {
+                log.info(`forgetting ${device.id}: no cloud key was ever given and it has not been heard from in ${FORGET_UNKNOWN_AFTER_MS / 86_400_000} days`);
+                this.registry.remove(device.id);
+                continue;
+            }
             const entry = this.entryFor(did);
             if (key && !cloudKeyProblem(key)) entry.keys = keysFromCloudKey(key);
             if (typeof device.extra.model === 'string') entry.modelName = device.extra.model;
@@ -165,6 +175,18 @@ export class MiioService implements FamilyService {
             else this.setCloudKeyStatus(entry, 'missing', true);
         }
         log.info(`${this.entries.size} miIO device(s) known, ${[...this.entries.values()].filter((entry) => entry.keys).length} with a cloud key`);
+    }
+
+    /**
+     * Whether a did we have no key for may appear as a device. Anyone on the LAN can send packets with
+     * made-up dids: at most MAX_UNKNOWN_DEVICES such devices are kept, so they cannot fill the registry.
+     */
+    private admitUnknown(entry: DeviceEntry, session: MiioSession): boolean {
+        if (entry.keys) return true;
+        const unknown = this.registry.list('miio').filter((device) => !device.secrets[CLOUD_KEY_SECRET]).length;
+        if (unknown < MAX_UNKNOWN_DEVICES) return true;
+        log.limited('warn', 'unknown-cap', `did ${entry.did} from ${session.address ?? 'an unknown address'} not shown: already ${unknown} devices without a cloud key (remove stale ones with "fogbridge remove")`);
+        return false;
     }
 
     private entryFor(did: number): DeviceEntry {
@@ -209,7 +231,10 @@ export class MiioService implements FamilyService {
 
     private onSeen(session: MiioSession): void {
         const entry = this.entryFor(session.did);
-        if (!this.registry.has(entry.id)) this.describe(entry);
+        if (!this.registry.has(entry.id)) {
+            if (!this.admitUnknown(entry, session)) return;
+            this.describe(entry);
+        }
         this.registry.markSeen(entry.id);
         if (session.verified && this.registry.get(entry.id)?.state.cloud_key !== 'ok') this.setCloudKeyStatus(entry, 'ok', false);
         // A device whose model we do not know yet is asked (it also tells in _otc.info, every 30 min).
@@ -219,6 +244,7 @@ export class MiioService implements FamilyService {
     private onKeyMissing(session: MiioSession): void {
         const entry = this.entryFor(session.did);
         if (!this.registry.has(entry.id)) {
+            if (!this.admitUnknown(entry, session)) return;
             log.warn(`device with did ${session.did} connected from ${session.address} without a known cloud key: ${KEY_NEEDED(session.did)}`);
             this.describe(entry);
         }
