@@ -71,6 +71,8 @@ const icomenSchema = z.strictObject({
     compatTopics: z.boolean().default(false),
     compatBaseTopic: z.string().regex(/^[A-Za-z0-9_-]+$/).default('icomen'),
     maxConnections: z.number().int().min(1).max(100_000).default(1024),
+    /** Plugs the registry may hold: the protocol has no login, so anyone on the LAN could invent MACs. */
+    maxPlugs: z.number().int().min(1).max(10_000).default(64),
 });
 
 /** A miIO device the bridge may talk to: its did and the 16-character cloud key from device.conf. */

@@ -12,6 +12,7 @@ import {CommandRouter} from '../../src/core/router.js';
 import {IcomenAdapter, type IcomenAdapterOptions} from '../../src/families/icomen/adapter.js';
 import {FrameCodec, FrameSplitter, type IcomenFrame} from '../../src/families/icomen/codec.js';
 import type {TopicPort} from '../../src/families/family.js';
+import {topicMatches} from '../../src/ha/topics.js';
 import {freePort, waitFor} from '../support/net.js';
 
 export interface Published {
@@ -34,7 +35,7 @@ export class FakeTopicPort implements TopicPort {
     }
 
     deliver(topic: string, payload: string): void {
-        for (const {filter, handler} of this.subscriptions) if (matches(filter, topic)) handler(topic, Buffer.from(payload));
+        for (const {filter, handler} of this.subscriptions) if (topicMatches(filter, topic)) handler(topic, Buffer.from(payload));
     }
 
     on(topic: string): Published[] {
@@ -42,15 +43,6 @@ export class FakeTopicPort implements TopicPort {
     }
 }
 
-function matches(filter: string, topic: string): boolean {
-    const wanted = filter.split('/');
-    const actual = topic.split('/');
-    for (let index = 0; index < wanted.length; index++) {
-        if (wanted[index] === '#') return true;
-        if (wanted[index] !== '+' && wanted[index] !== actual[index]) return false;
-    }
-    return wanted.length === actual.length;
-}
 
 export interface Harness {
     adapter: IcomenAdapter;

@@ -68,6 +68,20 @@ describe('icomen server with simulated plugs', () => {
         expect(onlineChanges).toEqual([true]);
     });
 
+    it('refuses a new plug once icomen.maxPlugs are known, and keeps the known ones working', async () => {
+        const {registry, balancerPort} = await start({maxPlugs: 1});
+        plugs = await startIcomenPlugs({count: 1, port: balancerPort, logger: quietLogger()});
+        await waitFor(() => registry.get('icomen-009569000000')?.link.online, 5000, 'the first plug online');
+        const stranger = await raw(balancerPort);
+        stranger.write(frameBytes('C1'));
+        await stranger.waitClosed();
+        expect(stranger.frames).toEqual([]);
+        expect(registry.has('icomen-0095691a2b3c')).toBe(false);
+        expect(harness!.logs.filter((line) => line.level === 'warn' && line.message.includes('plug 0095691a2b3c') && line.message.includes('icomen.maxPlugs'))).toHaveLength(1);
+        await harness!.router.route({deviceId: 'icomen-009569000000', featureId: 'switch', action: 'set', value: true});
+        await plugs[0]!.waitForState(true);
+    });
+
     it('does not count a plug that only reached the balancer as online', async () => {
         const {registry, balancerPort} = await start();
         const plug = await raw(balancerPort);

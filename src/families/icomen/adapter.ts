@@ -105,10 +105,13 @@ export class IcomenAdapter implements FamilyService {
         this.server.sendPower(mac, command.value);
     }
 
-    private plugConnected(plug: PlugIdentity): void {
+    private plugConnected(plug: PlugIdentity): boolean {
         const id = deviceIdFor(plug.mac);
+        const {registry, settings} = this.context;
+        if (!registry.has(id) && registry.list('icomen').length >= settings.icomen.maxPlugs) return false;
         this.context.registry.upsert({id, family: 'icomen', facts: factsFor(plug.mac, plug.vendor, plug.address), features: [SWITCH]});
         this.context.registry.setExtra(id, 'vendor', plug.vendor);
+        return true;
     }
 
     private frameReceived(mac: string, frame: IcomenFrame, listener: ListenerName): void {

@@ -44,14 +44,15 @@ export interface PlugIdentity {
     listener: ListenerName;
 }
 
-export type CloseKind = 'closed' | 'bad-input' | 'silent' | 'frame-timeout' | 'replaced' | 'shutdown';
+export type CloseKind = 'closed' | 'bad-input' | 'silent' | 'frame-timeout' | 'replaced' | 'refused' | 'shutdown';
 
 export interface IcomenServerHooks {
     /**
      * A connection's first valid frame identified the plug. On the session port this connection is
-     * now the plug's current one; on the balancer the plug is only passing through.
+     * now the plug's current one; on the balancer the plug is only passing through. Returning false
+     * refuses the plug: its connection is closed.
      */
-    plugConnected?(plug: PlugIdentity): void;
+    plugConnected?(plug: PlugIdentity): boolean | void;
     /** Every valid frame received, after `plugConnected` for the first one. */
     frameReceived?(mac: string, frame: IcomenFrame, listener: ListenerName): void;
     /** Every frame sent, with the plaintext before encryption. */
@@ -272,7 +273,7 @@ export class IcomenServer {
     private converse(connection: PlugConnection, decoded: IcomenFrame): void {
         connection.lastCounter = decoded.counter;
         const first = connection.mac === null;
-        if (first) this.identify(connection, decoded);
+        if (first && !this.identify(connection, decoded)) return;
         const mac = connection.mac!;
         connection.touchSilenceTimer(this.settings.offlineAfterSeconds * 1000, () => this.silent(connection));
         // [BR] order: the 0x02 query goes out before the first frame is shown or answered.
@@ -281,8 +282,15 @@ export class IcomenServer {
         this.dispatch(connection, decoded);
     }
 
-    private identify(connection: PlugConnection, decoded: IcomenFrame): void {
+    /** False when the adapter refused the plug (its connection is then closed). */
+    private identify(connection: PlugConnection, decoded: IcomenFrame): boolean {
         const mac = macHex(decoded.mac);
+        const identity = {mac, vendor: decoded.vendor, address: connection.remoteAddress, listener: connection.listener};
+        if (this.hooks.plugConnected?.(identity) === false) {
+            this.log.limited('warn', 'refused', `plug ${mac} from ${connection.remote} refused: icomen.maxPlugs (${this.settings.maxPlugs}) plugs are already known`);
+            this.close(connection, 'refused', 'refused');
+            return false;
+        }
         connection.mac = mac;
         if (connection.listener === 'session') {
             const previous = this.plugs.get(mac);
@@ -290,7 +298,7 @@ export class IcomenServer {
             if (previous && previous !== connection) this.close(previous, 'replaced', `replaced by a newer connection from ${connection.remote}`);
         }
         this.log.info(`plug ${mac} connected from ${connection.remote} to the ${connection.listener} port`);
-        this.hooks.plugConnected?.({mac, vendor: decoded.vendor, address: connection.remoteAddress, listener: connection.listener});
+        return true;
     }
 
     private dispatch(connection: PlugConnection, frame: IcomenFrame): void {
