@@ -26,6 +26,11 @@ export function setLogLevel(level: LogLevel, namespace?: string): void {
     else globalLevel = level;
 }
 
+/** The level in force for `namespace` (the global one without). */
+export function getLogLevel(namespace?: string): LogLevel {
+    return namespace ? levelFor(namespace) : globalLevel;
+}
+
 export function setLogSink(next: LogSink | null): void {
     sink = next ?? defaultSink;
 }

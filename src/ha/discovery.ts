@@ -14,8 +14,9 @@ import type {
     VacuumCommand,
     VacuumFeature,
 } from '../core/device.js';
+import {LOG_LEVELS} from '../core/logger.js';
 import {PROJECT_URL, VERSION} from '../version.js';
-import type {TopicLayout} from './topics.js';
+import {BRIDGE_DEVICE_ID, type TopicLayout} from './topics.js';
 
 /**
  * Device-based discovery (`<prefix>/device/<id>/config`): one retained message per device with
@@ -60,6 +61,7 @@ export function buildDiscovery(device: PublicDevice, topics: TopicLayout, remove
         model: device.facts.model,
     };
     if (device.facts.firmware) dev.sw_version = device.facts.firmware;
+    dev.via_device = topics.identifier(BRIDGE_DEVICE_ID);
     return {
         dev,
         o: {name: 'fogbridge', sw: VERSION, url: PROJECT_URL},
@@ -221,3 +223,52 @@ const BUILDERS: {[K in Feature['kind']]: (context: BuildContext<Extract<Feature,
         return config;
     },
 };
+
+/**
+ * fogbridge itself as a device, as Zigbee2MQTT shows its bridge: whether it is connected, how many
+ * devices it knows, and its log level (changed from HA while diagnosing). Every device links to it
+ * with `via_device`.
+ */
+export function buildBridgeDiscovery(topics: TopicLayout): Omit<DiscoveryPayload, 'availability' | 'availability_mode'> {
+    const id = (feature: string): string => topics.uniqueId(BRIDGE_DEVICE_ID, feature);
+    const whileOnline = [{topic: topics.bridgeState}];
+    return {
+        dev: {identifiers: [topics.identifier(BRIDGE_DEVICE_ID)], name: 'fogbridge', manufacturer: 'fogbridge', model: 'Local cloud bridge', sw_version: VERSION},
+        o: {name: 'fogbridge', sw: VERSION, url: PROJECT_URL},
+        cmps: {
+            // No availability of its own: "disconnected" is exactly what it must be able to show.
+            connection: {
+                p: 'binary_sensor',
+                unique_id: id('connection'),
+                name: 'Connection',
+                device_class: 'connectivity',
+                entity_category: 'diagnostic',
+                state_topic: topics.bridgeState,
+                payload_on: 'online',
+                payload_off: 'offline',
+            },
+            devices: {
+                p: 'sensor',
+                unique_id: id('devices'),
+                name: 'Devices',
+                icon: 'mdi:devices',
+                entity_category: 'diagnostic',
+                state_class: 'measurement',
+                state_topic: topics.bridgeDevices,
+                value_template: '{{ value_json | length }}',
+                availability: whileOnline,
+            },
+            log_level: {
+                p: 'select',
+                unique_id: id('log_level'),
+                name: 'Log level',
+                icon: 'mdi:math-log',
+                entity_category: 'config',
+                options: [...LOG_LEVELS],
+                state_topic: topics.bridgeLogLevel,
+                command_topic: topics.command(BRIDGE_DEVICE_ID, 'log_level'),
+                availability: whileOnline,
+            },
+        },
+    };
+}

@@ -3,15 +3,15 @@ import type {IPublishPacket} from 'mqtt';
 import type {Settings} from '../config/schema.js';
 import type {EventBus} from '../core/bus.js';
 import {type PublicDevice, toPublic} from '../core/device.js';
-import {createLogger} from '../core/logger.js';
+import {LOG_LEVELS, type LogLevel, createLogger, getLogLevel, setLogLevel} from '../core/logger.js';
 import type {DeviceRegistry} from '../core/registry.js';
 import type {CommandRouter} from '../core/router.js';
 import {parseCommand} from './commands.js';
 import type {HaConnection} from './connection.js';
-import {buildDiscovery} from './discovery.js';
+import {buildBridgeDiscovery, buildDiscovery} from './discovery.js';
 import type {OutboundQueue} from './queue.js';
 import {hasOwnStateTopic, renderDeviceState, renderFeature} from './state.js';
-import {TopicLayout} from './topics.js';
+import {BRIDGE_DEVICE_ID, TopicLayout} from './topics.js';
 
 const log = createLogger('ha:publisher');
 
@@ -94,8 +94,25 @@ export class HaPublisher {
         // The bridge's own availability belongs to "everything" too: a retained copy cleared by hand
         // (or lost with a broker's store) would otherwise leave every entity unavailable.
         this.options.queue.enqueue({topic: this.topics.bridgeState, payload: 'online', retain: true, qos: 1}, {bulk: true});
+        this.publishBridge();
         for (const device of devices) this.publishDevice(toPublic(device), true);
         this.publishDeviceList(true);
+    }
+
+    private publishBridge(): void {
+        const {queue} = this.options;
+        queue.enqueue({topic: this.topics.bridgeDiscovery, payload: JSON.stringify(buildBridgeDiscovery(this.topics)), retain: true, qos: 1}, {bulk: true});
+        queue.enqueue({topic: this.topics.bridgeLogLevel, payload: getLogLevel(), retain: true, qos: 1}, {bulk: true});
+    }
+
+    private onBridgeCommand(featureId: string, payload: string): void {
+        if (featureId !== 'log_level' || !(LOG_LEVELS as readonly string[]).includes(payload)) {
+            log.warn(`bridge command refused: "${payload.slice(0, 20)}" on ${featureId} (the bridge takes a log level: ${LOG_LEVELS.join(', ')})`);
+            return;
+        }
+        setLogLevel(payload as LogLevel);
+        log.info(`log level set to ${payload} from Home Assistant`);
+        this.options.queue.enqueue({topic: this.topics.bridgeLogLevel, payload, retain: true, qos: 1});
     }
 
     private publishDevice(device: PublicDevice, bulk: boolean): void {
@@ -219,6 +236,7 @@ export class HaPublisher {
         }
         const target = this.topics.parseCommand(topic);
         if (!target) return;
+        if (target.deviceId === BRIDGE_DEVICE_ID) return this.onBridgeCommand(target.featureId, payload.toString());
         const device = this.options.registry.get(target.deviceId);
         const feature = device?.features.find((candidate) => candidate.id === target.featureId);
         if (!device || !feature) {

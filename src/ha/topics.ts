@@ -5,6 +5,7 @@
  * |-----------------------------------------|----------|---------------------------------|
  * | <base>/bridge/state                     | yes      | online / offline (last will)    |
  * | <base>/bridge/devices                   | yes      | JSON list of devices            |
+ * | <base>/bridge/log_level[/set]           | yes (no) | the bridge's log level          |
  * | <base>/<device>/availability            | yes      | online / offline                |
  * | <base>/<device>/state                   | yes      | JSON state of all features      |
  * | <base>/<device>/<feature>/state         | yes      | JSON state of a vacuum or light |
@@ -12,6 +13,9 @@
  * | <base>/<device>/<feature>[/<attr>]/set  | no       | command                         |
  * | <prefix>/device/<device>/config         | yes      | device-based discovery          |
  */
+/** Command topics `<base>/bridge/<feature>/set` address the bridge itself. */
+export const BRIDGE_DEVICE_ID = 'bridge';
+
 export class TopicLayout {
     constructor(
         readonly base: string,
@@ -24,6 +28,15 @@ export class TopicLayout {
 
     get bridgeDevices(): string {
         return `${this.base}/bridge/devices`;
+    }
+
+    get bridgeLogLevel(): string {
+        return `${this.base}/bridge/log_level`;
+    }
+
+    /** The bridge's own device in HA: its id can never clash with a device's (`<family>-…`). */
+    get bridgeDiscovery(): string {
+        return `${this.discoveryPrefix}/device/${this.identifier(BRIDGE_DEVICE_ID)}/config`;
     }
 
     availability(deviceId: string): string {

@@ -177,6 +177,26 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
         }
     });
 
+    it('shows fogbridge itself as a device: connection, device count, and a log level HA can change', async () => {
+        const {ha} = await start();
+        const id = family.addDevice('bridged');
+        const bridge = await ha.waitFor((message) => message.topic === 'homeassistant/device/fogbridge_bridge/config' && message.payload.length > 0, {what: 'bridge discovery'});
+        ha.assertDiscoveryValid();
+        const config = JSON.parse(bridge.payload) as {cmps: Record<string, Record<string, unknown>>; dev: Record<string, unknown>};
+        expect(Object.keys(config.cmps).sort()).toEqual(['connection', 'devices', 'log_level']);
+        expect(config.cmps.connection).toMatchObject({p: 'binary_sensor', device_class: 'connectivity', state_topic: 'fogbridge/bridge/state', payload_on: 'online'});
+        expect((await ha.waitForDiscovery(id)).dev).toMatchObject({via_device: config.dev.identifiers && (config.dev.identifiers as string[])[0]});
+        await ha.waitFor((message) => message.topic === 'fogbridge/bridge/log_level' && message.payload === 'error');
+
+        const since = Date.now();
+        await ha.publish('fogbridge/bridge/log_level/set', 'verbose');
+        await ha.publish('fogbridge/bridge/log_level/set', 'warn');
+        await ha.waitFor((message) => message.topic === 'fogbridge/bridge/log_level' && message.payload === 'warn', {since, what: 'log level warn'});
+        expect(ha.messages.some((message) => message.topic === 'fogbridge/bridge/log_level' && message.payload === 'verbose')).toBe(false);
+        await ha.publish('fogbridge/bridge/log_level/set', 'error');
+        await ha.waitFor((message) => message.topic === 'fogbridge/bridge/log_level' && message.payload === 'error' && message.at >= since);
+    });
+
     it('publishes device events without retaining them', async () => {
         const {bridge, ha} = await start();
         const id = family.addDevice('sink6');
