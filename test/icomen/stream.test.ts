@@ -3,6 +3,7 @@ import {describe, expect, it} from 'vitest';
 
 import {DEFAULT_KEY, FrameCodec, FrameSplitter, IcomenCodecError, parseSwitchState} from '../../src/families/icomen/codec.js';
 import {vectors} from './vectors.js';
+import {fuzzRuns} from '../support/fuzz.js';
 
 const defaultKeyVectors = vectors.filter((v) => v.key === '0123456789abcdef');
 const C1_TO_C13 = vectors.slice(0, vectors.findIndex((v) => v.id === 'C13') + 1);
@@ -115,7 +116,7 @@ describe('icomen codec: mutation loop', () => {
                 survive(Buffer.concat([Buffer.from('01400095691a2b3c', 'hex'), bytes]));
                 survive(Buffer.from(bytes));
             }),
-            {numRuns: 1000},
+            {numRuns: fuzzRuns(1000)},
         );
     });
 });

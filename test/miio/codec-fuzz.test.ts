@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 
 import {decodePacket, deriveKeys, encodePacket, MiioPacketError} from '../../src/families/miio/codec.js';
+import {fuzzRuns} from '../support/fuzz.js';
 
 const fixture = JSON.parse(readFileSync(new URL('../../../shared/vectors/miio.json', import.meta.url), 'utf8')) as {token: string; vectors: {packet: string}[]};
 const keys = deriveKeys(Buffer.from(fixture.token, 'hex'));
@@ -29,7 +30,7 @@ describe('codec under mutation', () => {
                 packet[index]! ^= flip;
                 expect(decodeOrReason(packet)).not.toBe('ok');
             }),
-            {numRuns: 2000},
+            {numRuns: fuzzRuns(2000)},
         );
     });
 
@@ -47,7 +48,7 @@ describe('codec under mutation', () => {
                     expect(typeof decodeOrReason(datagram)).toBe('string');
                 },
             ),
-            {numRuns: 5000},
+            {numRuns: fuzzRuns(5000)},
         );
     });
 
