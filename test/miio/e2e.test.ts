@@ -114,4 +114,13 @@ describe('miIO end to end: simulated devices → bridge → Mosquitto → HA', (
         await ha.waitForState(plugId, (state) => state.switch === 'OFF', {since: Date.now(), timeoutMs: 8000});
         expect(simulators[1]!.devices[0]!.plugOn).toBe(false);
     });
+
+    it('never publishes a cloud key or a local token', async () => {
+        await ha.waitForState(plugId, (state) => state.cloud_key === 'ok', {timeoutMs: 8000});
+        const secrets = [simulatedCloudKey(VACUUM_DID), simulatedCloudKey(PLUG_DID), ...simulators.flatMap((simulator) => simulator.devices.map((device) => device.localToken))];
+        // The local token did reach the registry (as a secret): the check below is not vacuous.
+        expect(Object.values(bridge.registry.get(vacuumId)!.secrets)).toEqual(expect.arrayContaining([simulators[0]!.devices[0]!.localToken]));
+        const leaks = ha.messages.filter((message) => secrets.some((secret) => message.payload.includes(secret)));
+        expect(leaks.map((message) => message.topic)).toEqual([]);
+    });
 });
