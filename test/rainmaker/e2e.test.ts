@@ -105,4 +105,12 @@ describe('RainMaker end to end', () => {
         expect(done.firmware).toEqual({installed_version: '1.1', latest_version: '1.1', in_progress: false, update_percentage: null});
         expect(nodes.nodes[0]!.otaReports.at(-1)).toMatchObject({status: 'success'});
     });
+
+    it('never publishes the mapping secret or key material on the Home Assistant side', async () => {
+        const registered = bridge.registry.get(deviceId)!;
+        // The secret did arrive (kept as a registry secret): the check below is not vacuous.
+        expect(Object.values(registered.secrets)).toContain('e2e-secret-key');
+        const leaks = ha.messages.filter((message) => message.payload.includes('e2e-secret-key') || message.payload.includes('PRIVATE KEY'));
+        expect(leaks.map((message) => message.topic)).toEqual([]);
+    });
 });
