@@ -75,6 +75,13 @@ export async function startBridge(settings: Settings, families: readonly FamilyM
         log.info(`no Home Assistant broker configured: serving one at ${haUrl}`);
     }
 
+    const closeEmbedded = async (): Promise<void> => {
+        if (!embedded) return;
+        const {broker, server} = embedded;
+        await new Promise<void>((resolve) => broker.close(() => resolve()));
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+    };
+
     const connection = new HaConnection(haUrl, settings.ha, `${settings.ha.baseTopic}/bridge/state`);
     const queue = new OutboundQueue({
         capacity: settings.ha.queueCapacity,
@@ -115,11 +122,10 @@ export async function startBridge(settings: Settings, families: readonly FamilyM
         }
     } catch (error) {
         await stopServices();
+        publisher.stop();
+        queue.close();
         await registry.close();
-        if (embedded) {
-            await new Promise<void>((resolve) => embedded!.broker.close(() => resolve()));
-            await new Promise<void>((resolve) => embedded!.server.close(() => resolve()));
-        }
+        await closeEmbedded();
         throw error;
     }
 
@@ -142,10 +148,7 @@ export async function startBridge(settings: Settings, families: readonly FamilyM
                 await connection.stop();
                 queue.close();
                 await registry.close();
-                if (embedded) {
-                    await new Promise<void>((resolve) => embedded!.broker.close(() => resolve()));
-                    await new Promise<void>((resolve) => embedded!.server.close(() => resolve()));
-                }
+                await closeEmbedded();
                 log.info('stopped');
             })();
             return stopping;
