@@ -103,11 +103,7 @@ describe('OutboundQueue', () => {
     it('never retries an older state over a newer one that was sent meanwhile', async () => {
         let rejectFirst: (error: Error) => void = () => undefined;
         const sent: OutboundMessage[] = [];
-        const queue = new OutboundQueue({
-            capacity: 100,
-            deviceRatePerSecond: 10,
-            deviceBurst: 5,
-            bulkRatePerSecond: 100,
+        const {queue} = harness({
             send: (message) => {
                 if (message.payload === 'old') return new Promise((_resolve, reject) => (rejectFirst = reject));
                 sent.push(message);
@@ -128,11 +124,7 @@ describe('OutboundQueue', () => {
     it('retries a failed message by itself, with nothing else enqueued', async () => {
         let failures = 1;
         const sent: OutboundMessage[] = [];
-        const queue = new OutboundQueue({
-            capacity: 100,
-            deviceRatePerSecond: 10,
-            deviceBurst: 5,
-            bulkRatePerSecond: 100,
+        const {queue} = harness({
             send: async (message) => {
                 if (failures-- > 0) throw new Error('publish failed');
                 sent.push(message);
