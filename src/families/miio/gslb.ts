@@ -8,6 +8,7 @@ import {createHmac} from 'node:crypto';
 import http from 'node:http';
 import type {AddressInfo} from 'node:net';
 
+import {closeHttpServer} from '../../core/http-server.js';
 import {createLogger} from '../../core/logger.js';
 
 const log = createLogger('miio:gslb');
@@ -61,8 +62,7 @@ export class GslbServer {
         const server = this.server;
         this.server = null;
         if (!server) return;
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await closeHttpServer(server);
     }
 
     private listen(port: number): Promise<http.Server> {

@@ -6,6 +6,7 @@ import path from 'node:path';
 
 import {z} from 'zod';
 
+import {closeHttpServer} from '../../core/http-server.js';
 import {createLogger} from '../../core/logger.js';
 import type {CertificateAuthority} from '../../tls/ca.js';
 import {ensurePrivateDirectory, replaceFile} from '../../tls/files.js';
@@ -205,11 +206,7 @@ export async function startClaimServer(options: ClaimServerOptions): Promise<Cla
     log.info(`self-claim service on ${options.tls ? 'https' : 'http'}://${options.host}:${port}${basePath}/claim/ (mqtt_host ${mqttHost}${options.acceptAnyMac ? ', any MAC' : ''})`);
     return {
         port,
-        close: () =>
-            new Promise<void>((resolve) => {
-                server.close(() => resolve());
-                server.closeAllConnections();
-            }),
+        close: () => closeHttpServer(server),
     };
 }
 

@@ -13,6 +13,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import {pipeline} from 'node:stream';
 
+import {closeHttpServer} from '../../core/http-server.js';
 import type {Logger} from '../../core/logger.js';
 
 export interface FirmwareImage {
@@ -199,8 +200,7 @@ export class OtaFileServer {
         const server = this.server;
         this.server = null;
         if (!server) return;
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await closeHttpServer(server);
     }
 
     open(job: OtaJob): void {
