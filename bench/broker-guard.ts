@@ -12,7 +12,7 @@ import mqtt, {type MqttClient} from 'mqtt';
 
 import {createBroker} from '../src/broker/broker.js';
 import {listenMqtt} from '../src/broker/listener.js';
-import {createLogger} from '../src/core/logger.js';
+import {createLogger} from '../src/util/logger.js';
 import {median, printResult} from './stats.js';
 
 const messages = Number(process.argv[2] ?? 20_000);

@@ -93,7 +93,7 @@ async function runServer(mode: Mode, dataDir: string, materialFile: string): Pro
     } else {
         const {loadSettings} = await import('../src/config/load.js');
         const {EventBus} = await import('../src/core/bus.js');
-        const {setLogLevel} = await import('../src/core/logger.js');
+        const {setLogLevel} = await import('../src/util/logger.js');
         const {DeviceRegistry} = await import('../src/core/registry.js');
         const {CommandRouter} = await import('../src/core/router.js');
         const {RainmakerService} = await import('../src/families/rainmaker/service.js');
@@ -271,7 +271,7 @@ async function main(): Promise<void> {
     const high = Number(process.argv[3] ?? 800);
     const {loadOrCreateCa} = await import('../src/tls/ca.js');
     const {issueNodeCertificate, issueServerCertificate} = await import('../src/tls/issue.js');
-    const {setLogLevel} = await import('../src/core/logger.js');
+    const {setLogLevel} = await import('../src/util/logger.js');
     setLogLevel('error');
     const work = mkdtempSync(path.join(tmpdir(), 'fogbridge-bench-rainmaker-'));
     try {

@@ -8,13 +8,14 @@ import {createBroker} from './broker/broker.js';
 import {listenMqtt} from './broker/listener.js';
 import type {Settings} from './config/schema.js';
 import {EventBus} from './core/bus.js';
-import {createLogger, setLogLevel} from './core/logger.js';
+import {createLogger, setLogLevel} from './util/logger.js';
 import {DeviceRegistry} from './core/registry.js';
 import {CommandRouter} from './core/router.js';
 import type {FamilyModule, FamilyService, TopicPort} from './families/family.js';
 import {HaConnection} from './ha/connection.js';
 import {HaPublisher} from './ha/publisher.js';
 import {OutboundQueue} from './ha/queue.js';
+import {explainListenError} from './util/listen.js';
 import {VERSION} from './version.js';
 
 const log = createLogger('bridge');
@@ -32,13 +33,6 @@ export interface RunningBridge {
 
 /** A start-up failure the user can fix from the message alone. */
 export class StartupError extends Error {}
-
-function describeStartError(error: unknown): string {
-    const {code, message, address, port} = error as NodeJS.ErrnoException & {address?: string; port?: number};
-    if (code === 'EADDRINUSE') return `${address ?? ''}:${port ?? '?'} is already in use by another program`;
-    if (code === 'EACCES') return `no permission to listen on ${address ?? ''}:${port ?? '?'}`;
-    return message ?? String(error);
-}
 
 export function registryPath(settings: Settings): string {
     return path.join(settings.dataDir, 'registry.json');
@@ -67,7 +61,7 @@ export async function startBridge(settings: Settings, families: readonly FamilyM
             await new Promise<void>((resolve) => broker.close(() => resolve()));
             await registry.close();
             throw new StartupError(
-                `the embedded MQTT broker could not listen: ${describeStartError(error)}. Point ha.mqtt.url at your broker (e.g. --mqtt-url mqtt://127.0.0.1:${port}) or choose another ha.embeddedBroker.port`,
+                `the embedded MQTT broker could not listen: ${explainListenError(error)}. Point ha.mqtt.url at your broker (e.g. --mqtt-url mqtt://127.0.0.1:${port}) or choose another ha.embeddedBroker.port`,
             );
         });
         embedded = {broker, server};
@@ -116,7 +110,7 @@ export async function startBridge(settings: Settings, families: readonly FamilyM
             try {
                 await service.start();
             } catch (error) {
-                throw new StartupError(`${family.family} could not start: ${describeStartError(error)} (change its ports in the "${family.family}" settings, or set ${family.family}.enabled to false)`);
+                throw new StartupError(`${family.family} could not start: ${explainListenError(error)} (change its ports in the "${family.family}" settings, or set ${family.family}.enabled to false)`);
             }
             services.push({family: family.family, service});
         }

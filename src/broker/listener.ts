@@ -10,7 +10,8 @@ import net from 'node:net';
 
 import type {Aedes} from 'aedes';
 
-import type {Logger} from '../core/logger.js';
+import {listen} from '../util/listen.js';
+import type {Logger} from '../util/logger.js';
 import {DEFAULT_FRAMING_LIMITS, type FramingLimits, guardMqttStream} from './framing-guard.js';
 
 export interface MqttConnectionOptions {
@@ -89,16 +90,8 @@ export async function listenMqtt(broker: Aedes, options: MqttListenerOptions): P
     server.on('drop', (dropped) => {
         log.limited('warn', `${label}:drop`, `${label} refused ${dropped?.remoteAddress ?? 'a peer'}: ${options.maxConnections} connections open`);
     });
-    await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(options.port, options.host, () => {
-            server.off('error', reject);
-            resolve();
-        });
-    });
-    server.on('error', (error) => log.error(`${label} listener error: ${error.message}`));
-    const address = server.address() as net.AddressInfo;
-    label = `mqtt:${address.port}`;
-    log.info(`MQTT listening on ${address.address}:${address.port}`);
+    const port = await listen(server, {host: options.host, port: options.port, log, label});
+    label = `mqtt:${port}`;
+    log.info(`MQTT listening on ${options.host}:${port}`);
     return server;
 }

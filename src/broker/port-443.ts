@@ -10,8 +10,9 @@
 
 import tls from 'node:tls';
 
-import type {Logger} from '../core/logger.js';
-import {type BoundServer, type TlsMaterial, closeServer, describeTlsError, listenWithFallback, peerAddress, trackSockets} from './tls-listener.js';
+import {listen} from '../util/listen.js';
+import type {Logger} from '../util/logger.js';
+import {type BoundServer, type TlsMaterial, closeServer, describeTlsError, peerAddress, trackSockets} from './tls-listener.js';
 
 export interface TlsRouteMatch {
     /** The negotiated ALPN protocol, or false when the client offered none. */
@@ -87,7 +88,7 @@ export class TlsPortDispatcher {
             log.limited('warn', `${label}:tls:${peer}`, `${label} TLS handshake from ${peer} failed: ${describeTlsError(error)}`);
         });
         if (this.options.maxConnections !== undefined) server.maxConnections = this.options.maxConnections;
-        const port = await listenWithFallback(server, this.options.host, this.options.port, this.options.fallbackPort ?? null, log, label);
+        const port = await listen(server, {host: this.options.host, port: this.options.port, fallbackPort: this.options.fallbackPort ?? null, log, label});
         this.bound = {server, port, close: () => closeServer(server, sockets)};
         log.info(`${label}: TLS on ${this.options.host}:${port} for ${this.routes.map((route) => route.name).join(', ') || 'no routes yet'}`);
         return port;

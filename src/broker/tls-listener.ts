@@ -9,7 +9,8 @@ import tls from 'node:tls';
 
 import type {Aedes} from 'aedes';
 
-import type {Logger} from '../core/logger.js';
+import {listen} from '../util/listen.js';
+import type {Logger} from '../util/logger.js';
 import type {FramingLimits} from './framing-guard.js';
 import {attachMqttConnection} from './listener.js';
 
@@ -68,7 +69,7 @@ export async function listenMqttMutualTls(broker: Aedes, options: MutualTlsListe
     server.on('drop', (dropped) => {
         log.limited('warn', `${label}:drop`, `${label} refused ${dropped?.remoteAddress ?? 'a peer'}: ${options.maxConnections} connections open`);
     });
-    const port = await listenWithFallback(server, options.host, options.port, options.fallbackPort ?? null, log, options.label);
+    const port = await listen(server, {host: options.host, port: options.port, fallbackPort: options.fallbackPort ?? null, log, label: options.label});
     label = `${options.label}:${port}`;
     log.info(`${options.label}: MQTT over mutual TLS on ${options.host}:${port}`);
     return {server, port, close: () => closeServer(server, sockets)};
@@ -94,34 +95,6 @@ export function peerAddress(socket: tls.TLSSocket, sockets: Map<net.Socket, stri
     if (socket.remoteAddress) return socket.remoteAddress;
     const parent = (socket as unknown as {_parent?: net.Socket | null})._parent;
     return (parent ? sockets.get(parent) : undefined) ?? 'a peer';
-}
-
-/**
- * Listens on `port`; if that is refused for lack of privilege, on `fallbackPort` instead, saying
- * so. Resolves with the port actually bound.
- */
-export async function listenWithFallback(server: net.Server, host: string, port: number, fallbackPort: number | null, log: Logger, label: string): Promise<number> {
-    try {
-        await listenOnce(server, host, port);
-    } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code !== 'EACCES' || fallbackPort === null) throw error;
-        log.warn(`${label}: not allowed to listen on port ${port} (run as root or grant CAP_NET_BIND_SERVICE); using ${fallbackPort} instead`);
-        await listenOnce(server, host, fallbackPort);
-    }
-    server.on('error', (error) => log.error(`${label} listener error: ${error.message}`));
-    return (server.address() as net.AddressInfo).port;
-}
-
-function listenOnce(server: net.Server, host: string, port: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-        const onError = (error: Error): void => reject(error);
-        server.once('error', onError);
-        server.listen(port, host, () => {
-            server.off('error', onError);
-            resolve();
-        });
-    });
 }
 
 /** Sets `noDelay` on every accepted socket and keeps the open ones with their peer address, for logs and `closeServer`. */

@@ -3,6 +3,7 @@ import {readFileSync} from 'node:fs';
 import {parse as parseYaml} from 'yaml';
 import type {z} from 'zod';
 
+import {isPlainObject} from '../util/plain-object.js';
 import {type Settings, settingsSchema} from './schema.js';
 
 export class SettingsError extends Error {}
@@ -139,10 +140,6 @@ function mergeFrom(target: Tree, source: Tree, label: string, origin: Map<string
         }
     }
     return out;
-}
-
-function isPlainObject(value: unknown): value is Tree {
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function describeIssues(issues: z.core.$ZodIssue[], origin: Map<string, string>): string {

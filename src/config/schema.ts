@@ -1,6 +1,6 @@
 import {z} from 'zod';
 
-import {LOG_LEVELS} from '../core/logger.js';
+import {LOG_LEVELS} from '../util/logger.js';
 import {cloudKeyProblem} from '../families/miio/codec.js';
 
 /**

@@ -1,5 +1,5 @@
 import type {DeviceState, LinkHealth, PublicDevice} from './device.js';
-import {createLogger} from './logger.js';
+import {createLogger} from '../util/logger.js';
 
 /** Everything that flows from the family adapters (through the registry) to the consumers. */
 export interface BusEvents {

@@ -1,7 +1,7 @@
 import {readFile, rm, writeFile} from 'node:fs/promises';
 import {isDeepStrictEqual} from 'node:util';
 
-import {readJsonWithBackup, writeFileAtomic} from './atomic-file.js';
+import {readJsonWithBackup, writeFileAtomic} from '../util/atomic-file.js';
 import type {EventBus} from './bus.js';
 import {
     type Device,
@@ -16,7 +16,7 @@ import {
     newLinkHealth,
     toPublic,
 } from './device.js';
-import {createLogger, registerSecret} from './logger.js';
+import {createLogger, registerSecret} from '../util/logger.js';
 
 const log = createLogger('core:registry');
 

@@ -1,5 +1,5 @@
 import type {DeviceCommand, Family} from './device.js';
-import {createLogger} from './logger.js';
+import {createLogger} from '../util/logger.js';
 import type {DeviceRegistry} from './registry.js';
 
 const log = createLogger('core:router');

@@ -4,7 +4,7 @@ import type {Socket} from 'node:net';
 import mqtt, {type IClientOptions, type IPublishPacket, type MqttClient} from 'mqtt';
 
 import type {Settings} from '../config/schema.js';
-import {createLogger, registerSecret} from '../core/logger.js';
+import {createLogger, registerSecret} from '../util/logger.js';
 import type {OutboundMessage} from './queue.js';
 import {topicMatches} from './topics.js';
 

@@ -14,7 +14,7 @@ import type {
     VacuumCommand,
     VacuumFeature,
 } from '../core/device.js';
-import {LOG_LEVELS} from '../core/logger.js';
+import {LOG_LEVELS} from '../util/logger.js';
 import {PROJECT_URL, VERSION} from '../version.js';
 import {BRIDGE_DEVICE_ID, type TopicLayout} from './topics.js';
 

@@ -3,7 +3,7 @@ import type {IPublishPacket} from 'mqtt';
 import type {Settings} from '../config/schema.js';
 import type {EventBus} from '../core/bus.js';
 import {type PublicDevice, toPublic} from '../core/device.js';
-import {LOG_LEVELS, type LogLevel, createLogger, getLogLevel, setLogLevel} from '../core/logger.js';
+import {LOG_LEVELS, type LogLevel, createLogger, getLogLevel, setLogLevel} from '../util/logger.js';
 import type {DeviceRegistry} from '../core/registry.js';
 import type {CommandRouter} from '../core/router.js';
 import {parseCommand} from './commands.js';

@@ -8,7 +8,8 @@
  * after a reconnect or HA's birth) are paced so they do not swamp HA.
  */
 
-import {createLogger} from '../core/logger.js';
+import {createLogger} from '../util/logger.js';
+import {TokenBucket} from '../util/token-bucket.js';
 
 const log = createLogger('ha:queue');
 
@@ -48,11 +49,6 @@ export interface QueueStats {
     failed: number;
 }
 
-interface Bucket {
-    tokens: number;
-    updated: number;
-}
-
 interface Entry {
     message: OutboundMessage;
     deviceId?: string;
@@ -65,7 +61,7 @@ export class OutboundQueue {
     private readonly live = new Map<string, Entry>();
     private readonly bulk = new Map<string, Entry>();
     private readonly deferred = new Map<string, Entry>();
-    private readonly buckets = new Map<string, Bucket>();
+    private readonly buckets = new Map<string, TokenBucket>();
     /** The newest entry per key, pending or in flight: a failed older send must not be retried over it. */
     private readonly newest = new Map<string, Entry>();
     private readonly options: Required<Omit<QueueOptions, 'send'>> & Pick<QueueOptions, 'send'>;
@@ -73,15 +69,15 @@ export class OutboundQueue {
     private closed = false;
     private inflight = 0;
     private sequence = 0;
-    private bulkTokens = 0;
-    private bulkUpdated = 0;
+    private readonly bulkBucket: TokenBucket;
     private timer: NodeJS.Timeout | null = null;
     private timerDue = 0;
     private readonly counters = {sent: 0, dropped: 0, throttled: 0, failed: 0};
 
     constructor(options: QueueOptions) {
         this.options = {maxInflight: 64, now: Date.now, ...options};
-        this.bulkUpdated = this.options.now();
+        // A replay starts paced: its first burst is earned, not handed out at once.
+        this.bulkBucket = new TokenBucket(this.options.bulkRatePerSecond, Math.max(1, Math.ceil(this.options.bulkRatePerSecond / 10)), this.options.now(), 0);
     }
 
     /** Returns false (and queues nothing) for a topic with a wildcard, which no broker may receive. */
@@ -212,24 +208,14 @@ export class OutboundQueue {
         const now = this.options.now();
         let bucket = this.buckets.get(deviceId);
         if (!bucket) {
-            bucket = {tokens: this.options.deviceBurst, updated: now};
+            bucket = new TokenBucket(this.options.deviceRatePerSecond, this.options.deviceBurst, now);
             this.buckets.set(deviceId, bucket);
         }
-        bucket.tokens = Math.min(this.options.deviceBurst, bucket.tokens + ((now - bucket.updated) / 1000) * this.options.deviceRatePerSecond);
-        bucket.updated = now;
-        if (bucket.tokens < 1) return false;
-        bucket.tokens--;
-        return true;
+        return bucket.take(now);
     }
 
     private takeBulkToken(): boolean {
-        const now = this.options.now();
-        const burst = Math.max(1, Math.ceil(this.options.bulkRatePerSecond / 10));
-        this.bulkTokens = Math.min(burst, this.bulkTokens + ((now - this.bulkUpdated) / 1000) * this.options.bulkRatePerSecond);
-        this.bulkUpdated = now;
-        if (this.bulkTokens < 1) return false;
-        this.bulkTokens--;
-        return true;
+        return this.bulkBucket.take(this.options.now());
     }
 
     private msUntilToken(): number {

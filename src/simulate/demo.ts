@@ -1,5 +1,5 @@
 import type {Settings} from '../config/schema.js';
-import {createLogger} from '../core/logger.js';
+import {createLogger} from '../util/logger.js';
 import {startIcomenPlugs} from './icomen.js';
 import {startMiioDemo} from './miio.js';
 import {startRainmakerDemo} from './rainmaker.js';

@@ -25,7 +25,7 @@ import {
     VENDOR_LIDL,
     type VendorBytes,
 } from '../families/icomen/codec.js';
-import {createLogger, type Logger} from '../core/logger.js';
+import {createLogger, type Logger} from '../util/logger.js';
 
 export interface IcomenPlugsOptions {
     count: number;

@@ -8,7 +8,8 @@ import {createHash, randomBytes} from 'node:crypto';
 import dgram from 'node:dgram';
 
 import type {Settings} from '../config/schema.js';
-import {createLogger} from '../core/logger.js';
+import {createLogger} from '../util/logger.js';
+import {isPlainObject} from '../util/plain-object.js';
 import {
     decodePacket,
     encodeMessage,
@@ -234,7 +235,7 @@ export class SimulatedMiioDevice {
         const {message} = decodePacket(datagram, this.keys);
         if (!message) return; // the echo of our keepalive
         if (typeof message.method === 'string') return this.answer(message);
-        if ('result' in message && isRecord(message.result) && 'otc_list' in message.result) this.otcAnswered = true;
+        if ('result' in message && isPlainObject(message.result) && 'otc_list' in message.result) this.otcAnswered = true;
     }
 
     private answer(message: MiioMessage): void {
@@ -376,8 +377,4 @@ export class SimulatedMiioDevice {
             this.setStatus({battery: Math.min(100, battery + 1)});
         }
     }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -17,7 +17,7 @@ import tls from 'node:tls';
 import mqtt, {type MqttClient} from 'mqtt';
 
 import type {Settings} from '../config/schema.js';
-import {createLogger, type Logger} from '../core/logger.js';
+import {createLogger, type Logger} from '../util/logger.js';
 import {claimNode} from '../families/rainmaker/claim.js';
 import {hasDeclaredType, type ParamsDocument, type RmNodeConfig, type RmParam} from '../families/rainmaker/node-config.js';
 import {loadOrCreateCa} from '../tls/ca.js';

@@ -10,7 +10,7 @@ import mqttPacket, {type IConnectPacket, type Packet} from 'mqtt-packet';
 import {createBroker, type BrokerOptions} from '../../src/broker/broker.js';
 import type {FramingLimits} from '../../src/broker/framing-guard.js';
 import {listenMqtt} from '../../src/broker/listener.js';
-import {createLogger, type LogLevel, setLogSink} from '../../src/core/logger.js';
+import {createLogger, type LogLevel, setLogSink} from '../../src/util/logger.js';
 import {freePort, waitFor} from '../support/net.js';
 
 export interface LogLine {

@@ -6,7 +6,7 @@ import {afterEach, describe, expect, it, vi} from 'vitest';
 
 import {createBroker} from '../../src/broker/broker.js';
 import {attachMqttConnection} from '../../src/broker/listener.js';
-import {createLogger} from '../../src/core/logger.js';
+import {createLogger} from '../../src/util/logger.js';
 import {freePort, waitFor} from '../support/net.js';
 import {connectClient, connectPacket, encode, endClient, openRaw, type RawConnection, startTestBroker, type TestBroker} from './harness.js';
 

@@ -12,7 +12,7 @@
 
 import {createBroker} from '../../src/broker/broker.js';
 import {listenMqtt} from '../../src/broker/listener.js';
-import {createLogger} from '../../src/core/logger.js';
+import {createLogger} from '../../src/util/logger.js';
 
 const log = createLogger('paho-server');
 const [portArgument, keepaliveArgument] = process.argv.slice(2);

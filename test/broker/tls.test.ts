@@ -11,7 +11,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {createBroker} from '../../src/broker/broker.js';
 import {socketOf} from '../../src/broker/framing-guard.js';
 import {attachMqttConnection} from '../../src/broker/listener.js';
-import {createLogger, setLogSink} from '../../src/core/logger.js';
+import {createLogger, setLogSink} from '../../src/util/logger.js';
 import {loadOrCreateCa} from '../../src/tls/ca.js';
 import {issueServerCertificate} from '../../src/tls/issue.js';
 import {freePort, waitFor} from '../support/net.js';

@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest';
 
-import {createLogger, registerSecret, setLogLevel, setLogSink} from '../../src/core/logger.js';
+import {createLogger, registerSecret, setLogLevel, setLogSink} from '../../src/util/logger.js';
 
 describe('logger', () => {
     const lines: string[] = [];

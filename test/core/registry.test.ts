@@ -141,7 +141,7 @@ describe('DeviceRegistry', () => {
             writer,
             `import {EventBus} from ${JSON.stringify(path.resolve('src/core/bus.ts'))};
 import {DeviceRegistry} from ${JSON.stringify(path.resolve('src/core/registry.ts'))};
-import {setLogLevel} from ${JSON.stringify(path.resolve('src/core/logger.ts'))};
+import {setLogLevel} from ${JSON.stringify(path.resolve('src/util/logger.ts'))};
 setLogLevel('error');
 const registry = new DeviceRegistry({file: process.argv[2], bus: new EventBus(), stateSaveDelayMs: 0});
 await registry.load();

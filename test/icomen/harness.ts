@@ -6,7 +6,7 @@ import path from 'node:path';
 
 import {settingsSchema} from '../../src/config/schema.js';
 import {EventBus} from '../../src/core/bus.js';
-import {type Logger, type LogLevel, setLogSink} from '../../src/core/logger.js';
+import {type Logger, type LogLevel, setLogSink} from '../../src/util/logger.js';
 import {DeviceRegistry} from '../../src/core/registry.js';
 import {CommandRouter} from '../../src/core/router.js';
 import {IcomenAdapter, type IcomenAdapterOptions} from '../../src/families/icomen/adapter.js';

@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import type {LinkHealth} from '../../src/core/device.js';
-import {setLogSink} from '../../src/core/logger.js';
+import {setLogSink} from '../../src/util/logger.js';
 import {miioDeviceId} from '../../src/families/miio/adapter.js';
 import {cloudHello, encodePacket, keysFromCloudKey} from '../../src/families/miio/codec.js';
 import {waitFor} from '../support/net.js';

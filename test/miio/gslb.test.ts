@@ -1,7 +1,8 @@
 import {createHmac} from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 
-import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
 
 import {GslbServer} from '../../src/families/miio/gslb.js';
 import {freePort} from '../support/net.js';
@@ -89,10 +90,17 @@ describe('/gslb HTTP-DNS', () => {
             cloudKeyFor: () => KEY,
             onUnknownDid: () => undefined,
         });
-        const listen = (server as unknown as {listen(port: number): Promise<http.Server>}).listen.bind(server);
-        (server as unknown as {listen(port: number): Promise<http.Server>}).listen = (port: number) =>
-            port === 80 ? Promise.reject(Object.assign(new Error('EACCES'), {code: 'EACCES'})) : listen(port);
-        await server.start();
+        const listen = net.Server.prototype.listen;
+        const refusePort80 = vi.spyOn(net.Server.prototype, 'listen').mockImplementation(function (this: net.Server, ...args: unknown[]) {
+            if (args[0] !== 80) return Reflect.apply(listen, this, args) as net.Server;
+            process.nextTick(() => this.emit('error', Object.assign(new Error('listen EACCES'), {code: 'EACCES'})));
+            return this;
+        });
+        try {
+            await server.start();
+        } finally {
+            refusePort80.mockRestore();
+        }
         expect(server.port).toBe(fallbackPort);
     });
 });

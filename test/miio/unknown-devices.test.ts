@@ -6,7 +6,7 @@ import {afterEach, describe, expect, it} from 'vitest';
 
 import {settingsSchema} from '../../src/config/schema.js';
 import {EventBus} from '../../src/core/bus.js';
-import {setLogSink} from '../../src/core/logger.js';
+import {setLogSink} from '../../src/util/logger.js';
 import {DeviceRegistry} from '../../src/core/registry.js';
 import {CommandRouter} from '../../src/core/router.js';
 import {MAX_UNKNOWN_DEVICES, MiioService, miioDeviceId} from '../../src/families/miio/adapter.js';

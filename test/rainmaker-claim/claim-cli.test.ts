@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi} from 'vitest';
-import {setLogSink} from '../../src/core/logger.js';
+import {setLogSink} from '../../src/util/logger.js';
 import yargs from 'yargs';
 
 import {readClaimIndex} from '../../src/families/rainmaker/claim.js';

@@ -8,7 +8,7 @@ import tls from 'node:tls';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {setLogSink} from '../../src/core/logger.js';
+import {setLogSink} from '../../src/util/logger.js';
 import {approveSelfClaim, claimNode, readClaimIndex} from '../../src/families/rainmaker/claim.js';
 import {type ClaimServer, MAX_CLAIM_RESPONSE_BYTES, startClaimServer} from '../../src/families/rainmaker/claim-server.js';
 import {type CertificateAuthority, loadOrCreateCa} from '../../src/tls/ca.js';

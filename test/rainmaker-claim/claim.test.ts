@@ -5,7 +5,7 @@ import path from 'node:path';
 
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
 
-import {setLogSink} from '../../src/core/logger.js';
+import {setLogSink} from '../../src/util/logger.js';
 import {
     FCTRY_FILES,
     approveSelfClaim,

@@ -9,7 +9,7 @@ import path from 'node:path';
 import {loadSettings} from '../../src/config/load.js';
 import type {Settings} from '../../src/config/schema.js';
 import {EventBus} from '../../src/core/bus.js';
-import {type LogLevel, setLogSink} from '../../src/core/logger.js';
+import {type LogLevel, setLogSink} from '../../src/util/logger.js';
 import {DeviceRegistry} from '../../src/core/registry.js';
 import {CommandRouter} from '../../src/core/router.js';
 import {claimNode} from '../../src/families/rainmaker/claim.js';

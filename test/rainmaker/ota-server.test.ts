@@ -6,7 +6,7 @@ import path from 'node:path';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {createLogger} from '../../src/core/logger.js';
+import {createLogger} from '../../src/util/logger.js';
 import {FirmwareCatalog, OtaFileServer, type OtaJob, createJob} from '../../src/families/rainmaker/ota.js';
 import {type CertificateAuthority, loadOrCreateCa} from '../../src/tls/ca.js';
 import {issueServerCertificate} from '../../src/tls/issue.js';

@@ -7,7 +7,7 @@ import tls from 'node:tls';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import {TlsPortDispatcher} from '../../src/broker/port-443.js';
-import {createLogger, setLogSink} from '../../src/core/logger.js';
+import {createLogger, setLogSink} from '../../src/util/logger.js';
 import {type CertificateAuthority, loadOrCreateCa} from '../../src/tls/ca.js';
 import {issueServerCertificate} from '../../src/tls/issue.js';
 import {freePort, waitFor} from '../support/net.js';

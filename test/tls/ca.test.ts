@@ -8,7 +8,7 @@ import {promisify} from 'node:util';
 
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
 
-import {setLogSink} from '../../src/core/logger.js';
+import {setLogSink} from '../../src/util/logger.js';
 import {caFiles, loadOrCreateCa} from '../../src/tls/ca.js';
 import {opensslText} from './openssl.js';
 

@@ -6,7 +6,7 @@ import tls from 'node:tls';
 
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 
-import {setLogSink} from '../../src/core/logger.js';
+import {setLogSink} from '../../src/util/logger.js';
 import {type CertificateAuthority, loadOrCreateCa} from '../../src/tls/ca.js';
 import {
     type IssuedCertificate,

@@ -1,5 +1,5 @@
 /** Child process for the concurrent-first-start test: loads (or creates) the CA and prints its certificate. */
-import {setLogSink} from '../../src/core/logger.js';
+import {setLogSink} from '../../src/util/logger.js';
 import {loadOrCreateCa} from '../../src/tls/ca.js';
 
 setLogSink(() => undefined);

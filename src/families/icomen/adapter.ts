@@ -4,7 +4,7 @@
  * kroseneg/icomen-mqtt-bridge (`icomen/cmnd/<mac>/POWER`, …) for users migrating from it.
  */
 import {type DeviceFacts, type DeviceCommand, type SwitchFeature, makeDeviceId} from '../../core/device.js';
-import {createLogger, type Logger} from '../../core/logger.js';
+import {createLogger, type Logger} from '../../util/logger.js';
 import {CommandError} from '../../core/router.js';
 import type {FamilyContext, FamilyService, TopicPort} from '../family.js';
 import {

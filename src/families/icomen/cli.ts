@@ -1,6 +1,6 @@
 import type {Argv, CommandModule} from 'yargs';
 
-import {createLogger} from '../../core/logger.js';
+import {createLogger} from '../../util/logger.js';
 import {startIcomenPlugs} from '../../simulate/icomen.js';
 import {untilInterrupted} from '../../simulate/until-interrupted.js';
 

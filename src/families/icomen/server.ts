@@ -9,7 +9,8 @@
 import net from 'node:net';
 
 import type {Settings} from '../../config/schema.js';
-import {createLogger, type Logger} from '../../core/logger.js';
+import {listen} from '../../util/listen.js';
+import {createLogger, type Logger} from '../../util/logger.js';
 import {
     changeServerData,
     Command,
@@ -217,14 +218,7 @@ export class IcomenServer {
             this.log.limited('warn', `drop:${name}`, `${name}: refused a connection from ${data?.remoteAddress ?? 'unknown'}: maxConnections (${this.settings.maxConnections}) reached`);
         });
         this.listeners.set(name, server);
-        return new Promise((resolve, reject) => {
-            server.once('error', reject);
-            server.listen(port, this.settings.host, () => {
-                server.off('error', reject);
-                server.on('error', (error) => this.log.error(`${name} listener: ${error.message}`));
-                resolve((server.address() as net.AddressInfo).port);
-            });
-        });
+        return listen(server, {host: this.settings.host, port, log: this.log, label: name});
     }
 
     private accept(socket: net.Socket, listener: ListenerName): void {

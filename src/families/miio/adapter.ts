@@ -5,10 +5,11 @@
  */
 import type {Settings} from '../../config/schema.js';
 import {type DeviceCommand, type DeviceFacts, type DeviceState, type Feature, makeDeviceId} from '../../core/device.js';
-import {createLogger, registerSecret} from '../../core/logger.js';
 import type {DeviceRegistry} from '../../core/registry.js';
 import type {CommandRouter} from '../../core/router.js';
 import {DEMO_MIIO_DEVICES, simulatedCloudKey} from '../../simulate/miio.js';
+import {createLogger, registerSecret} from '../../util/logger.js';
+import {isPlainObject} from '../../util/plain-object.js';
 import type {FamilyContext, FamilyService} from '../family.js';
 import {cloudKeyProblem, keysFromCloudKey, type MiioKeys} from './codec.js';
 import {GslbServer} from './gslb.js';
@@ -326,12 +327,11 @@ export class MiioService implements FamilyService {
         entry.polling = true;
         try {
             const info = await this.server.request(entry.did, 'miIO.info', []);
-            if (typeof info === 'object' && info !== null && !Array.isArray(info)) {
-                const record = info as Record<string, unknown>;
-                if (typeof record.model === 'string' && !entry.modelName) {
-                    entry.modelName = record.model;
-                    this.registry.setExtra(entry.id, 'model', record.model);
-                    if (typeof record.fw_ver === 'string') entry.firmware = record.fw_ver;
+            if (isPlainObject(info)) {
+                if (typeof info.model === 'string' && !entry.modelName) {
+                    entry.modelName = info.model;
+                    this.registry.setExtra(entry.id, 'model', info.model);
+                    if (typeof info.fw_ver === 'string') entry.firmware = info.fw_ver;
                     this.describe(entry);
                 }
             }

@@ -8,8 +8,9 @@ import {createHmac} from 'node:crypto';
 import http from 'node:http';
 import type {AddressInfo} from 'node:net';
 
-import {closeHttpServer} from '../../core/http-server.js';
-import {createLogger} from '../../core/logger.js';
+import {closeHttpServer} from '../../util/http-server.js';
+import {listen} from '../../util/listen.js';
+import {createLogger} from '../../util/logger.js';
 
 const log = createLogger('miio:gslb');
 
@@ -45,16 +46,16 @@ export class GslbServer {
     }
 
     async start(): Promise<void> {
-        try {
-            this.server = await this.listen(this.options.port);
-        } catch (error) {
-            const code = (error as NodeJS.ErrnoException).code;
-            if (code !== 'EACCES' || this.options.fallbackPort === this.options.port) throw error;
-            log.warn(
-                `cannot bind port ${this.options.port} for /gslb (not root?): using ${this.options.fallbackPort}; redirect tcp ${this.options.port} to it (DNAT) for devices`,
-            );
-            this.server = await this.listen(this.options.fallbackPort);
-        }
+        const server = this.createServer();
+        await listen(server, {
+            host: this.options.host,
+            port: this.options.port,
+            fallbackPort: this.options.fallbackPort,
+            fallbackHint: `not root? redirect tcp ${this.options.port} to the fallback port (DNAT) for devices`,
+            log,
+            label: '/gslb',
+        });
+        this.server = server;
         log.info(`miIO /gslb HTTP-DNS on tcp ${this.options.host}:${this.port}`);
     }
 
@@ -65,7 +66,7 @@ export class GslbServer {
         await closeHttpServer(server);
     }
 
-    private listen(port: number): Promise<http.Server> {
+    private createServer(): http.Server {
         // Explicit limits (performance.md §5.5): Node's defaults let a slow client hold a socket for minutes.
         const server = http.createServer({maxHeaderSize: 8192, requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5000}, (request, response) => {
             try {
@@ -83,14 +84,7 @@ export class GslbServer {
             if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
             else socket.destroy();
         });
-        return new Promise((resolve, reject) => {
-            server.once('error', reject);
-            server.listen(port, this.options.host, () => {
-                server.off('error', reject);
-                server.on('error', (error) => log.error(`/gslb server error: ${error.message}`));
-                resolve(server);
-            });
-        });
+        return server;
     }
 
     private handle(request: http.IncomingMessage, response: http.ServerResponse): void {

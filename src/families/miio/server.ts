@@ -8,7 +8,10 @@
  */
 import dgram from 'node:dgram';
 
-import {createLogger, type Logger} from '../../core/logger.js';
+import {bindUdp} from '../../util/listen.js';
+import {createLogger, type Logger} from '../../util/logger.js';
+import {isPlainObject} from '../../util/plain-object.js';
+import {TokenBucket} from '../../util/token-bucket.js';
 import {
     decryptPayload,
     encodeMessage,
@@ -122,10 +125,9 @@ export class MiioCloudServer {
     private socket: dgram.Socket | null = null;
     private readonly sessions = new Map<number, MiioSession>();
     private sweepTimer: NodeJS.Timeout | null = null;
-    private helloTokens: number;
-    private helloRefilledAt = Date.now();
+    private readonly helloBucket: TokenBucket;
     private readonly routeCache = new Map<string, string>();
-    private readonly helloBuckets = new Map<string, {tokens: number; at: number}>();
+    private readonly helloBuckets = new Map<string, TokenBucket>();
     /** Counts of what could not be tied to a device (hellos, garbage, floods). */
     readonly stats = {hellos: 0, hellosDropped: 0, unattributed: 0};
 
@@ -135,7 +137,7 @@ export class MiioCloudServer {
         logger?: Logger,
     ) {
         this.log = logger ?? createLogger('miio:server');
-        this.helloTokens = options.helloRatePerSecond;
+        this.helloBucket = new TokenBucket(options.helloRatePerSecond, options.helloRatePerSecond, Date.now());
     }
 
     async start(): Promise<void> {
@@ -148,14 +150,7 @@ export class MiioCloudServer {
                 this.log.limited('error', 'handler', `datagram from ${remote.address}:${remote.port} failed: ${(error as Error).stack ?? String(error)}`);
             }
         });
-        await new Promise<void>((resolve, reject) => {
-            socket.once('error', reject);
-            socket.bind(this.options.port, this.options.host, () => {
-                socket.off('error', reject);
-                resolve();
-            });
-        });
-        socket.on('error', (error) => this.log.error(`UDP socket error: ${error.message}`));
+        await bindUdp(socket, {host: this.options.host, port: this.options.port, log: this.log, label: 'UDP'});
         this.socket = socket;
         this.sweepTimer = setInterval(() => this.sweep(), Math.min(5000, this.options.offlineAfterMs / 4));
         this.sweepTimer.unref();
@@ -340,23 +335,20 @@ export class MiioCloudServer {
         this.stats.hellos++;
         const now = Date.now();
         const rate = this.options.helloRatePerSecond;
-        this.helloTokens = Math.min(rate, this.helloTokens + ((now - this.helloRefilledAt) / 1000) * rate);
-        this.helloRefilledAt = now;
         let bucket = this.helloBuckets.get(remote.address);
         if (!bucket) {
             if (this.helloBuckets.size >= 4096) this.helloBuckets.clear();
-            bucket = {tokens: HELLO_BURST_PER_ADDRESS, at: now};
+            bucket = new TokenBucket(1, HELLO_BURST_PER_ADDRESS, now);
             this.helloBuckets.set(remote.address, bucket);
         }
-        bucket.tokens = Math.min(HELLO_BURST_PER_ADDRESS, bucket.tokens + (now - bucket.at) / 1000);
-        bucket.at = now;
-        if (this.helloTokens < 1 || bucket.tokens < 1) {
+        // Both budgets must allow it; a hello dropped for one must not spend the other's token.
+        if (!this.helloBucket.canTake(now) || !bucket.canTake(now)) {
             this.stats.hellosDropped++;
             this.log.limited('warn', 'hello-flood', `hello flood (more than ${rate}/s, or from ${remote.address} repeatedly): dropping the excess`);
             return;
         }
-        this.helloTokens--;
-        bucket.tokens--;
+        this.helloBucket.take(now);
+        bucket.take(now);
         this.sendRaw(helloReply(Math.floor(now / 1000)), remote.port, remote.address);
     }
 
@@ -367,7 +359,7 @@ export class MiioCloudServer {
             return this.countBad(session.did, 'malformed_message', `request ${method} without a numeric id`);
         }
         if (method === '_otc.info') {
-            const params = isObject(message.params) ? message.params : {};
+            const params = isPlainObject(message.params) ? message.params : {};
             this.answerOtcInfo(session, id);
             this.guard(() => this.hooks.onOtcInfo(session, params));
             return;
@@ -414,7 +406,7 @@ export class MiioCloudServer {
         session.pending.delete(id as number);
         clearTimeout(pending.timer);
         if ('error' in message) {
-            const error = isObject(message.error) ? message.error : {};
+            const error = isPlainObject(message.error) ? message.error : {};
             const code = typeof error.code === 'number' ? error.code : null;
             const text = typeof error.message === 'string' ? error.message : JSON.stringify(message.error);
             pending.reject(new MiioDeviceError(code, `${pending.method} failed on the device: ${text}${code === null ? '' : ` (${code})`}`));
@@ -496,10 +488,6 @@ export class MiioCloudServer {
             this.log.limited('error', 'hook', `miIO hook failed: ${(error as Error).stack ?? String(error)}`);
         }
     }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The local address the kernel would send from to reach `remote` (a connected UDP socket sends nothing). */

@@ -9,7 +9,7 @@
 
 import type {DeviceCommand, DeviceState, UpdateState} from '../../core/device.js';
 import {makeDeviceId} from '../../core/device.js';
-import type {Logger} from '../../core/logger.js';
+import type {Logger} from '../../util/logger.js';
 import type {DeviceRegistry} from '../../core/registry.js';
 import {
     ALERT_FEATURE,

@@ -12,7 +12,7 @@ import type {AuthErrorCode, Client} from 'aedes';
 
 import type {BrokerHooks} from '../../broker/broker.js';
 import {socketOf} from '../../broker/framing-guard.js';
-import type {Logger} from '../../core/logger.js';
+import type {Logger} from '../../util/logger.js';
 import {clip} from './node-config.js';
 import {mayPublish, maySubscribe, parseNodeTopic} from './topics.js';
 

@@ -1,13 +1,14 @@
 import {randomBytes} from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import type {AddressInfo, Socket} from 'node:net';
+import type {Socket} from 'node:net';
 import path from 'node:path';
 
 import {z} from 'zod';
 
-import {closeHttpServer} from '../../core/http-server.js';
-import {createLogger} from '../../core/logger.js';
+import {closeHttpServer} from '../../util/http-server.js';
+import {listen} from '../../util/listen.js';
+import {createLogger} from '../../util/logger.js';
 import type {CertificateAuthority} from '../../tls/ca.js';
 import {ensurePrivateDirectory, replaceFile} from '../../tls/files.js';
 import {signCsr} from '../../tls/issue.js';
@@ -194,15 +195,7 @@ export async function startClaimServer(options: ClaimServerOptions): Promise<Cla
         log.limited('warn', `tls-error:${socket.remoteAddress ?? ''}`, `TLS handshake with ${socket.remoteAddress ?? 'unknown'} failed: ${error.message}`);
     });
 
-    await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(options.port, options.host, () => {
-            server.off('error', reject);
-            resolve();
-        });
-    });
-    server.on('error', (error: Error) => log.error(`claim server error: ${error.message}`));
-    const port = (server.address() as AddressInfo).port;
+    const port = await listen(server, {host: options.host, port: options.port, log, label: 'claim server'});
     log.info(`self-claim service on ${options.tls ? 'https' : 'http'}://${options.host}:${port}${basePath}/claim/ (mqtt_host ${mqttHost}${options.acceptAnyMac ? ', any MAC' : ''})`);
     return {
         port,

@@ -2,8 +2,8 @@ import {X509Certificate, randomBytes} from 'node:crypto';
 import {isIP} from 'node:net';
 import path from 'node:path';
 
-import {readJsonWithBackup, writeFileAtomic} from '../../core/atomic-file.js';
-import {createLogger} from '../../core/logger.js';
+import {readJsonWithBackup, writeFileAtomic} from '../../util/atomic-file.js';
+import {createLogger} from '../../util/logger.js';
 import type {CertificateAuthority} from '../../tls/ca.js';
 import {ensurePrivateDirectory, readFileIfExists, replaceFile} from '../../tls/files.js';
 import {type NodeKeyType, issueNodeCertificate} from '../../tls/issue.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type {Argv, CommandModule} from 'yargs';
 
 import {loadSettings} from '../../config/load.js';
-import {createLogger} from '../../core/logger.js';
+import {createLogger} from '../../util/logger.js';
 import {type SimulatedNodeType, startRainmakerNodes} from '../../simulate/rainmaker.js';
 import {loadOrCreateCa} from '../../tls/ca.js';
 import {claimNode} from './claim.js';

@@ -13,8 +13,9 @@ import type net from 'node:net';
 import path from 'node:path';
 import {pipeline} from 'node:stream';
 
-import {closeHttpServer} from '../../core/http-server.js';
-import type {Logger} from '../../core/logger.js';
+import {closeHttpServer} from '../../util/http-server.js';
+import {listen} from '../../util/listen.js';
+import type {Logger} from '../../util/logger.js';
 
 export interface FirmwareImage {
     file: string;
@@ -182,16 +183,8 @@ export class OtaFileServer {
         server.on('tlsClientError', (error, socket) => {
             this.options.log.limited('debug', 'ota-tls', `OTA TLS handshake from ${socket.remoteAddress ?? '?'} failed: ${error.message}`);
         });
-        await new Promise<void>((resolve, reject) => {
-            server.once('error', reject);
-            server.listen(this.options.port, this.options.host, () => {
-                server.off('error', reject);
-                resolve();
-            });
-        });
-        server.on('error', (error) => this.options.log.error(`OTA server: ${error.message}`));
+        this.boundPort = await listen(server, {host: this.options.host, port: this.options.port, log: this.options.log, label: 'OTA server'});
         this.server = server;
-        this.boundPort = (server.address() as net.AddressInfo).port;
         this.options.log.info(`OTA downloads on https://${this.options.publicHost}:${this.boundPort}/ota/`);
         return this.boundPort;
     }

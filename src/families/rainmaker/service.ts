@@ -13,7 +13,7 @@ import {attachMqttConnection} from '../../broker/listener.js';
 import {type TlsRoute, TlsPortDispatcher} from '../../broker/port-443.js';
 import {type BoundServer, type TlsMaterial, listenMqttMutualTls} from '../../broker/tls-listener.js';
 import type {Settings} from '../../config/schema.js';
-import {createLogger} from '../../core/logger.js';
+import {createLogger} from '../../util/logger.js';
 import {loadOrCreateCa} from '../../tls/ca.js';
 import {loadOrIssueServerCertificate} from '../../tls/issue.js';
 import type {FamilyContext, FamilyService} from '../family.js';

@@ -3,7 +3,8 @@
  * (protocol note miio.md §4.8).
  */
 import type {DeviceCommand, DeviceState, Feature} from '../../../core/device.js';
-import {expectOk, finiteNumber, isRecord, type MiioCall, type MiioModel, type PushOutcome} from './types.js';
+import {isPlainObject} from '../../../util/plain-object.js';
+import {expectOk, finiteNumber, type MiioCall, type MiioModel, type PushOutcome} from './types.js';
 
 interface PlugVariant {
     /** Names asked with `get_prop`, answered in the same order. */
@@ -62,7 +63,7 @@ export class ChuangmiPlug implements MiioModel {
     }
 
     applyPush(method: string, params: unknown): PushOutcome {
-        if (method === 'props' && isRecord(params)) return {state: this.stateFrom(params), events: []};
+        if (method === 'props' && isPlainObject(params)) return {state: this.stateFrom(params), events: []};
         return {state: {}, events: []};
     }
 

@@ -3,7 +3,8 @@
  * error tables, fan-power presets per model and consumables (protocol note miio.md §4.1–4.6).
  */
 import type {DeviceCommand, DeviceState, Feature, VacuumActivity, VacuumCommand, VacuumState} from '../../../core/device.js';
-import {expectOk, finiteNumber, isRecord, type MiioCall, type MiioModel, type ModelEvent, type PushOutcome} from './types.js';
+import {isPlainObject} from '../../../util/plain-object.js';
+import {expectOk, finiteNumber, type MiioCall, type MiioModel, type ModelEvent, type PushOutcome} from './types.js';
 
 /** State code → [status name, Home Assistant activity] (miio.md §4.2). */
 const STATES: Record<number, [string, VacuumActivity]> = {
@@ -195,12 +196,12 @@ export class RoborockVacuum implements MiioModel {
     async poll(call: MiioCall, options: {consumables: boolean}): Promise<DeviceState> {
         const status = await call('get_status', []);
         const first = Array.isArray(status) ? status[0] : status;
-        if (!isRecord(first)) throw new Error(`get_status answered ${JSON.stringify(status)}`);
+        if (!isPlainObject(first)) throw new Error(`get_status answered ${JSON.stringify(status)}`);
         const state = this.applyStatus(first);
         if (options.consumables) {
             const consumables = await call('get_consumable', []);
             const record = Array.isArray(consumables) ? consumables[0] : consumables;
-            if (isRecord(record)) Object.assign(state, consumableState(record));
+            if (isPlainObject(record)) Object.assign(state, consumableState(record));
         }
         return state;
     }
@@ -208,9 +209,9 @@ export class RoborockVacuum implements MiioModel {
     applyPush(method: string, params: unknown): PushOutcome {
         if (method === 'event.status') {
             const first = Array.isArray(params) ? params[0] : params;
-            return {state: isRecord(first) ? this.applyStatus(first) : {}, events: []};
+            return {state: isPlainObject(first) ? this.applyStatus(first) : {}, events: []};
         }
-        if (method === 'props') return {state: isRecord(params) ? this.applyStatus(params) : {}, events: []};
+        if (method === 'props') return {state: isPlainObject(params) ? this.applyStatus(params) : {}, events: []};
         if (method.startsWith('event.')) {
             const name = method.slice('event.'.length);
             const known = VACUUM_EVENTS.includes(name) && name !== 'other';

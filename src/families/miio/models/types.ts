@@ -39,9 +39,6 @@ export function expectOk(method: string, result: unknown): void {
     if (value !== 'ok') throw new Error(`${method} was refused by the device: ${JSON.stringify(result)}`);
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 export function finiteNumber(value: unknown): number | undefined {
     return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
