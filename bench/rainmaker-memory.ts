@@ -91,7 +91,7 @@ async function runServer(mode: Mode, dataDir: string, materialFile: string): Pro
         server.on('tlsClientError', () => {});
         await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     } else {
-        const {loadSettings} = await import('../src/config/load.js');
+        const {loadSettings} = await import('../src/settings.js');
         const {EventBus} = await import('../src/core/bus.js');
         const {setLogLevel} = await import('../src/util/logger.js');
         const {DeviceRegistry} = await import('../src/core/registry.js');
@@ -103,7 +103,7 @@ async function runServer(mode: Mode, dataDir: string, materialFile: string): Pro
         });
         const registry = new DeviceRegistry({file: path.join(dataDir, 'registry.json'), bus: new EventBus()});
         await registry.load();
-        const service = new RainmakerService({settings, registry, router: new CommandRouter(registry), topics: {publish: () => {}, subscribe: () => {}}});
+        const service = new RainmakerService({settings: settings.rainmaker, dataDir, registry, router: new CommandRouter(registry), topics: {publish: () => {}, subscribe: () => {}}});
         await service.start();
     }
     process.on('message', (message: {type: string}) => {

@@ -6,10 +6,10 @@ import type {Aedes} from 'aedes';
 
 import {createBroker} from './broker/broker.js';
 import {listenMqtt} from './broker/listener.js';
-import type {Settings} from './config/schema.js';
+import {type CoreSettings, settingsSection} from './config/schema.js';
 import {EventBus} from './core/bus.js';
 import {createLogger, setLogLevel} from './util/logger.js';
-import {DeviceRegistry} from './core/registry.js';
+import {DeviceRegistry, registryFile} from './core/registry.js';
 import {CommandRouter} from './core/router.js';
 import type {FamilyModule, FamilyService, TopicPort} from './families/family.js';
 import {HaConnection} from './ha/connection.js';
@@ -20,8 +20,11 @@ import {VERSION} from './version.js';
 
 const log = createLogger('bridge');
 
-export interface RunningBridge {
-    settings: Settings;
+/** The core's settings and one section per family, keyed by family id. */
+export type BridgeSettings = CoreSettings & Record<string, unknown>;
+
+export interface RunningBridge<S extends BridgeSettings = BridgeSettings> {
+    settings: S;
     registry: DeviceRegistry;
     router: CommandRouter;
     bus: EventBus;
@@ -34,21 +37,17 @@ export interface RunningBridge {
 /** A start-up failure the user can fix from the message alone. */
 export class StartupError extends Error {}
 
-export function registryPath(settings: Settings): string {
-    return path.join(settings.dataDir, 'registry.json');
-}
-
 /**
  * The composition root: registry, bus and router in the middle, the Home Assistant side on one
  * end, the family adapters on the other.
  */
-export async function startBridge(settings: Settings, families: readonly FamilyModule[]): Promise<RunningBridge> {
+export async function startBridge<S extends BridgeSettings>(settings: S, families: readonly FamilyModule[]): Promise<RunningBridge<S>> {
     setLogLevel(settings.logLevel);
     log.info(`fogbridge ${VERSION} starting; data in ${path.resolve(settings.dataDir)}`);
     await mkdir(settings.dataDir, {recursive: true, mode: 0o700});
 
     const bus = new EventBus();
-    const registry = new DeviceRegistry({file: registryPath(settings), bus});
+    const registry = new DeviceRegistry({file: registryFile(settings.dataDir), bus});
     await registry.load();
     const router = new CommandRouter(registry);
 
@@ -102,17 +101,18 @@ export async function startBridge(settings: Settings, families: readonly FamilyM
     };
     try {
         for (const family of families) {
-            if (!family.enabled(settings)) {
-                log.info(`${family.family}: disabled in the settings`);
+            const section = settingsSection(settings, family.id);
+            if (!family.enabled(section)) {
+                log.info(`${family.id}: disabled in the settings`);
                 continue;
             }
-            const service = family.create({settings, registry, router, topics});
+            const service = family.create({settings: section, dataDir: settings.dataDir, registry, router, topics});
             try {
                 await service.start();
             } catch (error) {
-                throw new StartupError(`${family.family} could not start: ${explainListenError(error)} (change its ports in the "${family.family}" settings, or set ${family.family}.enabled to false)`);
+                throw new StartupError(`${family.id} could not start: ${explainListenError(error)} (change its ports in the "${family.id}" settings, or set ${family.id}.enabled to false)`);
             }
-            services.push({family: family.family, service});
+            services.push({family: family.id, service});
         }
     } catch (error) {
         await stopServices();
@@ -149,3 +149,4 @@ export async function startBridge(settings: Settings, families: readonly FamilyM
         },
     };
 }
+

@@ -2,16 +2,18 @@
 import yargs, {type ArgumentsCamelCase, type Argv} from 'yargs';
 import {hideBin} from 'yargs/helpers';
 
-import {StartupError, startBridge, registryPath} from './bridge.js';
-import {SettingsError, loadSettings} from './config/load.js';
-import type {Settings} from './config/schema.js';
-import {readJsonWithBackup} from './util/atomic-file.js';
+import {StartupError, startBridge} from './bridge.js';
+import {settingsSection} from './config/schema.js';
 import {EventBus} from './core/bus.js';
+import {DeviceRegistry, RegistryCorruptError, RegistryLockedError, parseRegistry, registryFile} from './core/registry.js';
+import type {FamilyModule, RunningDemo} from './families/family.js';
+import {ALL_FAMILIES} from './families/index.js';
+import {type Settings, SettingsError, familyCli, loadSettings} from './settings.js';
+import {readJsonWithBackup} from './util/atomic-file.js';
 import {LOG_LEVELS, type LogLevel, createLogger, setLogLevel} from './util/logger.js';
-import {DeviceRegistry, RegistryCorruptError, RegistryLockedError, parseRegistry} from './core/registry.js';
-import {ALL_FAMILIES, FAMILY_COMMANDS, SIMULATE_COMMANDS} from './families/index.js';
-import {startDemo} from './simulate/demo.js';
 import {VERSION} from './version.js';
+
+const FAMILIES: readonly FamilyModule[] = ALL_FAMILIES;
 
 const log = createLogger('cli');
 
@@ -51,8 +53,9 @@ async function run(argv: ArgumentsCamelCase<CommonArgs & {demo?: boolean; 'mqtt-
     // `run` is the default command, so a mistyped command name would otherwise start a bridge.
     const extra = argv._.filter((word, index) => !(index === 0 && word === 'run'));
     if (extra.length) throw new UsageError(`unknown command or argument "${extra.join(' ')}" (see fogbridge --help)`);
-    const settings = settingsFromArgs(argv);
-    const bridge = await startBridge(settings, ALL_FAMILIES);
+    const configured = settingsFromArgs(argv);
+    const settings = configured.demo ? withDemoDevices(configured) : configured;
+    const bridge = await startBridge(settings, FAMILIES);
     const demo = settings.demo
         ? await startDemo(settings).catch(async (error: unknown) => {
               await bridge.stop();
@@ -85,9 +88,40 @@ async function run(argv: ArgumentsCamelCase<CommonArgs & {demo?: boolean; 'mqtt-
     process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
+/** `--demo`: each family's section as the bridge must run it for its simulated devices. */
+function withDemoDevices(settings: Settings): Settings {
+    const out: Record<string, unknown> = {...settings};
+    for (const family of FAMILIES) {
+        if (family.withDemoDevices) out[family.id] = family.withDemoDevices(settingsSection(settings, family.id));
+    }
+    return out as Settings;
+}
+
+/**
+ * `--demo`: simulated devices of every enabled family, pointed at this bridge's own listeners, so
+ * a newcomer sees devices appear at once. They speak the real protocols; nothing is faked inside
+ * the bridge.
+ */
+async function startDemo(settings: Settings): Promise<RunningDemo> {
+    const running: RunningDemo[] = [];
+    const stopAll = async (): Promise<void> => {
+        for (const entry of running.splice(0).reverse()) await entry.stop();
+    };
+    try {
+        for (const family of FAMILIES) {
+            const section = settingsSection(settings, family.id);
+            if (family.startDemo && family.enabled(section)) running.push(await family.startDemo(section, settings.dataDir));
+        }
+    } catch (error) {
+        await stopAll();
+        throw error;
+    }
+    return {stop: stopAll};
+}
+
 async function listDevices(argv: ArgumentsCamelCase<CommonArgs & {json?: boolean}>): Promise<void> {
     const settings = settingsFromArgs(argv);
-    const file = registryPath(settings);
+    const file = registryFile(settings.dataDir);
     const result = await readJsonWithBackup(file, parseRegistry);
     if (result.status === 'missing') {
         process.stdout.write(argv.json ? '[]\n' : `no devices yet (${file} does not exist)\n`);
@@ -112,10 +146,10 @@ async function listDevices(argv: ArgumentsCamelCase<CommonArgs & {json?: boolean
 async function removeDevice(argv: ArgumentsCamelCase<CommonArgs & {device: string}>): Promise<void> {
     const settings = settingsFromArgs(argv);
     // The registry's lock refuses this while a bridge runs on the same data directory.
-    const registry = new DeviceRegistry({file: registryPath(settings), bus: new EventBus()});
+    const registry = new DeviceRegistry({file: registryFile(settings.dataDir), bus: new EventBus()});
     await registry.load();
     try {
-        if (!registry.remove(argv.device)) throw new UsageError(`no device "${argv.device}" in ${registryPath(settings)} (see fogbridge devices)`);
+        if (!registry.remove(argv.device)) throw new UsageError(`no device "${argv.device}" in ${registryFile(settings.dataDir)} (see fogbridge devices)`);
     } finally {
         await registry.close();
     }
@@ -143,10 +177,12 @@ export async function main(args: string[]): Promise<void> {
             removeDevice,
         )
         .command('simulate', 'run simulated devices against a bridge', (command) => {
-            for (const module of SIMULATE_COMMANDS) command.command(module);
+            for (const family of FAMILIES) {
+                if (family.simulateCommand) command.command(family.simulateCommand(familyCli(family)));
+            }
             return command.demandCommand(1, 'name a family to simulate');
         })
-        .command(FAMILY_COMMANDS as never)
+        .command(FAMILIES.flatMap((family) => family.cliCommands?.(familyCli(family)) ?? []))
         .middleware((argv) => {
             // Settings apply the level for `run`; this makes it count for every other command too.
             if (argv['log-level']) setLogLevel(argv['log-level'] as LogLevel);

@@ -4,7 +4,7 @@ import {parse as parseYaml} from 'yaml';
 import type {z} from 'zod';
 
 import {isPlainObject} from '../util/plain-object.js';
-import {type Settings, settingsSchema} from './schema.js';
+import type {CoreSettings} from './schema.js';
 
 export class SettingsError extends Error {}
 
@@ -21,18 +21,20 @@ export interface SettingsSources {
 }
 
 /**
- * Defaults, then the file, then the environment, then CLI flags. A bad value fails with the key,
- * where it came from and what was expected.
+ * Defaults, then the file, then the environment, then CLI flags, checked against `schema` (the
+ * core's sections and the families'). A bad value fails with the key, where it came from and what
+ * was expected.
  */
-export function loadSettings(sources: SettingsSources = {}): Settings {
+export function loadSettingsWith<Schema extends z.ZodType>(schema: Schema, sources: SettingsSources = {}): z.output<Schema> {
     const origin = new Map<string, string>();
     let merged: Tree = {};
     if (sources.file) merged = mergeFrom(merged, readSettingsFile(sources.file), `file ${sources.file}`, origin);
-    merged = mergeFrom(merged, settingsFromEnv(sources.env ?? {}), 'environment', origin);
-    if (sources.flags) merged = mergeFrom(merged, coerceFlagStrings(sources.flags), 'command line', origin);
-    const result = settingsSchema.safeParse(merged);
+    merged = mergeFrom(merged, settingsFromEnv(schema, sources.env ?? {}), 'environment', origin);
+    if (sources.flags) merged = mergeFrom(merged, coerceFlagStrings(schema, sources.flags), 'command line', origin);
+    const result = schema.safeParse(merged);
     if (!result.success) throw new SettingsError(describeIssues(result.error.issues, origin));
-    if (result.data.ha.birthDelayMinMs > result.data.ha.birthDelayMaxMs) {
+    const {ha} = result.data as CoreSettings;
+    if (ha.birthDelayMinMs > ha.birthDelayMaxMs) {
         throw new SettingsError('invalid setting "ha.birthDelayMinMs": expected a value no larger than ha.birthDelayMaxMs');
     }
     return result.data;
@@ -57,7 +59,7 @@ function readSettingsFile(file: string): Tree {
 }
 
 /** Every leaf key of the schema, as a path, with the name of the environment variable that sets it. */
-export function settingKeys(): {path: string[]; env: string; kind: string}[] {
+export function settingKeysOf(schema: z.ZodType): {path: string[]; env: string; kind: string}[] {
     const keys: {path: string[]; env: string; kind: string}[] = [];
     const walk = (schema: z.ZodType, path: string[]): void => {
         const base = unwrap(schema);
@@ -67,7 +69,7 @@ export function settingKeys(): {path: string[]; env: string; kind: string}[] {
         }
         keys.push({path, env: ENV_PREFIX + path.map(toUpperSnake).join('_'), kind: base.def.type});
     };
-    walk(settingsSchema, []);
+    walk(schema, []);
     return keys;
 }
 
@@ -81,9 +83,9 @@ function toUpperSnake(key: string): string {
     return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 }
 
-function settingsFromEnv(env: NodeJS.ProcessEnv): Tree {
+function settingsFromEnv(schema: z.ZodType, env: NodeJS.ProcessEnv): Tree {
     const tree: Tree = {};
-    const keys = settingKeys();
+    const keys = settingKeysOf(schema);
     for (const key of keys) {
         const raw = env[key.env];
         if (raw === undefined) continue;
@@ -99,9 +101,9 @@ function settingsFromEnv(env: NodeJS.ProcessEnv): Tree {
 }
 
 /** Flags arrive as strings where the parser could not know the type (`--icomen.enabled false`). */
-function coerceFlagStrings(flags: Tree): Tree {
+function coerceFlagStrings(schema: z.ZodType, flags: Tree): Tree {
     const out = structuredClone(flags);
-    for (const key of settingKeys()) {
+    for (const key of settingKeysOf(schema)) {
         let node: unknown = out;
         for (const part of key.path.slice(0, -1)) node = isPlainObject(node) ? node[part] : undefined;
         const leaf = key.path[key.path.length - 1]!;

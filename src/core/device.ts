@@ -18,7 +18,8 @@ export const FEATURE_KINDS = [
 ] as const;
 export type FeatureKind = (typeof FEATURE_KINDS)[number];
 
-export type Family = 'icomen' | 'miio' | 'rainmaker' | 'ecovacs';
+/** A family's id (`icomen`, `miio`, …): a plain string, so that the core names no family. */
+export type Family = string;
 
 /** `diagnostic` for read-only facts, `config` only for settable ones. */
 export type EntityCategory = 'config' | 'diagnostic';

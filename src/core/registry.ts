@@ -1,4 +1,5 @@
 import {readFile, rm, writeFile} from 'node:fs/promises';
+import path from 'node:path';
 import {isDeepStrictEqual} from 'node:util';
 
 import {readJsonWithBackup, writeFileAtomic} from '../util/atomic-file.js';
@@ -36,6 +37,11 @@ export interface RegistryOptions {
     bus: EventBus;
     /** How long state and link changes may wait before they are written (devices and secrets are written at once). */
     stateSaveDelayMs?: number;
+}
+
+/** The registry's file in a data directory. */
+export function registryFile(dataDir: string): string {
+    return path.join(dataDir, 'registry.json');
 }
 
 export class RegistryCorruptError extends Error {}

@@ -1,5 +1,11 @@
-import type {Settings} from '../config/schema.js';
-import type {Family} from '../core/device.js';
+/**
+ * The family contract: everything a family brings, in one module. The bridge, the settings, the
+ * CLI and the demo all take what they need from here, so adding a family is one folder and one
+ * line in the registration list (`families/index.ts`).
+ */
+import type {CommandModule} from 'yargs';
+import type {z} from 'zod';
+
 import type {DeviceRegistry} from '../core/registry.js';
 import type {CommandRouter} from '../core/router.js';
 
@@ -13,8 +19,12 @@ export interface TopicPort {
     subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): void;
 }
 
-export interface FamilyContext {
-    settings: Settings;
+/** What the bridge hands a family when it starts it. */
+export interface FamilyContext<Section> {
+    /** The family's own settings section, validated and defaulted. */
+    settings: Section;
+    /** The data directory (registry, CA, family files). */
+    dataDir: string;
     registry: DeviceRegistry;
     router: CommandRouter;
     topics: TopicPort;
@@ -25,8 +35,36 @@ export interface FamilyService {
     stop(): Promise<void>;
 }
 
-export interface FamilyModule {
-    family: Family;
-    enabled(settings: Settings): boolean;
-    create(context: FamilyContext): FamilyService;
+/** What the CLI hands a family's commands: the settings as `fogbridge run` would read them. */
+export interface FamilyCli<Section> {
+    /** Settings file, environment and `--data-dir`, as for `run`. */
+    loadSettings(options: {config?: string | undefined; dataDir?: string | undefined}): {dataDir: string; section: Section};
+}
+
+/** A yargs command of any arguments: each family types its own (yargs' types are invariant in them). */
+export type CliCommand = CommandModule<any, any>;
+
+/** Simulated devices started by `--demo`, pointed at this bridge's own listeners. */
+export interface RunningDemo {
+    stop(): Promise<void>;
+}
+
+export interface FamilyModule<Id extends string = string, Schema extends z.ZodType = z.ZodType> {
+    /** The family id: the settings section's key, the device id prefix, the CLI verb. */
+    readonly id: Id;
+    /** The family's settings section, with every default (`.prefault({})`). */
+    readonly settings: Schema;
+    enabled(section: z.output<Schema>): boolean;
+    create(context: FamilyContext<z.output<Schema>>): FamilyService;
+    /** Top-level CLI verbs, e.g. `fogbridge miio add`. */
+    cliCommands?(cli: FamilyCli<z.output<Schema>>): CliCommand[];
+    /** `fogbridge simulate <id>`. */
+    simulateCommand?(cli: FamilyCli<z.output<Schema>>): CliCommand;
+    /**
+     * `--demo`: the section as the bridge must run it for the demo devices (keys they will use),
+     * applied before the bridge starts.
+     */
+    withDemoDevices?(section: z.output<Schema>): z.output<Schema>;
+    /** `--demo`: starts the simulated devices once the bridge listens. */
+    startDemo?(section: z.output<Schema>, dataDir: string): Promise<RunningDemo>;
 }

@@ -3,7 +3,7 @@ import type {Socket} from 'node:net';
 
 import mqtt, {type IClientOptions, type IPublishPacket, type MqttClient} from 'mqtt';
 
-import type {Settings} from '../config/schema.js';
+import type {HaSettings} from '../config/schema.js';
 import {createLogger, registerSecret} from '../util/logger.js';
 import type {OutboundMessage} from './queue.js';
 import {topicMatches} from './topics.js';
@@ -29,7 +29,7 @@ export class HaConnection {
 
     constructor(
         private readonly url: string,
-        private readonly settings: Settings['ha'],
+        private readonly settings: HaSettings,
         private readonly bridgeStateTopic: string,
     ) {}
 

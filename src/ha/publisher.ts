@@ -1,6 +1,6 @@
 import type {IPublishPacket} from 'mqtt';
 
-import type {Settings} from '../config/schema.js';
+import type {HaSettings} from '../config/schema.js';
 import type {EventBus} from '../core/bus.js';
 import {type PublicDevice, toPublic} from '../core/device.js';
 import {LOG_LEVELS, type LogLevel, createLogger, getLogLevel, setLogLevel} from '../util/logger.js';
@@ -19,7 +19,7 @@ const log = createLogger('ha:publisher');
 const STALE_SCAN_MS = 1500;
 
 export interface HaPublisherOptions {
-    settings: Settings['ha'];
+    settings: HaSettings;
     registry: DeviceRegistry;
     bus: EventBus;
     router: CommandRouter;

@@ -7,7 +7,6 @@
 import {createHash, randomBytes} from 'node:crypto';
 import dgram from 'node:dgram';
 
-import type {Settings} from '../config/schema.js';
 import {createLogger} from '../util/logger.js';
 import {isPlainObject} from '../util/plain-object.js';
 import {
@@ -60,7 +59,7 @@ export const DEMO_MIIO_DEVICES = [
 ] as const;
 
 /** `--demo`: the demo devices, talking to this bridge's own UDP port. */
-export async function startMiioDemo(settings: Settings['miio']): Promise<{stop(): Promise<void>}> {
+export async function startMiioDemo(settings: {host: string; port: number}): Promise<{stop(): Promise<void>}> {
     const host = settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host;
     const simulators: MiioSimulator[] = [];
     for (const device of DEMO_MIIO_DEVICES) {

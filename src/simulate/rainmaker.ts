@@ -16,11 +16,8 @@ import tls from 'node:tls';
 
 import mqtt, {type MqttClient} from 'mqtt';
 
-import type {Settings} from '../config/schema.js';
 import {createLogger, type Logger} from '../util/logger.js';
-import {claimNode} from '../families/rainmaker/claim.js';
 import {hasDeclaredType, type ParamsDocument, type RmNodeConfig, type RmParam} from '../families/rainmaker/node-config.js';
-import {loadOrCreateCa} from '../tls/ca.js';
 
 export type SimulatedNodeType = 'lightbulb' | 'switch' | 'fan' | 'temperature';
 
@@ -447,24 +444,4 @@ export async function startRainmakerNodes(options: RainmakerNodesOptions): Promi
         throw error;
     }
     return {nodes, stop};
-}
-
-/** `--demo`: one lightbulb node, claimed from this bridge's CA, on its mutual-TLS port. */
-export async function startRainmakerDemo(settings: Settings): Promise<{stop(): Promise<void>}> {
-    const {rainmaker} = settings;
-    const port = rainmaker.mqttPort;
-    if (!port) return {stop: async () => {}};
-    const ca = await loadOrCreateCa(settings.dataDir);
-    const nodes = await startRainmakerNodes({
-        type: 'lightbulb',
-        count: 1,
-        host: rainmaker.host === '0.0.0.0' ? '127.0.0.1' : rainmaker.host,
-        port,
-        servername: rainmaker.mqttHost,
-        macBase: '7CDFA1DE0000',
-        claim: (mac) => claimNode(settings.dataDir, ca, {mac, mqttHost: rainmaker.mqttHost}),
-        otaFetchDelayMs: null,
-    });
-    createLogger('demo').info(`started a simulated RainMaker lightbulb: node ${nodes.nodes.map((node) => node.nodeId).join(', ')}`);
-    return {stop: () => nodes.stop()};
 }

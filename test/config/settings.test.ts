@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 
-import {SettingsError, loadSettings, settingKeys} from '../../src/config/load.js';
+import {SettingsError, loadSettings, settingKeys} from '../../src/settings.js';
 
 describe('settings', () => {
     let dir: string;

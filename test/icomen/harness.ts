@@ -4,7 +4,7 @@ import net from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 
-import {settingsSchema} from '../../src/config/schema.js';
+import {settingsSchema} from '../../src/settings.js';
 import {EventBus} from '../../src/core/bus.js';
 import {type Logger, type LogLevel, setLogSink} from '../../src/util/logger.js';
 import {DeviceRegistry} from '../../src/core/registry.js';
@@ -68,7 +68,7 @@ export async function startHarness(icomen: Record<string, unknown> = {}, options
     const registry = new DeviceRegistry({file: path.join(dataDir, 'registry.json'), bus});
     const router = new CommandRouter(registry);
     const topics = new FakeTopicPort();
-    const adapter = new IcomenAdapter({settings, registry, router, topics}, options);
+    const adapter = new IcomenAdapter({settings: settings.icomen, dataDir, registry, router, topics}, options);
     try {
         await adapter.start();
     } catch (error) {

@@ -2,7 +2,7 @@ import net from 'node:net';
 
 import {afterEach, describe, expect, it} from 'vitest';
 
-import {settingsSchema} from '../../src/config/schema.js';
+import {settingsSchema} from '../../src/settings.js';
 import {CommandError} from '../../src/core/router.js';
 import {Command, parseSwitchState, powerData} from '../../src/families/icomen/codec.js';
 import {IcomenServer} from '../../src/families/icomen/server.js';

@@ -6,6 +6,8 @@ import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
 import yargs from 'yargs';
 
 import {miioCommand} from '../../src/families/miio/cli.js';
+import {miioFamily} from '../../src/families/miio/index.js';
+import {familyCli} from '../../src/settings.js';
 
 describe('fogbridge miio add', () => {
     let dir: string;
@@ -20,7 +22,7 @@ describe('fogbridge miio add', () => {
     });
 
     const run = (args: string[]): Promise<unknown> =>
-        yargs(args).command(miioCommand).strict().fail((message, error) => {
+        yargs(args).command(miioCommand(familyCli(miioFamily))).strict().fail((message, error) => {
             throw error ?? new Error(message);
         }).parseAsync();
 

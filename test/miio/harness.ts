@@ -2,7 +2,8 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 
-import {type Settings, type SettingsInput, settingsSchema} from '../../src/config/schema.js';
+import {miioFamily} from '../../src/families/miio/index.js';
+import {type Settings, type SettingsInput, settingsSchema} from '../../src/settings.js';
 import {EventBus} from '../../src/core/bus.js';
 import {DeviceRegistry} from '../../src/core/registry.js';
 import {CommandRouter} from '../../src/core/router.js';
@@ -29,7 +30,9 @@ export async function startMiioService(miio: SettingsInput['miio'] = {}, top: {d
     const registry = new DeviceRegistry({file: path.join(dir, 'registry.json'), bus, stateSaveDelayMs: 50});
     await registry.load();
     const router = new CommandRouter(registry);
-    const service = new MiioService({settings, registry, router});
+    // As `run --demo` does: the demo devices' keys reach the adapter through its settings section.
+    const section = settings.demo ? miioFamily.withDemoDevices(settings.miio) : settings.miio;
+    const service = new MiioService({settings: section, registry, router});
     await service.start();
     return {
         settings,

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 
-import {loadSettings} from '../../src/config/load.js';
+import {loadSettings} from '../../src/settings.js';
 
 describe('miio settings', () => {
     it('has working defaults', () => {

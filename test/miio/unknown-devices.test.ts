@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import {afterEach, describe, expect, it} from 'vitest';
 
-import {settingsSchema} from '../../src/config/schema.js';
+import {settingsSchema} from '../../src/settings.js';
 import {EventBus} from '../../src/core/bus.js';
 import {setLogSink} from '../../src/util/logger.js';
 import {DeviceRegistry} from '../../src/core/registry.js';
@@ -40,7 +40,7 @@ describe('miIO devices without a cloud key', () => {
         const settings = settingsSchema.parse({dataDir: dir, miio: {host: '127.0.0.1', port: await freePort(), gslb: {enabled: false}}});
         const registry = new DeviceRegistry({file: path.join(dir, 'registry.json'), bus: new EventBus()});
         await registry.load();
-        const service = new MiioService({settings, registry, router: new CommandRouter(registry)});
+        const service = new MiioService({settings: settings.miio, registry, router: new CommandRouter(registry)});
         await service.start();
         cleanups.push(async () => {
             await service.stop();

@@ -9,6 +9,8 @@ import yargs from 'yargs';
 
 import {readClaimIndex} from '../../src/families/rainmaker/claim.js';
 import {certsCommand, rainmakerApproveCommand, rainmakerClaimCommand} from '../../src/families/rainmaker/claim-cli.js';
+import {rainmakerFamily} from '../../src/families/rainmaker/index.js';
+import {familyCli} from '../../src/settings.js';
 import {loadOrCreateCa} from '../../src/tls/ca.js';
 
 // Quiet: these tests assert on results, not on log lines.
@@ -27,6 +29,8 @@ afterEach(async () => {
 });
 
 /** Runs the commands the way src/cli.ts will mount them and returns what went to stdout. */
+const cli = familyCli(rainmakerFamily);
+
 async function run(args: string[]): Promise<string> {
     let output = '';
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -35,8 +39,8 @@ async function run(args: string[]): Promise<string> {
     });
     try {
         await yargs()
-            .command({command: 'rainmaker', describe: 'RainMaker', builder: (inner) => inner.command(rainmakerClaimCommand).command(rainmakerApproveCommand), handler: () => undefined})
-            .command(certsCommand)
+            .command({command: 'rainmaker', describe: 'RainMaker', builder: (inner) => inner.command(rainmakerClaimCommand(cli)).command(rainmakerApproveCommand(cli)), handler: () => undefined})
+            .command(certsCommand(cli))
             .exitProcess(false)
             .fail((message, error) => {
                 throw error ?? new Error(message);

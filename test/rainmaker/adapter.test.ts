@@ -29,7 +29,7 @@ const events: {deviceId: string; featureId: string; eventType: string; attribute
 beforeAll(async () => {
     harness = await startHarness();
     harness.bus.on('event', (event) => events.push(event));
-    mkdirSync(firmwareDirectory(harness.settings), {recursive: true});
+    mkdirSync(firmwareDirectory(harness.settings.rainmaker, harness.dataDir), {recursive: true});
     lights = await startRainmakerNodes({
         type: 'lightbulb',
         count: 2,
@@ -200,7 +200,7 @@ describe('RainMaker adapter', () => {
 
     it('runs an OTA job from otafetch to success on the update feature', async () => {
         const image = Buffer.alloc(200_000, 0xa5);
-        writeFileSync(path.join(firmwareDirectory(harness.settings), 'led_light-1.1.bin'), image);
+        writeFileSync(path.join(firmwareDirectory(harness.settings.rainmaker, harness.dataDir), 'led_light-1.1.bin'), image);
         await harness.service.refreshFirmware();
         const firmware = (): UpdateState => harness.registry.get(lightId)!.state.firmware as UpdateState;
         expect(firmware()).toEqual({installedVersion: '1.0', latestVersion: '1.1', inProgress: false, progress: null});
@@ -240,7 +240,7 @@ describe('RainMaker adapter', () => {
         const registry = new DeviceRegistry({file: path.join(harness.dataDir, 'registry.json'), bus: new EventBus()});
         await registry.load();
         const router = new CommandRouter(registry);
-        const service = new RainmakerService({settings: harness.settings, registry, router, topics: {publish: () => {}, subscribe: () => {}}});
+        const service = new RainmakerService({settings: harness.settings.rainmaker, dataDir: harness.dataDir, registry, router, topics: {publish: () => {}, subscribe: () => {}}});
         await service.start();
         try {
             expect(registry.get(lightId)!.link.online).toBe(false);

@@ -6,8 +6,8 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 
-import {loadSettings} from '../../src/config/load.js';
-import type {Settings} from '../../src/config/schema.js';
+import {loadSettings} from '../../src/settings.js';
+import type {Settings} from '../../src/settings.js';
 import {EventBus} from '../../src/core/bus.js';
 import {type LogLevel, setLogSink} from '../../src/util/logger.js';
 import {DeviceRegistry} from '../../src/core/registry.js';
@@ -66,7 +66,7 @@ export async function startHarness(overrides: Record<string, unknown> = {}): Pro
     const registry = new DeviceRegistry({file: path.join(dataDir, 'registry.json'), bus, stateSaveDelayMs: 50});
     await registry.load();
     const router = new CommandRouter(registry);
-    const service = new RainmakerService({settings, registry, router, topics: {publish: () => {}, subscribe: () => {}}});
+    const service = new RainmakerService({settings: settings.rainmaker, dataDir, registry, router, topics: {publish: () => {}, subscribe: () => {}}});
     await service.start();
     const ca = await loadOrCreateCa(dataDir);
     return {

@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import {afterEach, describe, expect, it} from 'vitest';
 
-import {loadSettings} from '../../src/config/load.js';
+import {loadSettings} from '../../src/settings.js';
 import {EventBus} from '../../src/core/bus.js';
 import {DeviceRegistry} from '../../src/core/registry.js';
 import {CommandRouter} from '../../src/core/router.js';
@@ -48,7 +48,7 @@ describe('RainMaker service start failure', () => {
         const registry = new DeviceRegistry({file: path.join(dataDir, 'registry.json'), bus: new EventBus()});
         await registry.load();
         cleanups.push(() => registry.close());
-        const service = new RainmakerService({settings, registry, router: new CommandRouter(registry), topics: {publish: () => {}, subscribe: () => {}}});
+        const service = new RainmakerService({settings: settings.rainmaker, dataDir, registry, router: new CommandRouter(registry), topics: {publish: () => {}, subscribe: () => {}}});
 
         await expect(service.start()).rejects.toThrow(/EADDRINUSE/);
 

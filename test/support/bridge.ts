@@ -3,11 +3,14 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 
 import {type RunningBridge, startBridge} from '../../src/bridge.js';
-import {loadSettings} from '../../src/config/load.js';
+import {loadSettingsWith} from '../../src/config/load.js';
+import {assembleSettingsSchema} from '../../src/config/schema.js';
 import type {FamilyModule} from '../../src/families/family.js';
+import {ALL_FAMILIES} from '../../src/families/index.js';
+import type {Settings} from '../../src/settings.js';
 import {freePort} from './net.js';
 
-export interface TestBridge extends RunningBridge {
+export interface TestBridge extends RunningBridge<Settings> {
     dataDir: string;
     /** Stops the bridge and deletes its data directory. */
     dispose(): Promise<void>;
@@ -31,7 +34,7 @@ export interface TestBridgeOptions {
  */
 export async function startTestBridge(options: TestBridgeOptions): Promise<TestBridge> {
     const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'fogbridge-test-'));
-    const enabled = new Set(options.families.map((family) => family.family));
+    const enabled = new Set(options.families.map((family) => family.id));
     const defaults: Tree = {
         dataDir,
         logLevel: process.env.FOGBRIDGE_TEST_LOG_LEVEL ?? 'error',
@@ -52,7 +55,9 @@ export async function startTestBridge(options: TestBridgeOptions): Promise<TestB
             otaPort: await freePort(),
         },
     };
-    const settings = loadSettings({flags: deepMerge(defaults, options.settings ?? {})});
+    // The settings are assembled as the real ones are, with any test family's section added.
+    const families: FamilyModule[] = [...ALL_FAMILIES, ...options.families.filter((family) => !ALL_FAMILIES.some((known) => known.id === family.id))];
+    const settings = loadSettingsWith(assembleSettingsSchema(families), {flags: deepMerge(defaults, options.settings ?? {})}) as Settings;
     const bridge = await startBridge(settings, options.families);
     return {
         ...bridge,

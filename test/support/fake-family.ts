@@ -1,5 +1,7 @@
 import type {DeviceCommand, Feature, LightState, FanState, VacuumState} from '../../src/core/device.js';
 import type {DeviceRegistry} from '../../src/core/registry.js';
+import {z} from 'zod';
+
 import type {FamilyModule} from '../../src/families/family.js';
 
 /** One feature of every kind, as a family adapter would describe them. */
@@ -61,7 +63,8 @@ export function createFakeFamily(): FakeFamily {
         requireRegistry().updateState(command.deviceId, {[command.featureId]: next as VacuumState | LightState | FanState});
     };
     return {
-        family: 'ecovacs',
+        id: 'ecovacs',
+        settings: z.strictObject({}).prefault({}),
         commands,
         enabled: () => true,
         create(context) {

@@ -22,10 +22,10 @@ import {
 import {
     type CloseKind,
     IcomenServer,
-    type IcomenSettings,
     type ListenerName,
     type PlugIdentity,
 } from './server.js';
+import type {IcomenSettings} from './settings.js';
 
 const SWITCH: SwitchFeature = {id: 'switch', kind: 'switch', name: null, deviceClass: 'outlet'};
 
@@ -60,10 +60,10 @@ export class IcomenAdapter implements FamilyService {
     private registered = false;
 
     constructor(
-        private readonly context: FamilyContext,
+        private readonly context: FamilyContext<IcomenSettings>,
         options: IcomenAdapterOptions = {},
     ) {
-        this.settings = context.settings.icomen;
+        this.settings = context.settings;
         this.compat = this.settings.compatTopics ? new CompatTopics(context.topics, this.settings.compatBaseTopic) : null;
         this.server = new IcomenServer({
             settings: this.settings,
@@ -108,7 +108,7 @@ export class IcomenAdapter implements FamilyService {
     private plugConnected(plug: PlugIdentity): boolean {
         const id = deviceIdFor(plug.mac);
         const {registry, settings} = this.context;
-        if (!registry.has(id) && registry.list('icomen').length >= settings.icomen.maxPlugs) return false;
+        if (!registry.has(id) && registry.list('icomen').length >= settings.maxPlugs) return false;
         this.context.registry.upsert({id, family: 'icomen', facts: factsFor(plug.mac, plug.vendor, plug.address), features: [SWITCH]});
         this.context.registry.setExtra(id, 'vendor', plug.vendor);
         return true;

@@ -1,9 +1,22 @@
+import {startIcomenPlugs} from '../../simulate/icomen.js';
+import {createLogger} from '../../util/logger.js';
 import type {FamilyModule} from '../family.js';
 import {IcomenAdapter} from './adapter.js';
+import {simulateIcomenCommand} from './cli.js';
+import {icomenSettingsSchema} from './settings.js';
+
+const DEMO_PLUGS = 3;
 
 /** ALDI/Lidl smart2connect plugs: the 7531 load balancer and the session port. */
-export const icomenFamily: FamilyModule = {
-    family: 'icomen',
-    enabled: (settings) => settings.icomen.enabled,
+export const icomenFamily = {
+    id: 'icomen',
+    settings: icomenSettingsSchema,
+    enabled: (section) => section.enabled,
     create: (context) => new IcomenAdapter(context),
-};
+    simulateCommand: () => simulateIcomenCommand,
+    async startDemo(section) {
+        const plugs = await startIcomenPlugs({count: DEMO_PLUGS, host: '127.0.0.1', port: section.balancerPort});
+        createLogger('demo').info(`started ${plugs.length} simulated icomen plugs: ${plugs.map((plug) => plug.mac).join(', ')}`);
+        return {stop: async () => void (await Promise.all(plugs.map((plug) => plug.stop())))};
+    },
+} satisfies FamilyModule<'icomen', typeof icomenSettingsSchema>;

@@ -8,7 +8,6 @@
  */
 import net from 'node:net';
 
-import type {Settings} from '../../config/schema.js';
 import {listen} from '../../util/listen.js';
 import {createLogger, type Logger} from '../../util/logger.js';
 import {
@@ -31,8 +30,8 @@ import {
     unmapIpv4,
     type VendorBytes,
 } from './codec.js';
+import type {IcomenSettings} from './settings.js';
 
-export type IcomenSettings = Settings['icomen'];
 
 export type ListenerName = 'balancer' | 'session';
 

@@ -3,17 +3,16 @@
  * devices). It keeps what `_otc.info` tells, polls and applies pushes through the device's model,
  * turns feature commands into requests, and keeps link health.
  */
-import type {Settings} from '../../config/schema.js';
 import {type DeviceCommand, type DeviceFacts, type DeviceState, type Feature, makeDeviceId} from '../../core/device.js';
 import type {DeviceRegistry} from '../../core/registry.js';
 import type {CommandRouter} from '../../core/router.js';
-import {DEMO_MIIO_DEVICES, simulatedCloudKey} from '../../simulate/miio.js';
 import {createLogger, registerSecret} from '../../util/logger.js';
 import {isPlainObject} from '../../util/plain-object.js';
 import type {FamilyContext, FamilyService} from '../family.js';
 import {cloudKeyProblem, keysFromCloudKey, type MiioKeys} from './codec.js';
 import {GslbServer} from './gslb.js';
 import {createModel, type MiioModel} from './models/index.js';
+import type {MiioSettings} from './settings.js';
 import {MiioCloudServer, type MiioServerDropReason, type MiioSession} from './server.js';
 
 const log = createLogger('miio:adapter');
@@ -61,8 +60,7 @@ interface DeviceEntry {
 }
 
 export class MiioService implements FamilyService {
-    private readonly settings: Settings['miio'];
-    private readonly demo: boolean;
+    private readonly settings: MiioSettings;
     private readonly registry: DeviceRegistry;
     private readonly router: CommandRouter;
     private readonly entries = new Map<number, DeviceEntry>();
@@ -70,9 +68,8 @@ export class MiioService implements FamilyService {
     private gslb: GslbServer | null = null;
     private pollTimer: NodeJS.Timeout | null = null;
 
-    constructor(context: Pick<FamilyContext, 'settings' | 'registry' | 'router'>) {
-        this.settings = context.settings.miio;
-        this.demo = context.settings.demo;
+    constructor(context: Pick<FamilyContext<MiioSettings>, 'settings' | 'registry' | 'router'>) {
+        this.settings = context.settings;
         this.registry = context.registry;
         this.router = context.router;
         this.server = new MiioCloudServer(
@@ -139,7 +136,7 @@ export class MiioService implements FamilyService {
 
     /** Configured devices and those added with `fogbridge miio add` (registry secrets). */
     private loadDevices(): void {
-        const configured = new Set<number>([...this.settings.devices.map((device) => device.did), ...(this.demo ? DEMO_MIIO_DEVICES.map((device) => device.did) : [])]);
+        const configured = new Set<number>(this.settings.devices.map((device) => device.did));
         for (const device of this.registry.list('miio')) {
             const did = Number(device.extra.did);
             if (!Number.isInteger(did) || did <= 0) continue;
@@ -153,14 +150,6 @@ export class MiioService implements FamilyService {
             if (key && !cloudKeyProblem(key)) entry.keys = keysFromCloudKey(key);
             if (typeof device.extra.model === 'string') entry.modelName = device.extra.model;
             if (typeof device.extra.firmware === 'string') entry.firmware = device.extra.firmware;
-        }
-        if (this.demo) {
-            // The simulated demo devices' keys derive from their dids: nothing to configure.
-            for (const demo of DEMO_MIIO_DEVICES) {
-                const entry = this.entryFor(demo.did);
-                entry.keys = keysFromCloudKey(simulatedCloudKey(demo.did));
-                entry.configuredName = demo.name;
-            }
         }
         for (const configured of this.settings.devices) {
             registerSecret(configured.key);

@@ -3,17 +3,17 @@
  */
 import type {Argv, CommandModule} from 'yargs';
 
-import {registryPath} from '../../bridge.js';
-import {loadSettings} from '../../config/load.js';
 import {EventBus} from '../../core/bus.js';
-import {DeviceRegistry} from '../../core/registry.js';
+import {DeviceRegistry, registryFile} from '../../core/registry.js';
 import {SIMULATED_MODELS, startMiioSimulator} from '../../simulate/miio.js';
 import {untilInterrupted} from '../../simulate/until-interrupted.js';
+import type {FamilyCli} from '../family.js';
 import {CLOUD_KEY_FEATURE, CLOUD_KEY_SECRET, miioDeviceId} from './adapter.js';
 import {cloudKeyProblem} from './codec.js';
+import type {MiioSettings} from './settings.js';
 
 export interface AddDeviceInput {
-    /** The bridge's registry file (`registryPath(settings)`). */
+    /** The bridge's registry file (`registryFile(dataDir)`). */
     registryFile: string;
     did: number;
     key: string;
@@ -64,34 +64,38 @@ interface AddArgs {
     config?: string;
 }
 
-export const miioAddCommand: CommandModule<object, AddArgs> = {
-    command: 'add',
-    describe: 'add a miIO device by its did and 16-character cloud key (both from the device\'s device.conf)',
-    builder: (yargs: Argv) =>
-        yargs
-            .option('did', {type: 'number', demandOption: true, describe: 'device id (did= in device.conf)'})
-            .option('key', {type: 'string', demandOption: true, describe: 'cloud key (key= in device.conf, 16 characters; not the 32-hex local token)'})
-            .option('name', {type: 'string', describe: 'name shown in Home Assistant'})
-            .option('model', {type: 'string', describe: 'model, e.g. roborock.vacuum.s5 (the device also tells it when it connects)'})
-            .option('data-dir', {type: 'string', describe: 'data directory (default: dataDir from the settings)'}) as unknown as Argv<AddArgs>,
-    handler: async (args) => {
-        const settings = loadSettings({file: args.config, env: process.env, flags: args.dataDir ? {dataDir: args.dataDir} : {}});
-        const registryFile = registryPath(settings);
-        const {id, created} = await addMiioDevice({registryFile, did: args.did, key: args.key, name: args.name, model: args.model});
-        process.stdout.write(
-            `${created ? 'added' : 'updated'} ${id} (cloud key stored in ${registryFile}). ` +
-                'Restart the bridge if it is running: it reads the registry at start-up and would otherwise overwrite it.\n',
-        );
-    },
-};
+function miioAddCommand(cli: FamilyCli<MiioSettings>): CommandModule<object, AddArgs> {
+    return {
+        command: 'add',
+        describe: 'add a miIO device by its did and 16-character cloud key (both from the device\'s device.conf)',
+        builder: (yargs: Argv) =>
+            yargs
+                .option('did', {type: 'number', demandOption: true, describe: 'device id (did= in device.conf)'})
+                .option('key', {type: 'string', demandOption: true, describe: 'cloud key (key= in device.conf, 16 characters; not the 32-hex local token)'})
+                .option('name', {type: 'string', describe: 'name shown in Home Assistant'})
+                .option('model', {type: 'string', describe: 'model, e.g. roborock.vacuum.s5 (the device also tells it when it connects)'})
+                .option('data-dir', {type: 'string', describe: 'data directory (default: dataDir from the settings)'}) as unknown as Argv<AddArgs>,
+        handler: async (args) => {
+            const {dataDir} = cli.loadSettings({config: args.config, dataDir: args.dataDir});
+            const file = registryFile(dataDir);
+            const {id, created} = await addMiioDevice({registryFile: file, did: args.did, key: args.key, name: args.name, model: args.model});
+            process.stdout.write(
+                `${created ? 'added' : 'updated'} ${id} (cloud key stored in ${file}). ` +
+                    'Restart the bridge if it is running: it reads the registry at start-up and would otherwise overwrite it.\n',
+            );
+        },
+    };
+}
 
 /** `fogbridge miio <command>`. */
-export const miioCommand: CommandModule = {
-    command: 'miio <command>',
-    describe: 'manage miIO devices (Xiaomi/Roborock vacuums, chuangmi plugs)',
-    builder: (yargs: Argv) => yargs.command(miioAddCommand as unknown as CommandModule).demandCommand(1),
-    handler: () => undefined,
-};
+export function miioCommand(cli: FamilyCli<MiioSettings>): CommandModule {
+    return {
+        command: 'miio <command>',
+        describe: 'manage miIO devices (Xiaomi/Roborock vacuums, chuangmi plugs)',
+        builder: (yargs: Argv) => yargs.command(miioAddCommand(cli) as unknown as CommandModule).demandCommand(1),
+        handler: () => undefined,
+    };
+}
 
 interface SimulateArgs {
     model: string;

@@ -1,9 +1,17 @@
 import type {FamilyModule} from '../family.js';
+import {certsCommand} from './claim-cli.js';
+import {rainmakerCommand, simulateRainmakerCommand} from './cli.js';
+import {startRainmakerDemo} from './demo.js';
 import {RainmakerService} from './service.js';
+import {rainmakerSettingsSchema} from './settings.js';
 
 /** ESP RainMaker nodes: a local mutual-TLS MQTT "cloud" with per-node ACLs, claiming and OTA. */
-export const rainmakerFamily: FamilyModule = {
-    family: 'rainmaker',
-    enabled: (settings) => settings.rainmaker.enabled,
+export const rainmakerFamily = {
+    id: 'rainmaker',
+    settings: rainmakerSettingsSchema,
+    enabled: (section) => section.enabled,
     create: (context) => new RainmakerService(context),
-};
+    cliCommands: (cli) => [rainmakerCommand(cli), certsCommand(cli)],
+    simulateCommand: (cli) => simulateRainmakerCommand(cli),
+    startDemo: (section, dataDir) => startRainmakerDemo(section, dataDir),
+} satisfies FamilyModule<'rainmaker', typeof rainmakerSettingsSchema>;

@@ -12,7 +12,6 @@ import {createBroker} from '../../broker/broker.js';
 import {attachMqttConnection} from '../../broker/listener.js';
 import {type TlsRoute, TlsPortDispatcher} from '../../broker/port-443.js';
 import {type BoundServer, type TlsMaterial, listenMqttMutualTls} from '../../broker/tls-listener.js';
-import type {Settings} from '../../config/schema.js';
 import {createLogger} from '../../util/logger.js';
 import {loadOrCreateCa} from '../../tls/ca.js';
 import {loadOrIssueServerCertificate} from '../../tls/issue.js';
@@ -21,6 +20,7 @@ import {RainmakerAdapter} from './adapter.js';
 import {type ClaimServer, startClaimServer} from './claim-server.js';
 import {rainmakerHooks} from './auth.js';
 import {FirmwareCatalog, OtaFileServer} from './ota.js';
+import type {RainmakerSettings} from './settings.js';
 
 const log = createLogger('rainmaker');
 
@@ -35,13 +35,13 @@ export interface RainmakerPorts {
     claim: number | null;
 }
 
-export function firmwareDirectory(settings: Settings): string {
-    return settings.rainmaker.firmwareDir ?? path.join(settings.dataDir, 'rainmaker', 'firmware');
+export function firmwareDirectory(settings: RainmakerSettings, dataDir: string): string {
+    return settings.firmwareDir ?? path.join(dataDir, 'rainmaker', 'firmware');
 }
 
-export function serverNames(settings: Settings): {hosts: string[]; ips: string[]} {
-    const hosts = [settings.rainmaker.mqttHost, ...settings.rainmaker.serverCertHosts.filter((host) => host !== settings.rainmaker.mqttHost)];
-    return {hosts, ips: settings.rainmaker.serverCertIps};
+export function serverNames(settings: RainmakerSettings): {hosts: string[]; ips: string[]} {
+    const hosts = [settings.mqttHost, ...settings.serverCertHosts.filter((host) => host !== settings.mqttHost)];
+    return {hosts, ips: settings.serverCertIps};
 }
 
 export class RainmakerService implements FamilyService {
@@ -57,7 +57,7 @@ export class RainmakerService implements FamilyService {
     /** The live session per node id: a takeover replaces it before the old one's disconnect event. */
     private readonly sessions = new Map<string, Client>();
 
-    constructor(private readonly context: FamilyContext) {}
+    constructor(private readonly context: FamilyContext<RainmakerSettings>) {}
 
     async start(): Promise<void> {
         try {
@@ -70,10 +70,9 @@ export class RainmakerService implements FamilyService {
     }
 
     private async startParts(): Promise<void> {
-        const {settings, registry, router} = this.context;
-        const config = settings.rainmaker;
-        const ca = await loadOrCreateCa(settings.dataDir);
-        const server = await loadOrIssueServerCertificate(settings.dataDir, ca, serverNames(settings));
+        const {settings: config, dataDir, registry, router} = this.context;
+        const ca = await loadOrCreateCa(dataDir);
+        const server = await loadOrIssueServerCertificate(dataDir, ca, serverNames(config));
         const material: TlsMaterial = {ca: ca.certPem, cert: server.certPem + ca.certPem, key: server.keyPem};
 
         const broker = await createBroker({
@@ -98,7 +97,7 @@ export class RainmakerService implements FamilyService {
                 send: (nodeId, topic, payload) => this.send(nodeId, topic, payload),
                 isConnected: (nodeId) => this.sessions.has(nodeId),
             },
-            firmware: new FirmwareCatalog(firmwareDirectory(settings), log.child('ota')),
+            firmware: new FirmwareCatalog(firmwareDirectory(config, dataDir), log.child('ota')),
             files: this.files,
             model: {fanForwardDirection: config.fanForwardDirection, temperatureUnit: config.temperatureUnit},
             log: log.child('adapter'),
@@ -159,7 +158,7 @@ export class RainmakerService implements FamilyService {
 
         if (config.claimPort !== null) {
             this.claimServer = await startClaimServer({
-                dataDir: settings.dataDir,
+                dataDir,
                 ca,
                 host: config.host,
                 port: config.claimPort,
@@ -195,7 +194,7 @@ export class RainmakerService implements FamilyService {
                     socket.destroy();
                     return;
                 }
-                attachMqttConnection(this.broker, socket, {limits: {maxPacketBytes: this.context.settings.rainmaker.maxPacketBytes}, log, label: 'rainmaker:443'});
+                attachMqttConnection(this.broker, socket, {limits: {maxPacketBytes: this.context.settings.maxPacketBytes}, log, label: 'rainmaker:443'});
             },
         };
     }
