@@ -53,6 +53,7 @@ export class MiioCloud {
     constructor(
         private readonly options: MiioCloudOptions,
         private readonly hooks: MiioCloudHooks,
+        // One logger for socket and conversation, under the namespace their lines have always carried.
         private readonly log: Logger = createLogger('miio:server'),
     ) {
         this.socket = new MiioSocket(options, hooks, (session, request) => this.answer(session, request), log);
