@@ -1,7 +1,8 @@
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 
+import {MiioCloud, type MiioCloudHooks} from '../../src/families/miio/cloud.js';
 import {cloudHello, decodePacket, keysFromCloudKey, readHeader} from '../../src/families/miio/codec.js';
-import {MiioCloudServer, MiioDeviceError, type MiioServerHooks} from '../../src/families/miio/server.js';
+import {MiioDeviceError} from '../../src/families/miio/socket.js';
 import {freePort, waitFor} from '../support/net.js';
 import {RawDevice} from './raw-device.js';
 
@@ -9,13 +10,13 @@ const DID = 320_000_001;
 const keys = keysFromCloudKey('ServerTestKey016');
 
 describe('the UDP cloud server', () => {
-    let server: MiioCloudServer;
+    let server: MiioCloud;
     let device: RawDevice;
     const calls: {hook: string; args: unknown[]}[] = [];
     let storedId: number | undefined;
     const saved: number[] = [];
 
-    const hooks: MiioServerHooks = {
+    const hooks: MiioCloudHooks = {
         keysFor: (did) => (did === DID ? keys : null),
         onSeen: () => undefined,
         onKeyMissing: (session) => calls.push({hook: 'keyMissing', args: [session.did]}),
@@ -34,7 +35,7 @@ describe('the UDP cloud server', () => {
         saved.length = 0;
         storedId = undefined;
         const port = await freePort();
-        server = new MiioCloudServer(
+        server = new MiioCloud(
             {host: '127.0.0.1', port, advertiseAddress: null, requestTimeoutMs: 300, offlineAfterMs: 60_000, maxDatagramBytes: 16_384, helloRatePerSecond: 50, countryCode: 'DE'},
             hooks,
         );

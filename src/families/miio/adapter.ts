@@ -1,5 +1,5 @@
 /**
- * The miIO adapter: between the cloud server (packets, sessions) and the registry (normalised
+ * The miIO adapter: between the cloud (cloud.ts over socket.ts) and the registry (normalised
  * devices). It keeps what `_otc.info` tells, polls and applies pushes through the device's model,
  * turns feature commands into requests, and keeps link health.
  */
@@ -9,11 +9,12 @@ import type {CommandRouter} from '../../core/router.js';
 import {createLogger, registerSecret} from '../../util/logger.js';
 import {isPlainObject} from '../../util/plain-object.js';
 import type {FamilyContext, FamilyService} from '../family.js';
+import {MiioCloud} from './cloud.js';
 import {cloudKeyProblem, keysFromCloudKey, type MiioKeys} from './codec.js';
 import {GslbServer} from './gslb.js';
 import {createModel, type MiioModel} from './models/index.js';
 import type {MiioSettings} from './settings.js';
-import {MiioCloudServer, type MiioServerDropReason, type MiioSession} from './server.js';
+import type {MiioSession, MiioSocketDropReason} from './socket.js';
 
 const log = createLogger('miio:adapter');
 
@@ -64,7 +65,7 @@ export class MiioService implements FamilyService {
     private readonly registry: DeviceRegistry;
     private readonly router: CommandRouter;
     private readonly entries = new Map<number, DeviceEntry>();
-    readonly server: MiioCloudServer;
+    readonly server: MiioCloud;
     private gslb: GslbServer | null = null;
     private pollTimer: NodeJS.Timeout | null = null;
 
@@ -72,7 +73,7 @@ export class MiioService implements FamilyService {
         this.settings = context.settings;
         this.registry = context.registry;
         this.router = context.router;
-        this.server = new MiioCloudServer(
+        this.server = new MiioCloud(
             {
                 host: this.settings.host,
                 port: this.settings.port,
@@ -243,7 +244,7 @@ export class MiioService implements FamilyService {
         if (device?.state.cloud_key !== 'missing' || device.link.lastError !== KEY_NEEDED(entry.did)) this.setCloudKeyStatus(entry, 'missing', true);
     }
 
-    private onBadPacket(did: number, reason: MiioServerDropReason, detail: string): void {
+    private onBadPacket(did: number, reason: MiioSocketDropReason, detail: string): void {
         const entry = this.entries.get(did);
         if (!entry || !this.registry.has(entry.id)) return;
         this.registry.countBadPacket(entry.id, reason === 'no_cloud_key' ? KEY_NEEDED(did) : `${reason}: ${detail}`);

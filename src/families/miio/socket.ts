@@ -1,15 +1,15 @@
 /**
- * The miIO cloud link on UDP 8053 (protocol note miio.md §3): answers hellos with the time, echoes
- * keepalives, answers `_otc.info`, acknowledges every device request with its own id, and sends our
- * own requests with unique ids and a timeout to the address of the device's latest datagram.
+ * The miIO socket on UDP 8053 (protocol note miio.md §1, §3.4): checks every datagram before it may
+ * touch a device's session, answers hellos with the time, echoes keepalives, and sends our own
+ * requests with unique ids and a timeout to the address of the device's latest datagram.
  *
- * This layer knows packets and sessions, not device models: what a push means is the adapter's
- * business (hooks below).
+ * It knows packets and sessions, not the conversation: which answer a device request gets is the
+ * cloud's business (cloud.ts), as Valetudo's MiioSocket leaves it to its Dummycloud.
  */
 import dgram from 'node:dgram';
 
 import {bindUdp} from '../../util/listen.js';
-import {createLogger, type Logger} from '../../util/logger.js';
+import type {Logger} from '../../util/logger.js';
 import {isPlainObject} from '../../util/plain-object.js';
 import {TokenBucket} from '../../util/token-bucket.js';
 import {
@@ -30,24 +30,21 @@ import {
 } from './codec.js';
 
 /** Drop reasons beyond the codec's own. */
-export type MiioServerDropReason = MiioDropReason | 'replayed' | 'stale_stamp' | 'no_cloud_key' | 'malformed_message';
+export type MiioSocketDropReason = MiioDropReason | 'replayed' | 'stale_stamp' | 'no_cloud_key' | 'malformed_message';
 
-export interface MiioServerOptions {
+export interface MiioSocketOptions {
     host: string;
     port: number;
-    /** Sent in `_otc.info`; null: the local address that routes to the device. */
-    advertiseAddress: string | null;
     requestTimeoutMs: number;
     offlineAfterMs: number;
     maxDatagramBytes: number;
     helloRatePerSecond: number;
-    countryCode: string;
     /** Sessions for dids without a cloud key, at most (a flood of made-up dids must stay bounded). */
     maxKeylessSessions?: number;
 }
 
-/** How the server tells the adapter what happened; every hook must not throw (they are guarded anyway). */
-export interface MiioServerHooks {
+/** How the socket tells the adapter what happened; every hook must not throw (they are guarded anyway). */
+export interface MiioSocketHooks {
     /** The keys for a did, or null when no cloud key is known. Called for each packet: keep it a lookup. */
     keysFor(did: number): MiioKeys | null;
     /** A verified packet (or, for a did without key, any well-formed one) arrived. */
@@ -55,10 +52,7 @@ export interface MiioServerHooks {
     /** A did without a cloud key talks to us: show it, ask for the key. */
     onKeyMissing(session: MiioSession): void;
     /** A packet of this did failed a check. */
-    onBadPacket(did: number, reason: MiioServerDropReason, detail: string): void;
-    onOtcInfo(session: MiioSession, params: Record<string, unknown>): void;
-    /** A device request other than `_otc.info`, after it was acknowledged. */
-    onDeviceRequest(session: MiioSession, method: string, params: unknown): void;
+    onBadPacket(did: number, reason: MiioSocketDropReason, detail: string): void;
     onTimeout(session: MiioSession, method: string): void;
     /** No packet for `offlineAfterMs`. */
     onSilent(session: MiioSession): void;
@@ -66,6 +60,13 @@ export interface MiioServerHooks {
     /** The first id to use for a did and the store for the id high-water mark (ids must never repeat, miio.md §3.4). */
     loadRequestId?(did: number): number | undefined;
     saveRequestId?(did: number, reservedUpTo: number): void;
+}
+
+/** A request from the device, with the id its answer must carry. */
+export interface MiioDeviceRequest {
+    id: number;
+    method: string;
+    params: unknown;
 }
 
 /** An error answer from the device (`{"error":{code,message}}`). */
@@ -95,10 +96,6 @@ const RECENT_CHECKSUMS = 64;
 /** Hello answers per source address: a burst, then one per second, so one flooder cannot use the whole budget. */
 const HELLO_BURST_PER_ADDRESS = 4;
 
-/** Methods the device sends that want a specific answer, or none (miio.md §3.3). */
-const NO_REPLY_METHODS = new Set(['ali_lic', 'vendor_lic', 'lwt', '_sync.update_vacuum_mapinfo', 'dev_auth']);
-const PRESIGNED_URL_METHODS = new Set(['_sync.gen_presigned_url', '_sync.gen_tmp_presigned_url', '_sync.batch_gen_room_up_url']);
-
 export class MiioSession {
     address = '';
     port = 0;
@@ -120,23 +117,22 @@ export class MiioSession {
     constructor(readonly did: number) {}
 }
 
-export class MiioCloudServer {
-    private readonly log: Logger;
+export class MiioSocket {
     private socket: dgram.Socket | null = null;
     private readonly sessions = new Map<number, MiioSession>();
     private sweepTimer: NodeJS.Timeout | null = null;
     private readonly helloBucket: TokenBucket;
-    private readonly routeCache = new Map<string, string>();
     private readonly helloBuckets = new Map<string, TokenBucket>();
     /** Counts of what could not be tied to a device (hellos, garbage, floods). */
     readonly stats = {hellos: 0, hellosDropped: 0, unattributed: 0};
 
     constructor(
-        private readonly options: MiioServerOptions,
-        private readonly hooks: MiioServerHooks,
-        logger?: Logger,
+        private readonly options: MiioSocketOptions,
+        private readonly hooks: MiioSocketHooks,
+        /** Answers the device's requests (the cloud conversation); guarded like the hooks. */
+        private readonly onRequest: (session: MiioSession, request: MiioDeviceRequest) => void,
+        private readonly log: Logger,
     ) {
-        this.log = logger ?? createLogger('miio:server');
         this.helloBucket = new TokenBucket(options.helloRatePerSecond, options.helloRatePerSecond, Date.now());
     }
 
@@ -197,6 +193,14 @@ export class MiioCloudServer {
         });
     }
 
+    /** Sends a message that wants no answer (our answers to the device's requests). */
+    sendMessage(session: MiioSession, message: object): void {
+        if (!session.keys) return;
+        // NUL-terminated, as devices themselves send (miio.md §1.3).
+        const packet = encodeMessage(session.keys, message, {did: session.did, stamp: this.stampFor(session), nulTerminated: true});
+        this.send(session, packet);
+    }
+
     private allocateId(session: MiioSession): number {
         if (session.nextId >= ID_LIMIT) session.nextId = 1;
         if (session.nextId >= session.reservedUpTo) {
@@ -246,7 +250,7 @@ export class MiioCloudServer {
             if (error instanceof MiioPacketError) return this.countBad(session.did, error.reason, error.message);
             throw error;
         }
-        if (typeof message.method === 'string') return this.handleDeviceRequest(session, message);
+        if (typeof message.method === 'string') return this.handleRequest(session, message.method, message);
         if ('result' in message || 'error' in message) return this.handleReply(session, message);
         this.countBad(session.did, 'malformed_message', 'JSON without method, result or error');
     }
@@ -285,7 +289,7 @@ export class MiioCloudServer {
      * Keepalives are echoed only when their stamp is newer than the last echoed one (Valetudo's rule);
      * a payload packet is a replay when its bytes were seen recently or its stamp is far behind.
      */
-    private replayProblem(session: MiioSession, header: MiioHeader, datagram: Buffer): [MiioServerDropReason, string] | null {
+    private replayProblem(session: MiioSession, header: MiioHeader, datagram: Buffer): [MiioSocketDropReason, string] | null {
         if (header.length === HEADER_LENGTH) {
             if (header.stamp <= session.lastKeepaliveStamp) {
                 return ['replayed', `keepalive stamp ${header.stamp} is not newer than ${session.lastKeepaliveStamp}: not echoed`];
@@ -323,7 +327,7 @@ export class MiioCloudServer {
     }
 
     /** Our stamp: the device's last one plus the seconds since (miio.md §1.5), else the time. */
-    stampFor(session: MiioSession): number {
+    private stampFor(session: MiioSession): number {
         const now = Date.now();
         if (session.lastStamp > 0 && now - session.lastStampAt < STAMP_WINDOW_S * 1000) {
             return session.lastStamp + Math.floor((now - session.lastStampAt) / 1000);
@@ -352,47 +356,12 @@ export class MiioCloudServer {
         this.sendRaw(helloReply(Math.floor(now / 1000)), remote.port, remote.address);
     }
 
-    private handleDeviceRequest(session: MiioSession, message: MiioMessage): void {
-        const method = message.method as string;
+    private handleRequest(session: MiioSession, method: string, message: MiioMessage): void {
         const id = message.id;
         if (typeof id !== 'number' || !Number.isInteger(id)) {
             return this.countBad(session.did, 'malformed_message', `request ${method} without a numeric id`);
         }
-        if (method === '_otc.info') {
-            const params = isPlainObject(message.params) ? message.params : {};
-            this.answerOtcInfo(session, id);
-            this.guard(() => this.hooks.onOtcInfo(session, params));
-            return;
-        }
-        if (method === '_sync.getctrycode') this.sendMessage(session, {id, result: {ctry_code: this.options.countryCode}});
-        else if (method === '_sync.getAppData') this.sendMessage(session, {id, error: {code: -6, message: 'not set app data'}});
-        // Maps are not supported: the robot gets the same refusal dummycloud sends.
-        else if (PRESIGNED_URL_METHODS.has(method)) this.sendMessage(session, {id, error: {code: -7, message: 'unknow device'}});
-        else if (!NO_REPLY_METHODS.has(method)) this.sendMessage(session, {id, result: 'ok'});
-        this.guard(() => this.hooks.onDeviceRequest(session, method, message.params));
-    }
-
-    private answerOtcInfo(session: MiioSession, id: number): void {
-        this.advertisedAddress(session.address)
-            .then((ip) => {
-                const server = {ip, port: this.port};
-                this.sendMessage(session, {id, result: {otc_list: [server], otc_test: {list: [server], interval: 1800, firsttest: 1193}}});
-            })
-            // Detached from the datagram handler's try/catch: an unhandled rejection would end the process.
-            .catch((error: unknown) => this.log.limited('error', 'otc', `device ${session.did}: answering _otc.info failed: ${(error as Error).message}`));
-    }
-
-    /** The address devices are told to use: configured, the bound one, or the local end of the route to the device. */
-    advertisedAddress(deviceAddress: string): Promise<string> {
-        if (this.options.advertiseAddress) return Promise.resolve(this.options.advertiseAddress);
-        if (this.options.host !== '0.0.0.0') return Promise.resolve(this.options.host);
-        const cached = this.routeCache.get(deviceAddress);
-        if (cached) return Promise.resolve(cached);
-        return localAddressTowards(deviceAddress).then((address) => {
-            if (this.routeCache.size > 1024) this.routeCache.clear();
-            this.routeCache.set(deviceAddress, address);
-            return address;
-        });
+        this.guard(() => this.onRequest(session, {id, method, params: message.params}));
     }
 
     private handleReply(session: MiioSession, message: MiioMessage): void {
@@ -440,13 +409,6 @@ export class MiioCloudServer {
         }
     }
 
-    private sendMessage(session: MiioSession, message: object): void {
-        if (!session.keys) return;
-        // NUL-terminated, as devices themselves send (miio.md §1.3).
-        const packet = encodeMessage(session.keys, message, {did: session.did, stamp: this.stampFor(session), nulTerminated: true});
-        this.send(session, packet);
-    }
-
     private send(session: MiioSession, packet: Buffer): void {
         this.sendRaw(packet, session.port, session.address);
         this.guard(() => this.hooks.onSent(session));
@@ -464,7 +426,7 @@ export class MiioCloudServer {
      * A refused datagram: counted against the device only when it comes from that device's current
      * address (so a spoofer cannot fill another device's counters), else as unattributed.
      */
-    private drop(datagram: Buffer, remote: dgram.RemoteInfo, reason: MiioServerDropReason, detail: string): void {
+    private drop(datagram: Buffer, remote: dgram.RemoteInfo, reason: MiioSocketDropReason, detail: string): void {
         const did = datagram.length >= 12 ? datagram.readUInt32BE(8) : null;
         const session = did === null ? undefined : this.sessions.get(did);
         const fromDevice = session !== undefined && session.address === remote.address;
@@ -476,7 +438,7 @@ export class MiioCloudServer {
         this.log.limited('warn', `drop:${reason}`, `dropped datagram from ${remote.address}:${remote.port}: ${detail}`);
     }
 
-    private countBad(did: number, reason: MiioServerDropReason, detail: string): void {
+    private countBad(did: number, reason: MiioSocketDropReason, detail: string): void {
         this.log.limited('warn', `bad:${did}:${reason}`, `device ${did}: ${reason}: ${detail}`);
         this.guard(() => this.hooks.onBadPacket(did, reason, detail));
     }
@@ -488,20 +450,4 @@ export class MiioCloudServer {
             this.log.limited('error', 'hook', `miIO hook failed: ${(error as Error).stack ?? String(error)}`);
         }
     }
-}
-
-/** The local address the kernel would send from to reach `remote` (a connected UDP socket sends nothing). */
-function localAddressTowards(remote: string): Promise<string> {
-    return new Promise((resolve) => {
-        const probe = dgram.createSocket('udp4');
-        probe.once('error', () => {
-            probe.close();
-            resolve('127.0.0.1');
-        });
-        probe.connect(8053, remote, () => {
-            const address = probe.address().address;
-            probe.close();
-            resolve(address);
-        });
-    });
 }
