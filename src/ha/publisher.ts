@@ -193,7 +193,7 @@ export class HaPublisher {
         const {connection} = this.options;
         const filter = this.topics.discoveryFilter;
         const stale = new Map<string, {id: string; kind: string}[]>();
-        connection.subscribe(filter, (topic, payload, packet) => {
+        const unsubscribe = connection.subscribe(filter, (topic, payload, packet) => {
             if (!packet.retain || payload.length === 0) return;
             const deviceId = this.topics.deviceIdFromDiscovery(topic);
             if (!deviceId) return;
@@ -205,7 +205,7 @@ export class HaPublisher {
         });
         this.staleScanTimer = setTimeout(() => {
             this.staleScanTimer = null;
-            connection.unsubscribe(filter);
+            unsubscribe();
             this.staleScanDone = true;
             for (const [deviceId, features] of stale) {
                 log.info(`clearing stale discovery of ${deviceId}, which is no longer in the registry`);
