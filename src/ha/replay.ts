@@ -48,7 +48,7 @@ export class Replay implements Extension {
         this.unsubscribers.push(
             connection.onConnect(() => {
                 queue.setReady(true);
-                this.request();
+                void this.request();
             }),
             connection.onDisconnect(() => queue.setReady(false)),
             connection.subscribe(settings.birthTopic, (_topic, payload) => this.onBirth(payload.toString())),
@@ -68,19 +68,23 @@ export class Replay implements Extension {
     }
 
     /**
-     * Work the first replay waits for, started at the first connect (the scan for stale discovery,
-     * whose result decides what the replay must clear). Returns the function that withdraws it.
+     * Work the first replay waits for, started at the first connect: the scan for stale discovery,
+     * which learns what HA still holds (ghost devices, components a device lost) before the replay
+     * publishes over it. Returns the function that withdraws it.
      */
     prepareWith(preparation: () => Promise<void>): () => void {
         this.preparations.add(preparation);
         return () => this.preparations.delete(preparation);
     }
 
-    /** Replays now, or once the preparations are done: requests made meanwhile share that one replay. */
-    request(): void {
+    /**
+     * Replays now, or once the preparations are done: requests made meanwhile share that one
+     * replay. Resolves once the replay is queued.
+     */
+    request(): Promise<void> {
         if (this.prepared) {
             this.run();
-            return;
+            return Promise.resolve();
         }
         this.preparing ??= Promise.all([...this.preparations].map((prepare) => prepare()))
             .catch((error: Error) => log.error(`preparing the replay failed, replaying anyway: ${error.message}`))
@@ -88,6 +92,7 @@ export class Replay implements Extension {
                 this.prepared = true;
                 this.run();
             });
+        return this.preparing;
     }
 
     private run(): void {
@@ -107,7 +112,7 @@ export class Replay implements Extension {
         if (this.birthTimer) clearTimeout(this.birthTimer);
         this.birthTimer = setTimeout(() => {
             this.birthTimer = null;
-            this.request();
+            void this.request();
         }, delay);
         this.birthTimer.unref();
     }
