@@ -11,9 +11,11 @@ import {EventBus} from './core/bus.js';
 import {createLogger, setLogLevel} from './util/logger.js';
 import {DeviceRegistry, registryFile} from './core/registry.js';
 import {CommandRouter} from './core/router.js';
+import {startExtensions, stopExtensions} from './core/extension.js';
 import type {FamilyModule, FamilyService, TopicPort} from './families/family.js';
 import {HaConnection} from './ha/connection.js';
-import {HaPublisher} from './ha/publisher.js';
+import {createHaContext} from './ha/context.js';
+import {createHaExtensions} from './ha/index.js';
 import {OutboundQueue} from './ha/queue.js';
 import {explainListenError} from './util/listen.js';
 import {VERSION} from './version.js';
@@ -83,8 +85,8 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
         bulkRatePerSecond: settings.ha.replayRatePerSecond,
         send: (message) => connection.publish(message),
     });
-    const publisher = new HaPublisher({settings: settings.ha, registry, bus, router, connection, queue});
-    publisher.start();
+    const extensions = createHaExtensions(createHaContext({settings: settings.ha, registry, bus, router, connection, queue}));
+    await startExtensions(extensions);
     const topics: TopicPort = {
         publish: (topic, payload, options) => queue.enqueue({topic, payload, retain: options?.retain ?? false, qos: 1}),
         subscribe: (filter, handler) =>
@@ -116,7 +118,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
         }
     } catch (error) {
         await stopServices();
-        publisher.stop();
+        await stopExtensions(extensions);
         queue.close();
         await registry.close();
         await closeEmbedded();
@@ -138,7 +140,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
                 log.info('stopping');
                 await stopServices();
                 await queue.idle(2000);
-                publisher.stop();
+                await stopExtensions(extensions);
                 await connection.stop();
                 queue.close();
                 await registry.close();

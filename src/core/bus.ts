@@ -17,8 +17,8 @@ type Listener<K extends keyof BusEvents> = (payload: BusEvents[K]) => void;
 const log = createLogger('core:bus');
 
 /**
- * A small typed event bus. A throwing listener is logged and skipped, so one consumer (the HA
- * publisher, the web UI) can never break another or the adapter that emitted.
+ * A small typed event bus. A throwing listener is logged and skipped, so one consumer (an HA
+ * extension, the web UI) can never break another or the adapter that emitted.
  */
 export class EventBus {
     private readonly listeners = new Map<keyof BusEvents, Set<Listener<never>>>();

@@ -33,23 +33,29 @@ export class HaConnection {
         private readonly bridgeStateTopic: string,
     ) {}
 
-    onConnect(listener: () => void): void {
-        this.connectListeners.push(listener);
+    /** Returns a function that removes the listener again (an extension stopping). */
+    onConnect(listener: () => void): () => void {
+        return addListener(this.connectListeners, listener);
     }
 
-    onDisconnect(listener: () => void): void {
-        this.disconnectListeners.push(listener);
+    onDisconnect(listener: () => void): () => void {
+        return addListener(this.disconnectListeners, listener);
     }
 
-    /** Subscribed now if connected, and again after every reconnect. */
-    subscribe(filter: string, handler: MessageHandler): void {
-        this.handlers.push({filter, handler});
+    /**
+     * Subscribed now if connected, and again after every reconnect. The returned function removes
+     * this handler, and the broker subscription with the last handler of its filter.
+     */
+    subscribe(filter: string, handler: MessageHandler): () => void {
+        const entry = {filter, handler};
+        this.handlers.push(entry);
         if (this.client?.connected) this.client.subscribe(filter, {qos: 1});
-    }
-
-    unsubscribe(filter: string): void {
-        for (let i = this.handlers.length - 1; i >= 0; i--) if (this.handlers[i]!.filter === filter) this.handlers.splice(i, 1);
-        if (this.client?.connected) this.client.unsubscribe(filter);
+        return () => {
+            const index = this.handlers.indexOf(entry);
+            if (index < 0) return;
+            this.handlers.splice(index, 1);
+            if (this.client?.connected && !this.handlers.some((other) => other.filter === filter)) this.client.unsubscribe(filter);
+        };
     }
 
     /** Starts connecting; resolves at the first CONNACK or after `waitMs` (the client keeps retrying). */
@@ -139,6 +145,14 @@ export class HaConnection {
         }
         await client.endAsync();
     }
+}
+
+function addListener(listeners: (() => void)[], listener: () => void): () => void {
+    listeners.push(listener);
+    return () => {
+        const index = listeners.indexOf(listener);
+        if (index >= 0) listeners.splice(index, 1);
+    };
 }
 
 function redactUrl(url: string): string {

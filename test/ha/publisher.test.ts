@@ -54,6 +54,8 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
         await ha.waitForAvailability(id, 'online');
         const state = await ha.waitForState(id, (candidate) => candidate.battery === 80);
         expect(state).toMatchObject({relay: 'OFF', vacuum: {state: 'docked', fan_speed: 'balanced'}, charging: 'ON', mode: 'eco'});
+        // The vacuum's own topic is published after the device state, possibly in a later packet.
+        await ha.waitFor((message) => message.topic === `fogbridge/${id}/vacuum/state` && JSON.parse(message.payload).state === 'docked', {what: 'the vacuum state docked'});
         expect(ha.latest(`fogbridge/${id}/vacuum/state`)?.payload).toBe('{"state":"docked","fan_speed":"balanced"}');
 
         // A late subscriber (HA restarting) gets everything from the broker's retained store.

@@ -1,0 +1,26 @@
+import type {HaSettings} from '../config/schema.js';
+import type {EventBus} from '../core/bus.js';
+import type {DeviceRegistry} from '../core/registry.js';
+import type {CommandRouter} from '../core/router.js';
+import type {HaConnection} from './connection.js';
+import type {OutboundQueue} from './queue.js';
+import {Replay} from './replay.js';
+import {TopicLayout} from './topics.js';
+
+/** What every Home Assistant extension shares: one connection, one paced queue, one topic layout. */
+export interface HaContext {
+    settings: HaSettings;
+    registry: DeviceRegistry;
+    bus: EventBus;
+    router: CommandRouter;
+    connection: HaConnection;
+    queue: OutboundQueue;
+    topics: TopicLayout;
+    /** The one pass that re-publishes everything retained; each extension adds its part. */
+    replay: Replay;
+}
+
+export function createHaContext(services: Omit<HaContext, 'topics' | 'replay'>): HaContext {
+    const topics = new TopicLayout(services.settings.baseTopic, services.settings.discoveryPrefix);
+    return {...services, topics, replay: new Replay(services)};
+}

@@ -1,0 +1,119 @@
+import type {HaSettings} from '../config/schema.js';
+import {type PublicDevice, toPublic} from '../core/device.js';
+import type {Extension} from '../core/extension.js';
+import type {DeviceRegistry} from '../core/registry.js';
+import {createLogger} from '../util/logger.js';
+import type {HaConnection} from './connection.js';
+import type {OutboundQueue} from './queue.js';
+
+const log = createLogger('ha:replay');
+
+/**
+ * One extension's share of a replay. Each step runs for every part (in extension order) before the
+ * next step starts, so HA learns of the bridge before its devices and of a device before the list.
+ */
+export interface ReplayPart {
+    /** What belongs to no single device (the bridge's own entities). */
+    beforeDevices?(): void;
+    device?(device: PublicDevice): void;
+    /** What sums up the devices (the device list). */
+    afterDevices?(): void;
+}
+
+export interface ReplayOptions {
+    settings: HaSettings;
+    registry: DeviceRegistry;
+    connection: HaConnection;
+    queue: OutboundQueue;
+}
+
+/**
+ * Makes HA converge: everything retained is re-published, paced as bulk, after every connect (a
+ * broker restarted without persistence has lost it) and after HA's birth message (HA restarted
+ * and needs discovery again). The extensions add what they publish; this decides when.
+ */
+export class Replay implements Extension {
+    readonly name = 'ha:replay';
+    private readonly parts = new Set<ReplayPart>();
+    private readonly preparations = new Set<() => Promise<void>>();
+    private preparing: Promise<void> | null = null;
+    private prepared = false;
+    private birthTimer: NodeJS.Timeout | null = null;
+    private readonly unsubscribers: (() => void)[] = [];
+
+    constructor(private readonly options: ReplayOptions) {}
+
+    start(): void {
+        const {connection, queue, settings} = this.options;
+        this.unsubscribers.push(
+            connection.onConnect(() => {
+                queue.setReady(true);
+                void this.request();
+            }),
+            connection.onDisconnect(() => queue.setReady(false)),
+            connection.subscribe(settings.birthTopic, (_topic, payload) => this.onBirth(payload.toString())),
+        );
+    }
+
+    stop(): void {
+        for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+        if (this.birthTimer) clearTimeout(this.birthTimer);
+        this.birthTimer = null;
+    }
+
+    /** Returns the function that takes the part out again. */
+    add(part: ReplayPart): () => void {
+        this.parts.add(part);
+        return () => this.parts.delete(part);
+    }
+
+    /**
+     * Work the first replay waits for, started at the first connect: the scan for stale discovery,
+     * which learns what HA still holds (ghost devices, components a device lost) before the replay
+     * publishes over it. Returns the function that withdraws it.
+     */
+    prepareWith(preparation: () => Promise<void>): () => void {
+        this.preparations.add(preparation);
+        return () => this.preparations.delete(preparation);
+    }
+
+    /**
+     * Replays now, or once the preparations are done: requests made meanwhile share that one
+     * replay. Resolves once the replay is queued.
+     */
+    request(): Promise<void> {
+        if (this.prepared) {
+            this.run();
+            return Promise.resolve();
+        }
+        this.preparing ??= Promise.all([...this.preparations].map((prepare) => prepare()))
+            .catch((error: Error) => log.error(`preparing the replay failed, replaying anyway: ${error.message}`))
+            .then(() => {
+                this.prepared = true;
+                this.run();
+            });
+        return this.preparing;
+    }
+
+    private run(): void {
+        const devices = this.options.registry.list().map(toPublic);
+        log.info(`publishing discovery, availability and state for ${devices.length} device(s)`);
+        const parts = [...this.parts];
+        for (const part of parts) part.beforeDevices?.();
+        for (const device of devices) for (const part of parts) part.device?.(device);
+        for (const part of parts) part.afterDevices?.();
+    }
+
+    private onBirth(payload: string): void {
+        if (payload !== 'online') return;
+        const {birthDelayMinMs, birthDelayMaxMs} = this.options.settings;
+        const delay = birthDelayMinMs + Math.random() * (birthDelayMaxMs - birthDelayMinMs);
+        log.info(`Home Assistant is online; re-publishing in ${Math.round(delay)} ms`);
+        if (this.birthTimer) clearTimeout(this.birthTimer);
+        this.birthTimer = setTimeout(() => {
+            this.birthTimer = null;
+            void this.request();
+        }, delay);
+        this.birthTimer.unref();
+    }
+}

@@ -1,0 +1,80 @@
+import {type PublicDevice, toPublic} from '../core/device.js';
+import type {Extension} from '../core/extension.js';
+import type {HaContext} from './context.js';
+import {hasOwnStateTopic, renderDeviceState, renderFeature} from './state.js';
+
+/**
+ * What HA's entities read: each device's availability, its state (and the own state topic of a
+ * vacuum or light), its transient events, and the `bridge/devices` list.
+ */
+export class StateAndAvailability implements Extension {
+    readonly name = 'ha:state';
+    private readonly unsubscribers: (() => void)[] = [];
+
+    constructor(private readonly context: HaContext) {}
+
+    start(): void {
+        const {bus, queue, registry, replay, topics} = this.context;
+        this.unsubscribers.push(
+            bus.on('device', ({device}) => {
+                this.publishAvailability(device.id, device.link.online, false);
+                this.publishState(device, false);
+                this.publishDeviceList(false);
+            }),
+            bus.on('state', ({deviceId, state}) => {
+                const device = registry.get(deviceId);
+                if (device) this.publishState(toPublic({...device, state}), false);
+            }),
+            bus.on('link', ({deviceId, link}) => {
+                this.publishAvailability(deviceId, link.online, false);
+                // The device list carries `online` too; coalescing keeps a flapping device cheap.
+                this.publishDeviceList(false);
+            }),
+            bus.on('removed', () => this.publishDeviceList(false)),
+            bus.on('event', ({deviceId, featureId, eventType, attributes}) => {
+                const payload = JSON.stringify({...attributes, event_type: eventType});
+                queue.enqueue({topic: topics.featureEvent(deviceId, featureId), payload, retain: false, qos: 1}, {deviceId, coalesce: false});
+            }),
+            replay.add({
+                device: (device) => {
+                    this.publishAvailability(device.id, device.link.online, true);
+                    this.publishState(device, true);
+                },
+                afterDevices: () => this.publishDeviceList(true),
+            }),
+        );
+    }
+
+    stop(): void {
+        for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    }
+
+    private publishAvailability(deviceId: string, online: boolean, bulk: boolean): void {
+        const {queue, topics} = this.context;
+        queue.enqueue({topic: topics.availability(deviceId), payload: online ? 'online' : 'offline', retain: true, qos: 1}, {bulk});
+    }
+
+    private publishState(device: PublicDevice, bulk: boolean): void {
+        const {queue, topics} = this.context;
+        const deviceId = device.id;
+        const throttle = bulk ? {bulk} : {deviceId};
+        queue.enqueue({topic: topics.deviceState(deviceId), payload: JSON.stringify(renderDeviceState(device, device.state)), retain: true, qos: 1}, throttle);
+        for (const feature of device.features) {
+            if (!hasOwnStateTopic(feature)) continue;
+            const payload = JSON.stringify(renderFeature(feature, device.state[feature.id] ?? null));
+            queue.enqueue({topic: topics.featureState(deviceId, feature.id), payload, retain: true, qos: 1}, throttle);
+        }
+    }
+
+    private publishDeviceList(bulk: boolean): void {
+        const {queue, registry, topics} = this.context;
+        const list = registry.list().map((device) => ({
+            id: device.id,
+            family: device.family,
+            ...device.facts,
+            online: device.link.online,
+            features: device.features.map((feature) => ({id: feature.id, kind: feature.kind})),
+        }));
+        queue.enqueue({topic: topics.bridgeDevices, payload: JSON.stringify(list), retain: true, qos: 1}, {bulk});
+    }
+}
