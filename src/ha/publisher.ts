@@ -6,7 +6,7 @@ import {type PublicDevice, toPublic} from '../core/device.js';
 import {LOG_LEVELS, type LogLevel, createLogger, getLogLevel, setLogLevel} from '../util/logger.js';
 import type {DeviceRegistry} from '../core/registry.js';
 import type {CommandRouter} from '../core/router.js';
-import {parseCommand} from './commands.js';
+import {decodeCommand} from './commands.js';
 import type {HaConnection} from './connection.js';
 import {buildBridgeDiscovery, buildDiscovery} from './discovery.js';
 import type {OutboundQueue} from './queue.js';
@@ -237,18 +237,9 @@ export class HaPublisher {
         const target = this.topics.parseCommand(topic);
         if (!target) return;
         if (target.deviceId === BRIDGE_DEVICE_ID) return this.onBridgeCommand(target.featureId, payload.toString());
-        const device = this.options.registry.get(target.deviceId);
-        const feature = device?.features.find((candidate) => candidate.id === target.featureId);
-        if (!device || !feature) {
-            log.warn(`command for unknown ${device ? 'feature' : 'device'} on ${topic}`);
-            return;
-        }
-        const parsed = parseCommand(device.id, feature, target.attribute, payload);
-        if (!parsed.ok) {
-            log.warn(`${device.id}/${feature.id}: command refused: ${parsed.reason}`);
-            return;
-        }
-        this.options.router.route(parsed.command).catch((error: Error) => log.warn(`${device.id}/${feature.id}: command failed: ${error.message}`));
+        const {deviceId, featureId, attribute} = target;
+        // The router logs every refusal and failure with its reason; nothing is left to do here.
+        this.options.router.decodeAndRoute(deviceId, featureId, (feature) => decodeCommand(feature, attribute, payload)).catch(() => undefined);
     }
 }
 
