@@ -34,12 +34,13 @@ interface FeatureBase {
     enabledByDefault?: boolean;
 }
 
-export type VacuumCommand = 'start' | 'stop' | 'pause' | 'return_to_base' | 'locate' | 'clean_spot';
+export const VACUUM_ACTIONS = ['start', 'stop', 'pause', 'return_to_base', 'locate', 'clean_spot'] as const;
+export type VacuumAction = (typeof VACUUM_ACTIONS)[number];
 export type VacuumActivity = 'cleaning' | 'docked' | 'paused' | 'idle' | 'returning' | 'error';
 
 export interface VacuumFeature extends FeatureBase {
     kind: 'vacuum';
-    commands: VacuumCommand[];
+    commands: VacuumAction[];
     fanSpeeds?: string[];
 }
 
@@ -215,18 +216,6 @@ export function newLinkHealth(): LinkHealth {
 export function toPublic(device: Device): PublicDevice {
     const {secrets: _secrets, extra: _extra, ...rest} = device;
     return structuredClone(rest);
-}
-
-/** A command from Home Assistant (or the CLI, or the web UI) for one feature of one device. */
-export interface DeviceCommand {
-    deviceId: string;
-    featureId: string;
-    /**
-     * `set` for stateful features (value = the desired normalised state: boolean for a switch,
-     * Partial<LightState> for a light, …); a vacuum command name; `set_fan_speed`; `press`; `install`.
-     */
-    action: string;
-    value?: unknown;
 }
 
 const DEVICE_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;

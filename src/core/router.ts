@@ -1,16 +1,27 @@
-import type {DeviceCommand, Family} from './device.js';
+import {CommandError, type FeatureCommand, validateCommand} from './commands.js';
+import type {Device, Family, Feature} from './device.js';
 import {createLogger} from '../util/logger.js';
 import type {DeviceRegistry} from './registry.js';
 
 const log = createLogger('core:router');
 
-export type CommandHandler = (command: DeviceCommand) => Promise<void>;
+/** A validated command with the device and feature it is for, looked up once by the router. */
+export interface RoutedCommand {
+    device: Device;
+    feature: Feature;
+    command: FeatureCommand;
+}
 
-export class CommandError extends Error {}
+/** An adapter's side: sends the command to the device; rejects with a CommandError when it cannot. */
+export type CommandHandler = (routed: RoutedCommand) => Promise<void>;
+
+/** Builds the command from an intake's wire format once the feature it is for is known; throws CommandError. */
+export type CommandDecoder = (feature: Feature) => FeatureCommand;
 
 /**
- * Routes a command to the adapter of the device's family. The adapter sends it to the device; the
- * new state comes back from the device, never from here.
+ * Checks a command against its feature and routes it to the adapter of the device's family. The
+ * adapter sends it to the device; the new state comes back from the device, never from here.
+ * Every refusal and failure is logged here, once, with the device, the feature and the reason.
  */
 export class CommandRouter {
     private readonly handlers = new Map<Family, CommandHandler>();
@@ -23,14 +34,27 @@ export class CommandRouter {
     }
 
     /** Rejects with a CommandError the caller can show; never throws synchronously. */
-    async route(command: DeviceCommand): Promise<void> {
-        const device = this.registry.get(command.deviceId);
-        if (!device) throw new CommandError(`unknown device ${command.deviceId}`);
-        const feature = device.features.find((candidate) => candidate.id === command.featureId);
-        if (!feature) throw new CommandError(`${command.deviceId} has no feature "${command.featureId}"`);
-        const handler = this.handlers.get(device.family);
-        if (!handler) throw new CommandError(`no adapter for ${device.family} is running`);
-        log.debug(() => `${command.deviceId}/${command.featureId}: ${command.action} ${JSON.stringify(command.value ?? null)}`);
-        await handler(command);
+    async route(deviceId: string, featureId: string, command: FeatureCommand): Promise<void> {
+        await this.decodeAndRoute(deviceId, featureId, () => command);
+    }
+
+    /** As `route`, for intakes whose wire format can only be read knowing the feature's kind. */
+    async decodeAndRoute(deviceId: string, featureId: string, decode: CommandDecoder): Promise<void> {
+        try {
+            const device = this.registry.get(deviceId);
+            if (!device) throw new CommandError(`unknown device ${deviceId}`);
+            const feature = device.features.find((candidate) => candidate.id === featureId);
+            if (!feature) throw new CommandError(`${deviceId} has no feature "${featureId}"`);
+            const command = decode(feature);
+            validateCommand(feature, command);
+            const handler = this.handlers.get(device.family);
+            if (!handler) throw new CommandError(`no adapter for ${device.family} is running`);
+            log.debug(() => `${deviceId}/${featureId}: ${JSON.stringify(command)}`);
+            await handler({device, feature, command});
+        } catch (error) {
+            const refused = error instanceof CommandError;
+            log.warn(`${deviceId}/${featureId}: command ${refused ? 'refused' : 'failed'}: ${(error as Error).message}`);
+            throw error;
+        }
     }
 }

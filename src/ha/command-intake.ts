@@ -2,7 +2,7 @@ import type {IPublishPacket} from 'mqtt';
 
 import type {Extension} from '../core/extension.js';
 import {createLogger} from '../util/logger.js';
-import {parseCommand} from './commands.js';
+import {decodeCommand} from './commands.js';
 import type {HaContext} from './context.js';
 import {BRIDGE_DEVICE_ID, type TopicLayout} from './topics.js';
 
@@ -43,17 +43,8 @@ export class CommandIntake implements Extension {
         const target = this.topics.parseCommand(topic);
         if (!target) return;
         if (target.deviceId === BRIDGE_DEVICE_ID) return this.onBridgeCommand(target.featureId, payload.toString());
-        const device = this.options.registry.get(target.deviceId);
-        const feature = device?.features.find((candidate) => candidate.id === target.featureId);
-        if (!device || !feature) {
-            log.warn(`command for unknown ${device ? 'feature' : 'device'} on ${topic}`);
-            return;
-        }
-        const parsed = parseCommand(device.id, feature, target.attribute, payload);
-        if (!parsed.ok) {
-            log.warn(`${device.id}/${feature.id}: command refused: ${parsed.reason}`);
-            return;
-        }
-        this.options.router.route(parsed.command).catch((error: Error) => log.warn(`${device.id}/${feature.id}: command failed: ${error.message}`));
+        const {deviceId, featureId, attribute} = target;
+        // The router logs every refusal and failure with its reason; nothing is left to do here.
+        this.options.router.decodeAndRoute(deviceId, featureId, (feature) => decodeCommand(feature, attribute, payload)).catch(() => undefined);
     }
 }

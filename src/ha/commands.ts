@@ -1,129 +1,121 @@
-import type {DeviceCommand, Feature, LightState, VacuumCommand} from '../core/device.js';
+import {CommandError, type FanCommand, type FeatureCommand, type LightCommand, quote} from '../core/commands.js';
+import {type Feature, type LightState, VACUUM_ACTIONS, type VacuumAction} from '../core/device.js';
+import {isPlainObject} from '../util/plain-object.js';
 
-export type ParsedCommand = {ok: true; command: DeviceCommand} | {ok: false; reason: string};
-
-const VACUUM_COMMANDS: readonly VacuumCommand[] = ['start', 'stop', 'pause', 'return_to_base', 'locate', 'clean_spot'];
 const MAX_PAYLOAD = 4096;
 
 /**
- * A message on `<base>/<device>/<feature>[/<attribute>]/set` → a normalised command, checked
- * against what the feature declares, so an adapter only ever sees values it can send.
+ * A message on `<base>/<device>/<feature>[/<attribute>]/set` → the typed command it asks for.
+ * Only HA's wire format is read here (ON/OFF, the JSON light schema, `oscillate_on`, …); whether
+ * the values fit the feature is the core's check. Throws a CommandError saying what was wrong.
  */
-export function parseCommand(deviceId: string, feature: Feature, attribute: string | null, payload: Buffer): ParsedCommand {
-    if (payload.length > MAX_PAYLOAD) return fail(`payload of ${payload.length} bytes is too large`);
+export function decodeCommand(feature: Feature, attribute: string | null, payload: Buffer): FeatureCommand {
+    if (payload.length > MAX_PAYLOAD) throw new CommandError(`payload of ${payload.length} bytes is too large`);
     const text = payload.toString('utf8').trim();
-    const make = (action: string, value?: unknown): ParsedCommand => ({ok: true, command: {deviceId, featureId: feature.id, action, value}});
-    const onOff = (): boolean | null => (text.toUpperCase() === 'ON' ? true : text.toUpperCase() === 'OFF' ? false : null);
 
     switch (feature.kind) {
-        case 'switch': {
+        case 'switch':
             if (attribute) break;
-            const on = onOff();
-            return on === null ? fail(`expected ON or OFF, got "${clip(text)}"`) : make('set', on);
-        }
-        case 'vacuum': {
-            if (attribute === 'fan_speed') {
-                return feature.fanSpeeds?.includes(text) ? make('set_fan_speed', text) : fail(`unknown fan speed "${clip(text)}"`);
-            }
+            return {kind: 'switch', on: onOff(text)};
+        case 'vacuum':
+            if (attribute === 'fan_speed') return {kind: 'vacuum', action: 'set_fan_speed', fanSpeed: text};
             if (attribute) break;
-            const command = text as VacuumCommand;
-            if (!VACUUM_COMMANDS.includes(command) || !feature.commands.includes(command)) return fail(`unsupported vacuum command "${clip(text)}"`);
-            return make(command);
-        }
-        case 'light': {
+            if (!(VACUUM_ACTIONS as readonly string[]).includes(text)) throw new CommandError(`unsupported vacuum command ${quote(text)}`);
+            return {kind: 'vacuum', action: text as VacuumAction};
+        case 'light':
             if (attribute) break;
-            return parseLight(text, feature.colorModes, make);
-        }
+            return decodeLight(text);
         case 'fan': {
-            if (!attribute) {
-                const on = onOff();
-                return on === null ? fail(`expected ON or OFF, got "${clip(text)}"`) : make('set', {on});
-            }
-            if (attribute === 'percentage') {
-                const percentage = Number(text);
-                if (!Number.isInteger(percentage) || percentage < 0 || percentage > 100) return fail(`percentage must be 0–100, got "${clip(text)}"`);
-                return make('set', percentage === 0 ? {on: false} : {on: true, percentage});
-            }
-            if (attribute === 'preset_mode') {
-                return feature.presetModes?.includes(text) ? make('set', {presetMode: text}) : fail(`unknown preset mode "${clip(text)}"`);
-            }
-            if (attribute === 'direction' && feature.direction) {
-                return text === 'forward' || text === 'reverse' ? make('set', {direction: text}) : fail(`direction must be forward or reverse`);
-            }
-            if (attribute === 'oscillation' && feature.oscillation) {
-                if (text === 'oscillate_on' || text === 'oscillate_off') return make('set', {oscillating: text === 'oscillate_on'});
-                return fail('oscillation must be oscillate_on or oscillate_off');
-            }
+            const change = decodeFan(attribute, text);
+            if (change) return {kind: 'fan', change};
             break;
         }
         case 'select':
             if (attribute) break;
-            return feature.options.includes(text) ? make('set', text) : fail(`"${clip(text)}" is not one of ${feature.options.join(', ')}`);
-        case 'number': {
+            return {kind: 'select', option: text};
+        case 'number':
             if (attribute) break;
-            const value = Number(text);
-            if (text === '' || !Number.isFinite(value) || value < feature.min || value > feature.max) {
-                return fail(`expected a number from ${feature.min} to ${feature.max}, got "${clip(text)}"`);
-            }
-            return make('set', value);
-        }
+            return {kind: 'number', value: decodeNumber(text)};
         case 'button':
             if (attribute) break;
-            return text === 'PRESS' ? make('press') : fail(`expected PRESS, got "${clip(text)}"`);
+            if (text !== 'PRESS') throw new CommandError(`expected PRESS, got ${quote(text)}`);
+            return {kind: 'button', action: 'press'};
         case 'update':
-            if (attribute || !feature.installable) break;
-            return text === 'install' ? make('install') : fail(`expected install, got "${clip(text)}"`);
+            if (attribute) break;
+            if (text !== 'install') throw new CommandError(`expected install, got ${quote(text)}`);
+            return {kind: 'update', action: 'install'};
         default:
             break;
     }
-    return fail(`${feature.kind} "${feature.id}" takes no command${attribute ? ` on "${attribute}"` : ''}`);
+    throw new CommandError(`${feature.kind} "${feature.id}" takes no command${attribute ? ` on "${attribute}"` : ''}`);
 }
 
-function parseLight(text: string, modes: readonly string[], make: (action: string, value?: unknown) => ParsedCommand): ParsedCommand {
+function onOff(text: string): boolean {
+    const upper = text.toUpperCase();
+    if (upper === 'ON' || upper === 'OFF') return upper === 'ON';
+    throw new CommandError(`expected ON or OFF, got ${quote(text)}`);
+}
+
+function decodeNumber(text: string): number {
+    const value = Number(text);
+    // Number('') is 0: an empty payload is no number.
+    if (text === '' || Number.isNaN(value)) throw new CommandError(`expected a number, got ${quote(text)}`);
+    return value;
+}
+
+/** One fan attribute per topic; null for an attribute HA's fan schema does not have. */
+function decodeFan(attribute: string | null, text: string): FanCommand['change'] | null {
+    switch (attribute) {
+        case null:
+            return {on: onOff(text)};
+        case 'percentage': {
+            const percentage = decodeNumber(text);
+            // HA sends 0 for "off" and expects the fan to remember its speed for the next "on".
+            return percentage === 0 ? {on: false} : {on: true, percentage};
+        }
+        case 'preset_mode':
+            return {presetMode: text};
+        case 'direction':
+            if (text !== 'forward' && text !== 'reverse') throw new CommandError('direction must be forward or reverse');
+            return {direction: text};
+        case 'oscillation':
+            if (text !== 'oscillate_on' && text !== 'oscillate_off') throw new CommandError('oscillation must be oscillate_on or oscillate_off');
+            return {oscillating: text === 'oscillate_on'};
+        default:
+            return null;
+    }
+}
+
+/** HA's JSON light schema: `state`, `brightness`, `color: {h, s}`, `color_temp` in kelvin. */
+function decodeLight(text: string): LightCommand {
     let body: unknown;
     try {
         body = JSON.parse(text);
     } catch {
-        return fail('light commands are JSON');
+        throw new CommandError('light commands are JSON');
     }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return fail('light commands are a JSON object');
-    const input = body as Record<string, unknown>;
-    const value: Partial<LightState> = {};
-    if (input.state !== undefined) {
-        if (input.state !== 'ON' && input.state !== 'OFF') return fail('"state" must be ON or OFF');
-        value.on = input.state === 'ON';
+    if (!isPlainObject(body)) throw new CommandError('light commands are a JSON object');
+    const change: Partial<LightState> = {};
+    if (body.state !== undefined) {
+        if (body.state !== 'ON' && body.state !== 'OFF') throw new CommandError('"state" must be ON or OFF');
+        change.on = body.state === 'ON';
     }
-    if (input.brightness !== undefined) {
-        const brightness = input.brightness;
-        if (typeof brightness !== 'number' || !Number.isInteger(brightness) || brightness < 0 || brightness > 255) return fail('"brightness" must be 0–255');
-        if (!modes.some((mode) => mode !== 'onoff')) return fail('this light has no brightness');
-        value.brightness = brightness;
+    if (body.brightness !== undefined) {
+        if (typeof body.brightness !== 'number') throw new CommandError(`brightness must be a number, got ${quote(body.brightness)}`);
+        change.brightness = body.brightness;
     }
-    if (input.color !== undefined) {
-        const color = input.color as {h?: unknown; s?: unknown} | null;
-        if (!modes.includes('hs')) return fail('this light has no colour');
-        if (typeof color?.h !== 'number' || typeof color.s !== 'number' || color.h < 0 || color.h > 360 || color.s < 0 || color.s > 100) {
-            return fail('"color" must be {"h": 0–360, "s": 0–100}');
-        }
-        value.hs = {h: color.h, s: color.s};
-        value.colorMode = 'hs';
+    if (body.color !== undefined) {
+        const color = body.color;
+        if (!isPlainObject(color) || typeof color.h !== 'number' || typeof color.s !== 'number') throw new CommandError('"color" must be {"h": 0–360, "s": 0–100}');
+        change.hs = {h: color.h, s: color.s};
+        change.colorMode = 'hs';
     }
-    if (input.color_temp !== undefined) {
-        if (!modes.includes('color_temp')) return fail('this light has no colour temperature');
-        if (typeof input.color_temp !== 'number' || input.color_temp < 1000 || input.color_temp > 20000) return fail('"color_temp" must be in kelvin');
-        value.colorTempKelvin = input.color_temp;
-        value.colorMode = 'color_temp';
+    if (body.color_temp !== undefined) {
+        if (typeof body.color_temp !== 'number') throw new CommandError('"color_temp" must be in kelvin');
+        change.colorTempKelvin = body.color_temp;
+        change.colorMode = 'color_temp';
     }
-    if (Object.keys(value).length === 0) return fail('light command changes nothing');
+    if (Object.keys(change).length === 0) throw new CommandError('light command changes nothing');
     // HA sends only the attribute it changes; turning a light's brightness up also means "on".
-    if (value.on === undefined) value.on = true;
-    return make('set', value);
-}
-
-function fail(reason: string): ParsedCommand {
-    return {ok: false, reason};
-}
-
-function clip(text: string): string {
-    return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+    return {kind: 'light', change: {...change, on: change.on ?? true}};
 }

@@ -11,7 +11,7 @@ import type {
     SensorFeature,
     SwitchFeature,
     UpdateFeature,
-    VacuumCommand,
+    VacuumAction,
     VacuumFeature,
 } from '../core/device.js';
 import {LOG_LEVELS} from '../util/logger.js';
@@ -37,7 +37,7 @@ export interface DiscoveryPayload {
     cmps: Record<string, Component | RemovedComponent>;
 }
 
-const VACUUM_FEATURES: Record<VacuumCommand, string> = {
+const VACUUM_FEATURES: Record<VacuumAction, string> = {
     start: 'start',
     stop: 'stop',
     pause: 'pause',

@@ -44,7 +44,7 @@ function warnings(): string[] {
 /** The good plug is still connected and obeys a command while (or after) the bad one was dealt with. */
 async function goodPlugStillWorks(): Promise<void> {
     const next = !good.on;
-    await harness.router.route({deviceId: goodId(), featureId: 'switch', action: 'set', value: next});
+    await harness.router.route(goodId(), 'switch', {kind: 'switch', on: next});
     await waitFor(() => harness.registry.get(goodId())?.state.switch === next, 5000, 'the good plug to switch');
     expect(harness.registry.get(goodId())!.link.online).toBe(true);
     expect(good.sessions).toBe(1);

@@ -3,7 +3,7 @@ import net from 'node:net';
 import {afterEach, describe, expect, it} from 'vitest';
 
 import {settingsSchema} from '../../src/settings.js';
-import {CommandError} from '../../src/core/router.js';
+import {CommandError, type SwitchCommand} from '../../src/core/commands.js';
 import {Command, parseSwitchState, powerData} from '../../src/families/icomen/codec.js';
 import {IcomenServer} from '../../src/families/icomen/server.js';
 import {type SimulatedIcomenPlug, startIcomenPlugs} from '../../src/simulate/icomen.js';
@@ -78,7 +78,7 @@ describe('icomen server with simulated plugs', () => {
         expect(stranger.frames).toEqual([]);
         expect(registry.has('icomen-0095691a2b3c')).toBe(false);
         expect(harness!.logs.filter((line) => line.level === 'warn' && line.message.includes('plug 0095691a2b3c') && line.message.includes('icomen.maxPlugs'))).toHaveLength(1);
-        await harness!.router.route({deviceId: 'icomen-009569000000', featureId: 'switch', action: 'set', value: true});
+        await harness!.router.route('icomen-009569000000', 'switch', {kind: 'switch', on: true});
         await plugs[0]!.waitForState(true);
     });
 
@@ -99,11 +99,11 @@ describe('icomen server with simulated plugs', () => {
         const id = `icomen-${plug.mac}`;
         await waitFor(() => registry.get(id)?.state.switch === false);
 
-        await router.route({deviceId: id, featureId: 'switch', action: 'set', value: true});
+        await router.route(id, 'switch', {kind: 'switch', on: true});
         await plug.waitForState(true);
         await waitFor(() => registry.get(id)?.state.switch === true, 5000, 'the echo to update the state');
 
-        await router.route({deviceId: id, featureId: 'switch', action: 'set', value: false});
+        await router.route(id, 'switch', {kind: 'switch', on: false});
         await plug.waitForState(false);
         await waitFor(() => registry.get(id)?.state.switch === false, 5000, 'the echo to update the state');
     });
@@ -118,7 +118,7 @@ describe('icomen server with simulated plugs', () => {
         await waitFor(() => registry.get(id)?.state.switch === false);
 
         const count = plug.frames.length;
-        await router.route({deviceId: id, featureId: 'switch', action: 'set', value: true});
+        await router.route(id, 'switch', {kind: 'switch', on: true});
         const command = await plug.waitForFrame(Command.power, count);
         expect(parseSwitchState(command)).toBe(true);
         // A heartbeat round trip after the command: the server has handled everything before it.
@@ -147,12 +147,13 @@ describe('icomen server with simulated plugs', () => {
         const id = `icomen-${plug.mac}`;
         await waitFor(() => registry.get(id)?.link.online);
 
-        await expect(router.route({deviceId: id, featureId: 'switch', action: 'set', value: 'ON'})).rejects.toThrow(/takes true or false/);
-        await expect(router.route({deviceId: id, featureId: 'switch', action: 'toggle', value: true})).rejects.toThrow(/only supports "set"/);
+        // As an intake might build it from JSON it did not check.
+        await expect(router.route(id, 'switch', {kind: 'switch', on: 'ON'} as unknown as SwitchCommand)).rejects.toThrow(/takes true or false/);
+        await expect(router.route(id, 'switch', {kind: 'button', action: 'press'})).rejects.toThrow(/takes switch commands, not button/);
 
         await plug.stop();
         await waitFor(() => registry.get(id)?.link.online === false, 5000, 'the plug to go offline');
-        const rejection = router.route({deviceId: id, featureId: 'switch', action: 'set', value: true});
+        const rejection = router.route(id, 'switch', {kind: 'switch', on: true});
         await expect(rejection).rejects.toThrow(CommandError);
         await expect(rejection).rejects.toThrow(`${id} is not connected`);
     });
@@ -181,7 +182,7 @@ describe('icomen server with simulated plugs', () => {
         plug.dropConnection();
         await waitFor(() => plug.sessions === 2 && plug.connected, 5000, 'the reconnect');
         await waitFor(() => registry.get(id)?.link.online);
-        await router.route({deviceId: id, featureId: 'switch', action: 'set', value: true});
+        await router.route(id, 'switch', {kind: 'switch', on: true});
         await waitFor(() => registry.get(id)?.state.switch === true, 5000, 'the echo');
     });
 
@@ -198,7 +199,7 @@ describe('icomen server with simulated plugs', () => {
 
         const id = 'icomen-0095691a2b3c';
         expect(registry.get(id)!.link.online).toBe(true);
-        await router.route({deviceId: id, featureId: 'switch', action: 'set', value: true});
+        await router.route(id, 'switch', {kind: 'switch', on: true});
         await newer.waitForFrame(Command.power);
     });
 

@@ -41,7 +41,7 @@ describe('link health', () => {
         device = await RawDevice.open(harness.port, DID, keys);
         await device.sync();
         // The raw device never answers.
-        await expect(harness.router.route({deviceId: id, featureId: 'switch', action: 'set', value: true})).rejects.toThrow(/set_power .* no answer within 300 ms/);
+        await expect(harness.router.route(id, 'switch', {kind: 'switch', on: true})).rejects.toThrow(/set_power .* no answer within 300 ms/);
         const link = harness.registry.get(id)!.link;
         expect(link.timeouts).toBeGreaterThanOrEqual(1);
         expect(link.online).toBe(false);
@@ -50,7 +50,7 @@ describe('link health', () => {
 
     it('commands to a device that never connected fail fast with the reason', async () => {
         harness = await startMiioService({devices: [{did: DID, key: KEY, model: 'chuangmi.plug.m1'}]});
-        await expect(harness.router.route({deviceId: id, featureId: 'switch', action: 'set', value: true})).rejects.toThrow(/has not connected/);
+        await expect(harness.router.route(id, 'switch', {kind: 'switch', on: true})).rejects.toThrow(/has not connected/);
     });
 
     it('a configured key that never matches shows as "wrong"', async () => {

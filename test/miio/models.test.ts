@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 
-import type {DeviceCommand} from '../../src/core/device.js';
+import type {VacuumCommand} from '../../src/core/commands.js';
 import {ChuangmiPlug} from '../../src/families/miio/models/chuangmi-plug.js';
 import {createModel} from '../../src/families/miio/models/index.js';
 import {fanPresets, RoborockVacuum} from '../../src/families/miio/models/roborock-vacuum.js';
@@ -17,8 +17,6 @@ function fakeDevice(answers: Record<string, unknown>): {calls: [string, unknown]
         },
     };
 }
-
-const command = (featureId: string, action: string, value?: unknown): DeviceCommand => ({deviceId: 'miio-1', featureId, action, value});
 
 // V11's status object (protocol note §2).
 const V11_STATUS = {msg_ver: 2, msg_seq: 28, state: 5, battery: 95, clean_time: 606, clean_area: 8115000, error_code: 0, map_present: 1, in_cleaning: 1, in_returning: 0, in_fresh_state: 0, lab_status: 1, water_box_status: 0, fan_power: 102, dnd_enabled: 0, map_status: 3, lock_status: 0};
@@ -87,9 +85,9 @@ describe('Roborock vacuum', () => {
         const vacuum = new RoborockVacuum('roborock.vacuum.s5');
         const ok = ['ok'];
         const device = fakeDevice({app_start: ok, app_stop: ok, app_pause: ok, app_charge: ok, find_me: ok, app_spot: ok, set_custom_mode: ok, resume_zoned_clean: ok});
-        for (const action of ['start', 'stop', 'pause', 'return_to_base', 'locate', 'clean_spot']) await vacuum.command(device.call, command('vacuum', action));
-        await vacuum.command(device.call, command('vacuum', 'set_fan_speed', 'max'));
-        await vacuum.command(device.call, command('fan_speed', 'set', 'low'));
+        for (const action of ['start', 'stop', 'pause', 'return_to_base', 'locate', 'clean_spot'] as const) await vacuum.command(device.call, 'vacuum', {kind: 'vacuum', action});
+        await vacuum.command(device.call, 'vacuum', {kind: 'vacuum', action: 'set_fan_speed', fanSpeed: 'max'});
+        await vacuum.command(device.call, 'fan_speed', {kind: 'select', option: 'low'});
         expect(device.calls).toEqual([
             ['app_start', []],
             ['app_stop', []],
@@ -102,11 +100,11 @@ describe('Roborock vacuum', () => {
         ]);
         // A paused zone job resumes as a zone job.
         vacuum.applyPush('props', {state: 10, in_cleaning: 2});
-        await vacuum.command(device.call, command('vacuum', 'start'));
+        await vacuum.command(device.call, 'vacuum', {kind: 'vacuum', action: 'start'});
         expect(device.calls.at(-1)).toEqual(['resume_zoned_clean', []]);
-        await expect(vacuum.command(device.call, command('vacuum', 'set_fan_speed', 'turbo'))).rejects.toThrow(/unknown fan speed "turbo": one of low/);
-        await expect(vacuum.command(device.call, command('vacuum', 'dance'))).rejects.toThrow(/unknown vacuum command/);
-        await expect(vacuum.command(fakeDevice({}).call, command('vacuum', 'start'))).rejects.toThrow(/refused by the device: "unknown_method"/);
+        await expect(vacuum.command(device.call, 'vacuum', {kind: 'vacuum', action: 'set_fan_speed', fanSpeed: 'turbo'})).rejects.toThrow(/unknown fan speed "turbo": one of low/);
+        await expect(vacuum.command(device.call, 'vacuum', {kind: 'vacuum', action: 'dance'} as unknown as VacuumCommand)).rejects.toThrow(/unknown vacuum command/);
+        await expect(vacuum.command(fakeDevice({}).call, 'vacuum', {kind: 'vacuum', action: 'start'})).rejects.toThrow(/refused by the device: "unknown_method"/);
     });
 
     it('knows the fan presets per model and firmware', () => {
@@ -125,7 +123,7 @@ describe('chuangmi plug', () => {
         expect(plug.features().map((feature) => feature.id)).toEqual(['switch', 'temperature']);
         const device = fakeDevice({get_prop: ['on', 38], set_power: ['ok']});
         expect(await plug.poll(device.call)).toEqual({switch: true, temperature: 38});
-        await plug.command(device.call, command('switch', 'set', false));
+        await plug.command(device.call, 'switch', {kind: 'switch', on: false});
         expect(device.calls).toEqual([['get_prop', ['power', 'temperature']], ['set_power', ['off']]]);
         expect(plug.applyPush('props', {power: 'on'}).state).toEqual({switch: true});
     });
@@ -135,8 +133,8 @@ describe('chuangmi plug', () => {
         expect(plug.features().map((feature) => feature.id)).toEqual(['switch', 'temperature', 'usb']);
         const device = fakeDevice({get_prop: [true, false, 32], set_on: ['ok'], set_usb_on: ['ok']});
         expect(await plug.poll(device.call)).toEqual({switch: true, usb: false, temperature: 32});
-        await plug.command(device.call, command('switch', 'set', true));
-        await plug.command(device.call, command('usb', 'set', true));
+        await plug.command(device.call, 'switch', {kind: 'switch', on: true});
+        await plug.command(device.call, 'usb', {kind: 'switch', on: true});
         expect(device.calls.slice(1)).toEqual([['set_on', []], ['set_usb_on', []]]);
     });
 
@@ -145,7 +143,7 @@ describe('chuangmi plug', () => {
         expect(plug.features().map((feature) => feature.id)).toEqual(['switch', 'temperature', 'usb', 'power']);
         const device = fakeDevice({get_prop: [true, true, 40, 'on'], get_power: [300], set_power: ['ok']});
         expect(await plug.poll(device.call)).toEqual({switch: true, usb: true, temperature: 40, power: 3});
-        await plug.command(device.call, command('switch', 'set', false));
+        await plug.command(device.call, 'switch', {kind: 'switch', on: false});
         expect(device.calls.at(-1)).toEqual(['set_power', ['off']]);
     });
 

@@ -53,7 +53,7 @@ async function witnessStillWorks(): Promise<void> {
     const node = witness.nodes[0]!;
     const before = node.received.length;
     const desired = !(node.params.Switch!.Power as boolean);
-    await harness.router.route({deviceId: `rainmaker-${node.nodeId.toLowerCase()}`, featureId: 'switch', action: 'set', value: desired});
+    await harness.router.route(`rainmaker-${node.nodeId.toLowerCase()}`, 'switch', {kind: 'switch', on: desired});
     await waitFor(() => node.received.length > before, 5000, 'the witness node to receive its command');
     await waitFor(() => harness.registry.get(`rainmaker-${node.nodeId.toLowerCase()}`)?.state.switch === desired, 5000, 'the witness echo');
 }

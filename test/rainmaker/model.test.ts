@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest';
 
+import type {LightCommand} from '../../src/core/commands.js';
 import {buildNodeModel, commandToParams, featureStates, featureId} from '../../src/families/rainmaker/config-to-features.js';
 import {checkReport, parseNodeConfig, type RmNodeConfig} from '../../src/families/rainmaker/node-config.js';
 import {compareVersions, parseImageName, progressFromInfo} from '../../src/families/rainmaker/ota.js';
@@ -155,18 +156,19 @@ describe('RainMaker config → features', () => {
         const model = buildNodeModel(exampleConfig('lightbulb', N, '1.0'), {}, options);
         const params = {Light: {Power: true, Brightness: 25, Hue: 180, Saturation: 100}};
         expect(featureStates(model, params, {}, params, options)).toEqual({light: {on: true, brightness: 64, hs: {h: 180, s: 100}, colorMode: 'hs'}});
-        const command = (value: unknown): unknown => commandToParams(model, {deviceId: 'x', featureId: 'light', action: 'set', value}, options);
+        // Changes as an intake might build them from JSON it did not check.
+        const command = (change: Record<string, unknown>): unknown => commandToParams(model, 'light', {kind: 'light', change: {on: true, ...change}} as LightCommand, options);
         expect(command({on: true, brightness: 153, hs: {h: 30.4, s: 80}})).toEqual({Light: {Power: true, Brightness: 60, Hue: 30, Saturation: 80}});
         expect(() => command({on: 'yes'})).toThrow('on must be true or false');
         expect(() => command({brightness: '50'})).toThrow('brightness must be a number');
         expect(() => command({colorTempKelvin: 3000})).toThrow('no colour temperature');
-        expect(() => commandToParams(model, {deviceId: 'x', featureId: 'nope', action: 'set', value: true}, options)).toThrow('takes no command');
-        expect(commandToParams(model, {deviceId: 'x', featureId: 'system_reboot', action: 'press'}, options)).toEqual({System: {Reboot: true}});
+        expect(() => commandToParams(model, 'nope', {kind: 'switch', on: true}, options)).toThrow('takes no command');
+        expect(commandToParams(model, 'system_reboot', {kind: 'button', action: 'press'}, options)).toEqual({System: {Reboot: true}});
 
         const fan = buildNodeModel(exampleConfig('fan', N, '1.0'), {}, options);
         const fanParams = {Fan: {Power: true, Speed: 3, Direction: 1}};
         expect(featureStates(fan, fanParams, {}, fanParams, options)).toEqual({fan: {on: true, percentage: 60, direction: 'reverse'}});
-        expect(commandToParams(fan, {deviceId: 'x', featureId: 'fan', action: 'set', value: {on: true, percentage: 10, direction: 'forward'}}, options)).toEqual({
+        expect(commandToParams(fan, 'fan', {kind: 'fan', change: {on: true, percentage: 10, direction: 'forward'}}, options)).toEqual({
             Fan: {Power: true, Speed: 1, Direction: 0},
         });
     });

@@ -77,7 +77,7 @@ describe('RainMaker broker with mosquitto_pub / mosquitto_sub', () => {
         // Its SUBSCRIBE follows CONNACK: retry until the command reaches it.
         await waitFor(
             async () => {
-                await harness.router.route({deviceId, featureId: 'light', action: 'set', value: {on: true, brightness: 255}}).catch(() => undefined);
+                await harness.router.route(deviceId, 'light', {kind: 'light', change: {on: true, brightness: 255}}).catch(() => undefined);
                 return output.length > 0;
             },
             5000,

@@ -1,4 +1,5 @@
-import type {DeviceCommand, Feature, LightState, FanState, VacuumState} from '../../src/core/device.js';
+import type {FeatureCommand} from '../../src/core/commands.js';
+import type {Feature, FeatureValue, VacuumState} from '../../src/core/device.js';
 import type {DeviceRegistry} from '../../src/core/registry.js';
 import {z} from 'zod';
 
@@ -21,9 +22,17 @@ export const KITCHEN_SINK_FEATURES: Feature[] = [
     {id: 'alert', kind: 'event', name: 'Alert', eventTypes: ['low_battery', 'stuck']},
 ];
 
+/** What the fake "device" was asked, told as a verb (`set`, `start`, `press`, …) and its value. */
+export interface ReceivedCommand {
+    deviceId: string;
+    featureId: string;
+    action: string;
+    value?: unknown;
+}
+
 export interface FakeFamily extends FamilyModule {
     /** Commands the fake "device" received, in order. */
-    readonly commands: DeviceCommand[];
+    readonly commands: ReceivedCommand[];
     registry(): DeviceRegistry;
     addDevice(hardwareId: string, features?: Feature[]): string;
 }
@@ -35,32 +44,38 @@ export interface FakeFamily extends FamilyModule {
  */
 export function createFakeFamily(): FakeFamily {
     let registry: DeviceRegistry | null = null;
-    const commands: DeviceCommand[] = [];
+    const commands: ReceivedCommand[] = [];
     const requireRegistry = (): DeviceRegistry => {
         if (!registry) throw new Error('the fake family has not started');
         return registry;
     };
-    const apply = (command: DeviceCommand): void => {
-        const device = requireRegistry().get(command.deviceId)!;
-        const current = device.state[command.featureId];
-        let next: unknown;
-        switch (command.action) {
-            case 'set':
-                next = typeof command.value === 'object' && command.value !== null ? {...(current as object), ...(command.value as object)} : command.value;
+    const apply = (deviceId: string, featureId: string, command: FeatureCommand): void => {
+        const current = requireRegistry().get(deviceId)!.state[featureId];
+        let next: FeatureValue;
+        switch (command.kind) {
+            case 'switch':
+                next = command.on;
                 break;
-            case 'start':
-                next = {...(current as VacuumState), activity: 'cleaning'};
+            case 'light':
+            case 'fan':
+                next = {...(current as object), ...command.change} as FeatureValue;
                 break;
-            case 'return_to_base':
-                next = {...(current as VacuumState), activity: 'returning'};
+            case 'select':
+                next = command.option;
                 break;
-            case 'set_fan_speed':
-                next = {...(current as VacuumState), fanSpeed: command.value};
+            case 'number':
+                next = command.value;
+                break;
+            case 'vacuum':
+                if (command.action === 'start') next = {...(current as VacuumState), activity: 'cleaning'};
+                else if (command.action === 'return_to_base') next = {...(current as VacuumState), activity: 'returning'};
+                else if (command.action === 'set_fan_speed') next = {...(current as VacuumState), fanSpeed: command.fanSpeed};
+                else return;
                 break;
             default:
                 return;
         }
-        requireRegistry().updateState(command.deviceId, {[command.featureId]: next as VacuumState | LightState | FanState});
+        requireRegistry().updateState(deviceId, {[featureId]: next});
     };
     return {
         id: 'ecovacs',
@@ -69,9 +84,9 @@ export function createFakeFamily(): FakeFamily {
         enabled: () => true,
         create(context) {
             registry = context.registry;
-            context.router.register('ecovacs', async (command) => {
-                commands.push(command);
-                setImmediate(() => apply(command));
+            context.router.register('ecovacs', async ({device, feature, command}) => {
+                commands.push({deviceId: device.id, featureId: feature.id, ...received(command)});
+                setImmediate(() => apply(device.id, feature.id, command));
             });
             return {start: async () => {}, stop: async () => {}};
         },
@@ -97,4 +112,23 @@ export function createFakeFamily(): FakeFamily {
             return id;
         },
     };
+}
+
+function received(command: FeatureCommand): {action: string; value?: unknown} {
+    switch (command.kind) {
+        case 'vacuum':
+            return command.action === 'set_fan_speed' ? {action: command.action, value: command.fanSpeed} : {action: command.action};
+        case 'button':
+        case 'update':
+            return {action: command.action};
+        case 'switch':
+            return {action: 'set', value: command.on};
+        case 'light':
+        case 'fan':
+            return {action: 'set', value: command.change};
+        case 'select':
+            return {action: 'set', value: command.option};
+        case 'number':
+            return {action: 'set', value: command.value};
+    }
 }

@@ -3,9 +3,10 @@
  * link health from the server's hooks, and optionally the legacy topics of
  * kroseneg/icomen-mqtt-bridge (`icomen/cmnd/<mac>/POWER`, …) for users migrating from it.
  */
-import {type DeviceFacts, type DeviceCommand, type SwitchFeature, makeDeviceId} from '../../core/device.js';
+import {CommandError} from '../../core/commands.js';
+import {type DeviceFacts, type SwitchFeature, makeDeviceId} from '../../core/device.js';
+import type {RoutedCommand} from '../../core/router.js';
 import {createLogger, type Logger} from '../../util/logger.js';
-import {CommandError} from '../../core/router.js';
 import type {FamilyContext, FamilyService, TopicPort} from '../family.js';
 import {
     type CounterPolicy,
@@ -82,7 +83,7 @@ export class IcomenAdapter implements FamilyService {
 
     async start(): Promise<void> {
         if (!this.registered) {
-            this.context.router.register('icomen', (command) => this.handleCommand(command));
+            this.context.router.register('icomen', (routed) => this.handleCommand(routed));
             this.compat?.subscribe((mac, what, payload) => this.compatCommand(mac, what, payload));
             this.registered = true;
         }
@@ -93,16 +94,13 @@ export class IcomenAdapter implements FamilyService {
         await this.server.stop();
     }
 
-    private async handleCommand(command: DeviceCommand): Promise<void> {
-        const mac = command.deviceId.slice('icomen-'.length);
-        if (command.featureId !== SWITCH.id) throw new CommandError(`${command.deviceId} has no feature "${command.featureId}"`);
-        if (command.action !== 'set') throw new CommandError(`the switch of ${command.deviceId} only supports "set", not "${command.action}"`);
-        if (typeof command.value !== 'boolean') {
-            throw new CommandError(`the switch of ${command.deviceId} takes true or false, not ${JSON.stringify(command.value ?? null)}`);
-        }
-        if (!this.server.isConnected(mac)) throw new CommandError(`${command.deviceId} is not connected`);
+    /** The router has checked the command: the plug has one feature, its switch. */
+    private async handleCommand({device, command}: RoutedCommand): Promise<void> {
+        if (command.kind !== 'switch') throw new CommandError(`the plug takes switch commands, not ${command.kind}`);
+        const mac = device.id.slice('icomen-'.length);
+        if (!this.server.isConnected(mac)) throw new CommandError(`${device.id} is not connected`);
         // The state is updated only by the plug's echo or report, never here.
-        this.server.sendPower(mac, command.value);
+        this.server.sendPower(mac, command.on);
     }
 
     private plugConnected(plug: PlugIdentity): boolean {

@@ -3,9 +3,10 @@
  * devices). It keeps what `_otc.info` tells, polls and applies pushes through the device's model,
  * turns feature commands into requests, and keeps link health.
  */
-import {type DeviceCommand, type DeviceFacts, type DeviceState, type Feature, makeDeviceId} from '../../core/device.js';
+import {CommandError} from '../../core/commands.js';
+import {type DeviceFacts, type DeviceState, type Feature, makeDeviceId} from '../../core/device.js';
 import type {DeviceRegistry} from '../../core/registry.js';
-import type {CommandRouter} from '../../core/router.js';
+import type {CommandRouter, RoutedCommand} from '../../core/router.js';
 import {createLogger, registerSecret} from '../../util/logger.js';
 import {isPlainObject} from '../../util/plain-object.js';
 import type {FamilyContext, FamilyService} from '../family.js';
@@ -108,7 +109,7 @@ export class MiioService implements FamilyService {
 
     async start(): Promise<void> {
         this.loadDevices();
-        this.router.register('miio', (command) => this.handleCommand(command));
+        this.router.register('miio', (routed) => this.handleCommand(routed));
         await this.server.start();
         if (this.settings.gslb.enabled) {
             this.gslb = new GslbServer({
@@ -366,15 +367,16 @@ export class MiioService implements FamilyService {
         }
     }
 
-    private async handleCommand(command: DeviceCommand): Promise<void> {
-        const entry = [...this.entries.values()].find((candidate) => candidate.id === command.deviceId);
-        if (!entry) throw new Error(`${command.deviceId} is not a miIO device this bridge knows`);
-        if (!entry.keys) throw new Error(`${command.deviceId} has no cloud key: ${KEY_NEEDED(entry.did)}`);
+    private async handleCommand({device, feature, command}: RoutedCommand): Promise<void> {
+        const did = device.extra.did;
+        const entry = typeof did === 'number' ? this.entries.get(did) : undefined;
+        if (!entry) throw new CommandError(`${device.id} is not a miIO device this bridge knows`);
+        if (!entry.keys) throw new CommandError(`${device.id} has no cloud key: ${KEY_NEEDED(entry.did)}`);
         const session = this.server.session(entry.did);
-        if (!session?.verified || !session.address) throw new Error(`${command.deviceId} has not connected to the bridge yet`);
-        if (session.silent) throw new Error(`${command.deviceId} is offline (no packet for ${this.settings.offlineAfterSeconds} s)`);
-        if (!entry.model) throw new Error(`${command.deviceId}: model ${entry.modelName ?? 'unknown'} takes no commands yet`);
-        await entry.model.command((method, params) => this.server.request(entry.did, method, params), command);
+        if (!session?.verified || !session.address) throw new CommandError(`${device.id} has not connected to the bridge yet`);
+        if (session.silent) throw new CommandError(`${device.id} is offline (no packet for ${this.settings.offlineAfterSeconds} s)`);
+        if (!entry.model) throw new CommandError(`${device.id}: model ${entry.modelName ?? 'unknown'} takes no commands yet`);
+        await entry.model.command((method, params) => this.server.request(entry.did, method, params), feature.id, command);
         // The ack says the device took the command; what it does now comes from its status.
         void this.poll(entry, false);
     }

@@ -7,13 +7,14 @@
  * change nothing here.
  */
 
-import type {DeviceCommand, DeviceState, UpdateState} from '../../core/device.js';
+import {CommandError} from '../../core/commands.js';
+import type {DeviceState, UpdateState} from '../../core/device.js';
 import {makeDeviceId} from '../../core/device.js';
 import type {Logger} from '../../util/logger.js';
 import type {DeviceRegistry} from '../../core/registry.js';
+import type {RoutedCommand} from '../../core/router.js';
 import {
     ALERT_FEATURE,
-    CommandValueError,
     FIRMWARE_FEATURE,
     type ModelOptions,
     type NodeModel,
@@ -405,26 +406,18 @@ export class RainmakerAdapter {
         this.publishFirmwareState(nodeId);
     }
 
-    /** Commands from the router. Rejects with the reason; the state follows the node's echo. */
-    async handleCommand(command: DeviceCommand): Promise<void> {
-        const device = this.registry.get(command.deviceId);
-        const nodeId = device?.extra[EXTRA.nodeId];
+    /** Commands the router has checked. Rejects with the reason; the state follows the node's echo. */
+    async handleCommand({device, feature, command}: RoutedCommand): Promise<void> {
+        const nodeId = device.extra[EXTRA.nodeId];
         const model = typeof nodeId === 'string' ? this.models.get(nodeId) : undefined;
-        if (!device || typeof nodeId !== 'string' || !model) throw new Error(`${command.deviceId} has not reported its config yet`);
+        if (typeof nodeId !== 'string' || !model) throw new CommandError(`${device.id} has not reported its config yet`);
         // Nodes connect with a clean session: a command sent while one is away would be lost.
-        if (!this.options.link.isConnected(nodeId)) throw new Error(`${command.deviceId} is offline; RainMaker nodes keep no session, so the command was not sent`);
-        if (command.featureId === FIRMWARE_FEATURE) {
-            if (command.action !== 'install') throw new Error(`firmware takes "install", not "${command.action}"`);
+        if (!this.options.link.isConnected(nodeId)) throw new CommandError(`${device.id} is offline; RainMaker nodes keep no session, so the command was not sent`);
+        if (command.kind === 'update') {
             await this.startOta(nodeId, device.id, model);
             return;
         }
-        let params: ParamsDocument;
-        try {
-            params = commandToParams(model, command, this.options.model);
-        } catch (error) {
-            if (error instanceof CommandValueError) this.log.warn(`${command.deviceId}/${command.featureId}: command refused: ${error.message}`);
-            throw error;
-        }
+        const params = commandToParams(model, feature.id, command, this.options.model);
         await this.options.link.send(nodeId, nodeTopic(nodeId, 'params/remote'), JSON.stringify(params));
         this.registry.countSent(device.id);
     }
@@ -432,8 +425,8 @@ export class RainmakerAdapter {
     private async startOta(nodeId: string, id: string, model: NodeModel): Promise<void> {
         await this.options.firmware.scan();
         const image = this.options.firmware.latestFor(model.projectName);
-        if (!image) throw new Error(`no firmware image for project "${model.projectName ?? '?'}" in ${this.options.firmware.directory}`);
-        if (image.version === model.firmwareVersion) throw new Error(`${id} already runs ${image.version}`);
+        if (!image) throw new CommandError(`no firmware image for project "${model.projectName ?? '?'}" in ${this.options.firmware.directory}`);
+        if (image.version === model.firmwareVersion) throw new CommandError(`${id} already runs ${image.version}`);
         const current = this.job(id);
         if (current && isOpen(current) && current.version === image.version) {
             // Installing again re-offers the same job rather than starting a second one.

@@ -13,9 +13,9 @@
 
 import {createHash} from 'node:crypto';
 
+import {CommandError, type FeatureCommand} from '../../core/commands.js';
 import type {
     ColorMode,
-    DeviceCommand,
     DeviceFacts,
     DeviceState,
     FanState,
@@ -24,7 +24,7 @@ import type {
     LightFeature,
     LightState,
 } from '../../core/device.js';
-import {type ParamsDocument, type RmDevice, type RmNodeConfig, type RmParam, isPlainObject} from './node-config.js';
+import {type ParamsDocument, type RmDevice, type RmNodeConfig, type RmParam} from './node-config.js';
 
 export const FIRMWARE_FEATURE = 'firmware';
 export const ALERT_FEATURE = 'alert';
@@ -375,80 +375,81 @@ function lightState(
     return light;
 }
 
-export class CommandValueError extends Error {}
-
 /**
- * A feature command → the `params/remote` document, keyed by device and param name with the JSON
- * types the config declares. A value of the wrong type throws before anything reaches the node
- * (the node would silently ignore it).
+ * A feature command the core has checked → the `params/remote` document, keyed by device and param
+ * name with the JSON types the config declares. What the config cannot carry (a colour on a light
+ * without hue params, a value of the wrong type) throws before anything reaches the node, which
+ * would silently ignore it.
  */
-export function commandToParams(model: NodeModel, command: DeviceCommand, options: ModelOptions): ParamsDocument {
-    const binding = model.bindings.get(command.featureId);
-    if (!binding) throw new CommandValueError(`feature "${command.featureId}" takes no command`);
+export function commandToParams(model: NodeModel, featureId: string, command: FeatureCommand, options: ModelOptions): ParamsDocument {
+    const binding = model.bindings.get(featureId);
+    if (!binding) throw new CommandError(`feature "${featureId}" takes no command`);
     const out: Record<string, unknown> = {};
-    const feature = model.features.find((candidate) => candidate.id === command.featureId)!;
     switch (binding.kind) {
         case 'button':
-            if (command.action !== 'press') throw new CommandValueError(`button "${command.featureId}" takes "press", not "${command.action}"`);
             out[binding.param.name] = true;
             break;
         case 'value':
-            if (command.action !== 'set') throw new CommandValueError(`"${command.featureId}" takes "set", not "${command.action}"`);
-            if (feature.kind === 'sensor' || feature.kind === 'binary_sensor') throw new CommandValueError(`"${command.featureId}" is read-only`);
-            out[binding.param.name] = typedValue(binding.param, command.value, command.featureId);
-            if (feature.kind === 'select' && !binding.param.valid_strs?.includes(out[binding.param.name] as string)) {
-                throw new CommandValueError(`"${String(command.value)}" is not one of ${binding.param.valid_strs?.join(', ')}`);
-            }
+            out[binding.param.name] = typedValue(binding.param, valueOf(command), featureId);
             break;
         case 'light': {
-            if (command.action !== 'set' || !isPlainObject(command.value)) throw new CommandValueError('a light takes "set" with a light state object');
-            const value = command.value as Partial<LightState>;
-            if (value.on !== undefined) out[binding.power.name] = typedValue(binding.power, value.on, 'on');
-            if (value.brightness !== undefined) {
-                if (!binding.brightness) throw new CommandValueError('this light has no brightness');
-                const brightness = finite(value.brightness, 'brightness');
+            if (command.kind !== 'light') throw new CommandError(`a light takes light commands, not ${command.kind}`);
+            const {change} = command;
+            out[binding.power.name] = typedValue(binding.power, change.on, 'on');
+            if (change.brightness !== undefined) {
+                if (!binding.brightness) throw new CommandError('this light has no brightness');
+                const brightness = finite(change.brightness, 'brightness');
                 const {max} = range(binding.brightness, 100);
                 out[binding.brightness.name] = scaled(binding.brightness, (brightness / 255) * max);
             }
-            if (value.hs !== undefined) {
-                if (!binding.hue || !binding.saturation) throw new CommandValueError('this light has no colour');
-                if (!isPlainObject(value.hs)) throw new CommandValueError('"hs" must be {h, s}');
-                const h = finite(value.hs.h, 'hue');
-                const s = finite(value.hs.s, 'saturation');
-                out[binding.hue.name] = scaled(binding.hue, (h / 360) * range(binding.hue, 360).max);
-                out[binding.saturation.name] = scaled(binding.saturation, (s / 100) * range(binding.saturation, 100).max);
+            if (change.hs !== undefined) {
+                if (!binding.hue || !binding.saturation) throw new CommandError('this light has no colour');
+                out[binding.hue.name] = scaled(binding.hue, (finite(change.hs.h, 'hue') / 360) * range(binding.hue, 360).max);
+                out[binding.saturation.name] = scaled(binding.saturation, (finite(change.hs.s, 'saturation') / 100) * range(binding.saturation, 100).max);
             }
-            if (value.colorTempKelvin !== undefined) {
-                if (!binding.cct) throw new CommandValueError('this light has no colour temperature');
-                out[binding.cct.name] = scaled(binding.cct, finite(value.colorTempKelvin, 'colour temperature'));
+            if (change.colorTempKelvin !== undefined) {
+                if (!binding.cct) throw new CommandError('this light has no colour temperature');
+                out[binding.cct.name] = scaled(binding.cct, finite(change.colorTempKelvin, 'colour temperature'));
             }
             break;
         }
         case 'fan': {
-            if (command.action !== 'set' || !isPlainObject(command.value)) throw new CommandValueError('a fan takes "set" with a fan state object');
-            const value = command.value as Partial<FanState>;
-            if (value.on !== undefined) out[binding.power.name] = typedValue(binding.power, value.on, 'on');
-            if (value.percentage !== undefined) {
-                if (!binding.speed) throw new CommandValueError('this fan has no speed');
-                const percentage = finite(value.percentage, 'percentage');
+            if (command.kind !== 'fan') throw new CommandError(`a fan takes fan commands, not ${command.kind}`);
+            const {change} = command;
+            if (change.on !== undefined) out[binding.power.name] = typedValue(binding.power, change.on, 'on');
+            if (change.percentage !== undefined) {
+                if (!binding.speed) throw new CommandError('this fan has no speed');
                 const {min, max} = range(binding.speed, 5);
                 // Any percentage above 0 is at least the lowest running speed.
-                out[binding.speed.name] = scaled(binding.speed, Math.max(Math.max(min, 1), Math.ceil((percentage / 100) * max)));
+                out[binding.speed.name] = scaled(binding.speed, Math.max(Math.max(min, 1), Math.ceil((finite(change.percentage, 'percentage') / 100) * max)));
             }
-            if (value.direction !== undefined) {
-                if (!binding.direction) throw new CommandValueError('this fan has no direction');
-                if (value.direction !== 'forward' && value.direction !== 'reverse') throw new CommandValueError('direction must be forward or reverse');
-                out[binding.direction.name] = value.direction === 'forward' ? options.fanForwardDirection : 1 - options.fanForwardDirection;
+            if (change.direction !== undefined) {
+                if (!binding.direction) throw new CommandError('this fan has no direction');
+                out[binding.direction.name] = change.direction === 'forward' ? options.fanForwardDirection : 1 - options.fanForwardDirection;
             }
             break;
         }
     }
-    if (Object.keys(out).length === 0) throw new CommandValueError('the command changes nothing');
+    if (Object.keys(out).length === 0) throw new CommandError('the command changes nothing');
     return {[binding.entry]: out};
 }
 
+/** The one value a single-param feature (switch, select, number) is set to. */
+function valueOf(command: FeatureCommand): unknown {
+    switch (command.kind) {
+        case 'switch':
+            return command.on;
+        case 'select':
+            return command.option;
+        case 'number':
+            return command.value;
+        default:
+            throw new CommandError(`a single value takes switch, select or number commands, not ${command.kind}`);
+    }
+}
+
 function finite(value: unknown, what: string): number {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new CommandValueError(`${what} must be a number, got ${JSON.stringify(value)}`);
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new CommandError(`${what} must be a number, got ${JSON.stringify(value)}`);
     return value;
 }
 
@@ -464,15 +465,15 @@ function scaled(param: RmParam, value: number): number {
 function typedValue(param: RmParam, value: unknown, what: string): unknown {
     switch (param.data_type) {
         case 'bool':
-            if (typeof value !== 'boolean') throw new CommandValueError(`${what} must be true or false, got ${JSON.stringify(value)}`);
+            if (typeof value !== 'boolean') throw new CommandError(`${what} must be true or false, got ${JSON.stringify(value)}`);
             return value;
         case 'int':
         case 'float':
             return scaled(param, finite(value, what));
         case 'string':
-            if (typeof value !== 'string') throw new CommandValueError(`${what} must be a string, got ${JSON.stringify(value)}`);
+            if (typeof value !== 'string') throw new CommandError(`${what} must be a string, got ${JSON.stringify(value)}`);
             return value;
         default:
-            throw new CommandValueError(`${what}: ${param.data_type} params cannot be set`);
+            throw new CommandError(`${what}: ${param.data_type} params cannot be set`);
     }
 }

@@ -124,7 +124,7 @@ export class RainmakerService implements FamilyService {
         });
 
         if (!this.commandsRegistered) {
-            router.register('rainmaker', (command) => this.adapter!.handleCommand(command));
+            router.register('rainmaker', (routed) => this.adapter!.handleCommand(routed));
             this.commandsRegistered = true;
         }
 

@@ -2,7 +2,8 @@
  * chuangmi smart plugs (`chuangmi.plug.*`): `get_prop` / `set_power` and the v1/v3 variants
  * (protocol note miio.md §4.8).
  */
-import type {DeviceCommand, DeviceState, Feature} from '../../../core/device.js';
+import {CommandError, type FeatureCommand} from '../../../core/commands.js';
+import type {DeviceState, Feature} from '../../../core/device.js';
 import {isPlainObject} from '../../../util/plain-object.js';
 import {expectOk, finiteNumber, type MiioCall, type MiioModel, type PushOutcome} from './types.js';
 
@@ -67,16 +68,14 @@ export class ChuangmiPlug implements MiioModel {
         return {state: {}, events: []};
     }
 
-    async command(call: MiioCall, command: DeviceCommand): Promise<void> {
-        if (command.action !== 'set' || typeof command.value !== 'boolean') {
-            throw new Error(`${command.featureId} takes "set" with true or false, not ${command.action} ${JSON.stringify(command.value ?? null)}`);
-        }
-        const on = command.value;
-        if (command.featureId === 'usb' && this.variant.usb) {
+    async command(call: MiioCall, featureId: string, command: FeatureCommand): Promise<void> {
+        // Both features are switches: the core has refused every other kind.
+        if (command.kind !== 'switch') throw new CommandError(`a plug takes switch commands, not ${command.kind}`);
+        const {on} = command;
+        if (featureId === 'usb') {
             const method = on ? 'set_usb_on' : 'set_usb_off';
             return expectOk(method, await call(method, []));
         }
-        if (command.featureId !== 'switch') throw new Error(`feature "${command.featureId}" takes no commands`);
         if (this.model === 'chuangmi.plug.v1') {
             const method = on ? 'set_on' : 'set_off';
             return expectOk(method, await call(method, []));

@@ -2,7 +2,8 @@
  * Roborock / Xiaomi vacuums (`rockrobo.vacuum.*`, `roborock.vacuum.*`): `get_status`, the state and
  * error tables, fan-power presets per model and consumables (protocol note miio.md §4.1–4.6).
  */
-import type {DeviceCommand, DeviceState, Feature, VacuumActivity, VacuumCommand, VacuumState} from '../../../core/device.js';
+import {CommandError, type FeatureCommand} from '../../../core/commands.js';
+import {type DeviceState, type Feature, VACUUM_ACTIONS, type VacuumActivity, type VacuumState} from '../../../core/device.js';
 import {isPlainObject} from '../../../util/plain-object.js';
 import {expectOk, finiteNumber, type MiioCall, type MiioModel, type ModelEvent, type PushOutcome} from './types.js';
 
@@ -140,8 +141,6 @@ export function fanPresets(model: string, firmware?: string): Presets {
     return PRESETS_V2;
 }
 
-const COMMANDS: VacuumCommand[] = ['start', 'stop', 'pause', 'return_to_base', 'locate', 'clean_spot'];
-
 const NAMES: Record<string, string> = {
     'rockrobo.vacuum.v1': 'Mi Robot Vacuum',
     'roborock.vacuum.s5': 'Roborock S5',
@@ -178,7 +177,7 @@ export class RoborockVacuum implements MiioModel {
     features(): Feature[] {
         const fanSpeeds = this.presets.map(([name]) => name);
         return [
-            {id: 'vacuum', kind: 'vacuum', name: null, commands: [...COMMANDS], fanSpeeds},
+            {id: 'vacuum', kind: 'vacuum', name: null, commands: [...VACUUM_ACTIONS], fanSpeeds},
             {id: 'battery', kind: 'sensor', name: 'Battery', deviceClass: 'battery', unit: '%', stateClass: 'measurement'},
             {id: 'status', kind: 'sensor', name: 'Status', deviceClass: 'enum', options: STATUS_OPTIONS},
             {id: 'error', kind: 'sensor', name: 'Error', deviceClass: 'enum', options: ERROR_OPTIONS},
@@ -225,12 +224,9 @@ export class RoborockVacuum implements MiioModel {
         return {state: {}, events: []};
     }
 
-    async command(call: MiioCall, command: DeviceCommand): Promise<void> {
-        if (command.featureId === 'fan_speed') {
-            if (command.action !== 'set') throw new Error(`the fan speed select only knows "set", not "${command.action}"`);
-            return this.setFanSpeed(call, command.value);
-        }
-        if (command.featureId !== 'vacuum') throw new Error(`feature "${command.featureId}" takes no commands`);
+    async command(call: MiioCall, featureId: string, command: FeatureCommand): Promise<void> {
+        if (featureId === 'fan_speed' && command.kind === 'select') return this.setFanSpeed(call, command.option);
+        if (command.kind !== 'vacuum') throw new CommandError(`feature "${featureId}" takes no ${command.kind} command`);
         switch (command.action) {
             case 'start':
                 return this.send(call, this.startMethod(), []);
@@ -247,9 +243,10 @@ export class RoborockVacuum implements MiioModel {
             case 'clean_spot':
                 return this.send(call, 'app_spot', []);
             case 'set_fan_speed':
-                return this.setFanSpeed(call, command.value);
+                return this.setFanSpeed(call, command.fanSpeed);
             default:
-                throw new Error(`unknown vacuum command "${command.action}"`);
+                // Unreachable for commands the core checked; a hand-built one still gets a reason.
+                throw new CommandError(`unknown vacuum command ${JSON.stringify((command as {action: unknown}).action)}`);
         }
     }
 
@@ -262,9 +259,10 @@ export class RoborockVacuum implements MiioModel {
         return 'app_start';
     }
 
-    private async setFanSpeed(call: MiioCall, value: unknown): Promise<void> {
-        const preset = this.presets.find(([name]) => name === value);
-        if (!preset) throw new Error(`unknown fan speed ${JSON.stringify(value)}: one of ${this.presets.map(([name]) => name).join(', ')}`);
+    private async setFanSpeed(call: MiioCall, name: string): Promise<void> {
+        // The core checked the name against the declared speeds; the lookup still needs a miss path.
+        const preset = this.presets.find(([candidate]) => candidate === name);
+        if (!preset) throw new CommandError(`unknown fan speed ${JSON.stringify(name)}: one of ${this.presets.map(([candidate]) => candidate).join(', ')}`);
         return this.send(call, 'set_custom_mode', [preset[1]]);
     }
 

@@ -1,4 +1,5 @@
-import type {DeviceCommand, DeviceState, Feature} from '../../../core/device.js';
+import {CommandError, type FeatureCommand} from '../../../core/commands.js';
+import type {DeviceState, Feature} from '../../../core/device.js';
 
 /** Sends one request to the device and resolves with its `result` (rejects on error or timeout). */
 export type MiioCall = (method: string, params: unknown) => Promise<unknown>;
@@ -29,14 +30,17 @@ export interface MiioModel {
     poll(call: MiioCall, options: {consumables: boolean}): Promise<DeviceState>;
     /** A device-originated request (`props`, `event.status`, `event.*`, …): state and events in it. */
     applyPush(method: string, params: unknown): PushOutcome;
-    /** Sends the requests for a command; resolves on the device's ack, rejects with the reason. */
-    command(call: MiioCall, command: DeviceCommand): Promise<void>;
+    /**
+     * Sends the requests for a command the core has checked against `featureId`; resolves on the
+     * device's ack, rejects with the reason.
+     */
+    command(call: MiioCall, featureId: string, command: FeatureCommand): Promise<void>;
 }
 
 /** Action results are `["ok"]` or `"ok"`; anything else (e.g. `"unknown_method"`) is a refusal. */
 export function expectOk(method: string, result: unknown): void {
     const value = Array.isArray(result) && result.length === 1 ? result[0] : result;
-    if (value !== 'ok') throw new Error(`${method} was refused by the device: ${JSON.stringify(result)}`);
+    if (value !== 'ok') throw new CommandError(`${method} was refused by the device: ${JSON.stringify(result)}`);
 }
 
 
