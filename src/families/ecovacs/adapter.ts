@@ -1,0 +1,476 @@
+/**
+ * Ecovacs MQTT bots in the normalised model: one device `ecovacs-<did>` per bot, a vacuum with
+ * battery, charge state, error, last job, consumables (with reset buttons), water level and mop
+ * where the bot reports them, and an event entity. State comes from what the bot says: its `atr`
+ * pushes and its replies to our getters. Commands go out as JSON commands through an injected
+ * link (the helper bot on the device broker).
+ */
+import {CommandError} from '../../core/commands.js';
+import {type DeviceState, type Feature, makeDeviceId, type VacuumAction, type VacuumState} from '../../core/device.js';
+import type {DeviceRegistry} from '../../core/registry.js';
+import type {CommandRouter, RoutedCommand} from '../../core/router.js';
+import {createLogger, type Logger} from '../../util/logger.js';
+import {
+    ALREADY_CHARGING,
+    BASIC_LIFESPAN_TYPES,
+    chargeCommand,
+    cleanCommand,
+    cleanInfoActivity,
+    type EcoActivity,
+    type EcoBody,
+    type EcoCommand,
+    ERROR_NAMES,
+    errorName,
+    FAN_SPEEDS,
+    getLifeSpanCommand,
+    getMapSetCommand,
+    isNoError,
+    isSuccess,
+    LIFESPAN_PARTS,
+    locateCommand,
+    type Observation,
+    OTHER_ERROR,
+    parseMessage,
+    readObservation,
+    resetLifeSpanCommand,
+    type Room,
+    setSpeedCommand,
+    setWaterCommand,
+    WATER_LEVELS,
+} from './codec.js';
+import type {CleanLogEntry, ListedBot} from './rest/routes.js';
+import {type Endpoint, parseAtrTopic} from './topics.js';
+
+const FAMILY = 'ecovacs';
+
+/** Sends one JSON command to a bot and resolves with its reply's body; rejects when it cannot be delivered or answered. */
+export interface BotLink {
+    send(did: string, command: EcoCommand): Promise<EcoBody>;
+}
+
+export interface ConnectedBot extends Endpoint {
+    /** The MQTT user name: the bot's serial (`E000…`). */
+    serial?: string;
+}
+
+export interface EcovacsAdapterOptions {
+    registry: DeviceRegistry;
+    router: CommandRouter;
+    link: BotLink;
+    pollIntervalSeconds: number;
+    lifespanPollMinutes: number;
+    logger?: Logger;
+    now?: () => number;
+}
+
+/** What the adapter keeps per bot in the registry's `extra` (survives restarts, never published). */
+interface BotExtra {
+    did: string;
+    cls: string;
+    resource: string;
+    serial?: string;
+    /** Consumable types the bot reported. */
+    lifespans: string[];
+    /** Whether the bot reported water info (a mop module). */
+    water: boolean;
+    /** Speaks `clean_V2` (it reported clean info as `…_V2`). */
+    v2: boolean;
+    mapId?: string;
+    /** Rooms of the active map: kept for room cleaning (HA segments come later). */
+    rooms: Room[];
+    cleanLogs: CleanLogEntry[];
+}
+
+/** What changes between messages and need not be persisted. */
+interface BotRuntime {
+    online: boolean;
+    activity: EcoActivity | null;
+    charging: boolean;
+    errorCode: number;
+    lastLifespanPoll: number;
+}
+
+const VACUUM_COMMANDS: VacuumAction[] = ['start', 'stop', 'pause', 'return_to_base', 'locate'];
+const EVENT_TYPES = ['job_finished', 'error'];
+const ERROR_OPTIONS = [...new Set(Object.values(ERROR_NAMES)), OTHER_ERROR];
+const CLEAN_LOGS_KEPT = 20;
+/** Getters asked at every connect: what deebot-client asks at start-up (§5.3), plus water and map. */
+const CONNECT_GETTERS = ['getBattery', 'getChargeState', 'getCleanInfo', 'getSpeed', 'getError', 'getStats', 'getWaterInfo', 'getCachedMapInfo'];
+const ALL_LIFESPAN_TYPES = LIFESPAN_PARTS.map(([type]) => type);
+
+export function ecovacsDeviceId(did: string): string {
+    return makeDeviceId(FAMILY, did);
+}
+
+export class EcovacsAdapter {
+    private readonly registry: DeviceRegistry;
+    private readonly log: Logger;
+    private readonly now: () => number;
+    private readonly runtime = new Map<string, BotRuntime>();
+    private pollTimer: NodeJS.Timeout | null = null;
+
+    constructor(private readonly options: EcovacsAdapterOptions) {
+        this.registry = options.registry;
+        this.log = options.logger ?? createLogger('ecovacs:adapter');
+        this.now = options.now ?? Date.now;
+    }
+
+    start(): void {
+        this.options.router.register(FAMILY, (routed) => this.handleCommand(routed));
+        this.pollTimer = setInterval(() => this.pollAll(), this.options.pollIntervalSeconds * 1000);
+        this.pollTimer.unref();
+    }
+
+    stop(): void {
+        if (this.pollTimer) clearInterval(this.pollTimer);
+        this.pollTimer = null;
+    }
+
+    /** A bot connected with client id `did@class/resource`: describe it and read its state. */
+    botConnected(bot: ConnectedBot): void {
+        const id = ecovacsDeviceId(bot.id);
+        const known = this.extra(id);
+        const extra: BotExtra = {
+            lifespans: [],
+            water: false,
+            v2: false,
+            rooms: [],
+            cleanLogs: [],
+            ...known,
+            did: bot.id,
+            cls: bot.cls,
+            resource: bot.resource,
+            ...(bot.serial !== undefined && {serial: bot.serial}),
+        };
+        this.describe(id, extra);
+        this.registry.markSeen(id);
+        this.runtimeOf(bot.id).online = true;
+        void this.readEverything(bot.id);
+    }
+
+    botDisconnected(did: string): void {
+        const id = ecovacsDeviceId(did);
+        this.runtimeOf(did).online = false;
+        if (this.registry.has(id)) this.registry.updateLink(id, {online: false});
+    }
+
+    /** The connected bot with this did, or whether one was ever known. */
+    lookup(did: string): {endpoint: Endpoint; online: boolean} | null {
+        const extra = this.extra(ecovacsDeviceId(did));
+        if (!extra || extra.did !== did) return null;
+        return {endpoint: {id: extra.did, cls: extra.cls, resource: extra.resource}, online: this.runtime.get(did)?.online ?? false};
+    }
+
+    listBots(): ListedBot[] {
+        return this.registry.list(FAMILY).flatMap((device) => {
+            const extra = device.extra as Partial<BotExtra>;
+            if (typeof extra.did !== 'string' || typeof extra.cls !== 'string' || typeof extra.resource !== 'string') return [];
+            return [{did: extra.did, cls: extra.cls, resource: extra.resource, name: extra.serial ?? extra.did, nick: device.facts.name, online: this.runtime.get(extra.did)?.online ?? false}];
+        });
+    }
+
+    cleanLogs(did: string): CleanLogEntry[] {
+        return this.extra(ecovacsDeviceId(did))?.cleanLogs ?? [];
+    }
+
+    /** A broadcast on `iot/atr/…`; the bot must have connected (registered) before. */
+    handleAtr(topic: string, payload: Buffer | string): void {
+        const atr = parseAtrTopic(topic);
+        if (!atr) return;
+        const id = ecovacsDeviceId(atr.bot.id);
+        if (!this.extra(id)) {
+            this.log.limited('debug', `unregistered:${atr.bot.id}`, `${atr.event} from ${atr.bot.id}, which has not connected as a bot: ignored`);
+            return;
+        }
+        this.registry.markSeen(id);
+        if (atr.format !== 'j') return;
+        const parsed = parseMessage(payload);
+        if (!parsed.ok) {
+            this.registry.countBadPacket(id, `${atr.event}: ${parsed.reason}`);
+            this.log.limited('warn', `bad-atr:${atr.bot.id}`, `${id}: ${atr.event} dropped: ${parsed.reason}`);
+            return;
+        }
+        const observation = readObservation(atr.event, parsed.message.body.data);
+        if (observation) this.apply(atr.bot.id, observation);
+        else this.log.debug(() => `${id}: ${atr.event} not read`);
+    }
+
+    // ── reading ────────────────────────────────────────────────────────────────────────────────
+
+    private async readEverything(did: string): Promise<void> {
+        await Promise.all([...CONNECT_GETTERS.map((name) => this.ask(did, {name})), this.readLifespans(did)]);
+        const mapId = this.extra(ecovacsDeviceId(did))?.mapId;
+        if (mapId) await this.ask(did, getMapSetCommand(mapId));
+    }
+
+    /** The full list first; bots that refuse it get the three every bot has. */
+    private async readLifespans(did: string): Promise<void> {
+        this.runtimeOf(did).lastLifespanPoll = this.now();
+        const known = this.extra(ecovacsDeviceId(did))?.lifespans ?? [];
+        const asked = known.length > 0 ? known : ALL_LIFESPAN_TYPES;
+        if (!(await this.ask(did, getLifeSpanCommand(asked))) && asked !== BASIC_LIFESPAN_TYPES) await this.ask(did, getLifeSpanCommand(BASIC_LIFESPAN_TYPES));
+    }
+
+    /** Sends a getter and applies its answer; false when the bot refused it or did not answer. */
+    private async ask(did: string, command: EcoCommand): Promise<boolean> {
+        try {
+            const body = await this.options.link.send(did, command);
+            this.registry.markSeen(ecovacsDeviceId(did));
+            if (!isSuccess(body)) {
+                this.log.debug(() => `${ecovacsDeviceId(did)}: ${command.name} refused (${String(body.code)} ${body.msg ?? ''})`);
+                return false;
+            }
+            const observation = readObservation(command.name, body.data);
+            if (observation) this.apply(did, observation);
+            return true;
+        } catch (error) {
+            this.log.limited('info', `ask:${did}`, `${ecovacsDeviceId(did)}: ${command.name} failed: ${(error as Error).message}`);
+            return false;
+        }
+    }
+
+    private pollAll(): void {
+        const lifespanDue = this.now() - this.options.lifespanPollMinutes * 60_000;
+        for (const [did, runtime] of this.runtime) {
+            if (!runtime.online) continue;
+            void this.ask(did, {name: 'getBattery'});
+            if (runtime.lastLifespanPoll < lifespanDue) void this.readLifespans(did);
+        }
+    }
+
+    // ── state ──────────────────────────────────────────────────────────────────────────────────
+
+    private apply(did: string, observation: Observation): void {
+        const id = ecovacsDeviceId(did);
+        const runtime = this.runtimeOf(did);
+        const state: DeviceState = {};
+        switch (observation.kind) {
+            case 'battery':
+                state.battery = observation.percent;
+                break;
+            case 'charge_state':
+                runtime.charging = observation.charging;
+                state.charging = observation.charging;
+                if (observation.charging) state.vacuum = this.setActivity(did, 'docked');
+                break;
+            case 'clean_info': {
+                if (observation.v2) this.updateExtra(id, {v2: true});
+                const activity = cleanInfoActivity(observation);
+                if (activity) state.vacuum = this.setActivity(did, activity);
+                break;
+            }
+            case 'speed': {
+                const preset = FAN_SPEEDS.find(([, level]) => level === observation.level);
+                if (preset) state.vacuum = {...this.vacuumState(id), fanSpeed: preset[0]};
+                break;
+            }
+            case 'error': {
+                const changed = runtime.errorCode !== observation.code;
+                runtime.errorCode = observation.code;
+                state.error = errorName(observation.code);
+                state.error_code = observation.code;
+                if (!isNoError(observation.code)) {
+                    state.vacuum = this.setActivity(did, 'error');
+                    if (changed) this.registry.emitEvent(id, 'event', 'error', {code: observation.code, error: errorName(observation.code)});
+                } else if (runtime.activity === 'error') {
+                    state.vacuum = this.setActivity(did, runtime.charging ? 'docked' : 'idle');
+                }
+                break;
+            }
+            case 'lifespan': {
+                const reported = observation.parts.map((part) => part.type).filter((type) => ALL_LIFESPAN_TYPES.includes(type));
+                const extra = this.extra(id)!;
+                const lifespans = [...new Set([...extra.lifespans, ...reported])];
+                if (lifespans.length !== extra.lifespans.length) this.describe(id, {...extra, lifespans});
+                for (const part of observation.parts) {
+                    const stem = LIFESPAN_PARTS.find(([type]) => type === part.type)?.[1];
+                    if (stem) state[`${stem}_left`] = Math.max(0, Math.min(100, Math.round((part.left / part.total) * 100)));
+                }
+                break;
+            }
+            case 'stats':
+                state.clean_area = observation.area;
+                state.clean_time = observation.seconds;
+                break;
+            case 'job_finished': {
+                state.clean_area = observation.area;
+                state.clean_time = observation.seconds;
+                const extra = this.extra(id)!;
+                const entry: CleanLogEntry = {ts: Math.floor(this.now() / 1000), last: observation.seconds, area: observation.area, type: observation.jobType ?? 'auto', stopReason: observation.stopReason ?? 1};
+                this.updateExtra(id, {cleanLogs: [entry, ...extra.cleanLogs].slice(0, CLEAN_LOGS_KEPT)});
+                this.registry.emitEvent(id, 'event', 'job_finished', {area: observation.area, seconds: observation.seconds, type: entry.type, stop_reason: entry.stopReason});
+                break;
+            }
+            case 'water': {
+                const extra = this.extra(id)!;
+                if (!extra.water) this.describe(id, {...extra, water: true});
+                const level = WATER_LEVELS.find(([, amount]) => amount === observation.amount);
+                if (level) state.water_level = level[0];
+                if (observation.mopAttached !== null) state.mop_attached = observation.mopAttached;
+                break;
+            }
+            case 'cached_map_info':
+                this.updateExtra(id, {mapId: observation.mapId});
+                break;
+            case 'map_set':
+                this.updateExtra(id, {mapId: observation.mapId, rooms: observation.rooms});
+                break;
+            case 'evt':
+                this.log.debug(() => `${id}: event code ${observation.code}`);
+                break;
+        }
+        if (Object.keys(state).length > 0) this.registry.updateState(id, state);
+    }
+
+    /** The vacuum state with a new activity (and the fan speed it had). */
+    private setActivity(did: string, activity: EcoActivity): VacuumState {
+        this.runtimeOf(did).activity = activity;
+        return {...this.vacuumState(ecovacsDeviceId(did)), activity};
+    }
+
+    private vacuumState(id: string): VacuumState {
+        const current = this.registry.get(id)?.state.vacuum as VacuumState | undefined;
+        return current ? {...current} : {activity: null};
+    }
+
+    // ── commands ───────────────────────────────────────────────────────────────────────────────
+
+    private async handleCommand({device, feature, command}: RoutedCommand): Promise<void> {
+        const extra = this.extra(device.id);
+        if (!extra) throw new CommandError(`${device.id} is not an Ecovacs bot this bridge knows`);
+        const did = extra.did;
+        if (!this.runtime.get(did)?.online) throw new CommandError(`${device.id} is offline`);
+        if (command.kind === 'vacuum') {
+            switch (command.action) {
+                case 'start': {
+                    const paused = this.runtime.get(did)?.activity === 'paused';
+                    return this.run(did, cleanCommand(paused ? 'resume' : 'start', extra.v2), 'getCleanInfo');
+                }
+                case 'pause':
+                    return this.run(did, cleanCommand('pause', extra.v2), 'getCleanInfo');
+                case 'stop':
+                    return this.run(did, cleanCommand('stop', extra.v2), 'getCleanInfo');
+                case 'return_to_base':
+                    return this.returnToBase(did);
+                case 'locate':
+                    return this.run(did, locateCommand, null);
+                case 'set_fan_speed': {
+                    const preset = FAN_SPEEDS.find(([name]) => name === command.fanSpeed);
+                    if (!preset) throw new CommandError(`unknown fan speed "${command.fanSpeed}"`);
+                    return this.run(did, setSpeedCommand(preset[1]), 'getSpeed');
+                }
+                default:
+                    throw new CommandError(`${device.id} cannot ${command.action}`);
+            }
+        }
+        if (command.kind === 'select' && feature.id === 'water_level') {
+            const level = WATER_LEVELS.find(([name]) => name === command.option);
+            if (!level) throw new CommandError(`unknown water level "${command.option}"`);
+            return this.run(did, setWaterCommand(level[1]), 'getWaterInfo');
+        }
+        if (command.kind === 'button' && feature.id.endsWith('_reset')) {
+            const stem = feature.id.slice(0, -'_reset'.length);
+            const part = LIFESPAN_PARTS.find(([, candidate]) => candidate === stem);
+            if (!part) throw new CommandError(`no consumable behind "${feature.id}"`);
+            await this.run(did, resetLifeSpanCommand(part[0]), null);
+            await this.ask(did, getLifeSpanCommand([part[0]]));
+            return;
+        }
+        throw new CommandError(`feature "${feature.id}" takes no ${command.kind} command`);
+    }
+
+    /** `charge` answers 0 when the bot sets off, 30007 when it is on its dock already (§5.2). */
+    private async returnToBase(did: string): Promise<void> {
+        const body = await this.sendCommand(did, chargeCommand);
+        if (String(body.code) === ALREADY_CHARGING) {
+            this.registry.updateState(ecovacsDeviceId(did), {vacuum: this.setActivity(did, 'docked')});
+            return;
+        }
+        if (!isSuccess(body)) throw refusal(chargeCommand, body);
+        this.registry.updateState(ecovacsDeviceId(did), {vacuum: this.setActivity(did, 'returning')});
+    }
+
+    /** Sends a command; on success reads back what it changed (bots do not always push it). */
+    private async run(did: string, command: EcoCommand, readBack: string | null): Promise<void> {
+        const body = await this.sendCommand(did, command);
+        if (!isSuccess(body)) throw refusal(command, body);
+        if (readBack) void this.ask(did, {name: readBack});
+    }
+
+    private async sendCommand(did: string, command: EcoCommand): Promise<EcoBody> {
+        try {
+            const body = await this.options.link.send(did, command);
+            this.registry.markSeen(ecovacsDeviceId(did));
+            return body;
+        } catch (error) {
+            this.registry.countTimeout(ecovacsDeviceId(did), `${command.name}: ${(error as Error).message}`);
+            throw new CommandError(`${command.name} did not reach the bot: ${(error as Error).message}`);
+        }
+    }
+
+    // ── description ────────────────────────────────────────────────────────────────────────────
+
+    private describe(id: string, extra: BotExtra): void {
+        const existing = this.registry.get(id);
+        this.registry.upsert({
+            id,
+            family: FAMILY,
+            facts: {
+                manufacturer: 'Ecovacs',
+                model: `DEEBOT (${extra.cls})`,
+                name: existing?.facts.name ?? `Deebot ${(extra.serial ?? extra.did).slice(-6)}`,
+            },
+            features: features(extra),
+        });
+        this.registry.setExtra(id, 'bot', extra);
+    }
+
+    private extra(id: string): BotExtra | undefined {
+        return this.registry.get(id)?.extra.bot as BotExtra | undefined;
+    }
+
+    private updateExtra(id: string, patch: Partial<BotExtra>): void {
+        const extra = this.extra(id);
+        if (extra) this.registry.setExtra(id, 'bot', {...extra, ...patch});
+    }
+
+    private runtimeOf(did: string): BotRuntime {
+        let runtime = this.runtime.get(did);
+        if (!runtime) {
+            runtime = {online: false, activity: null, charging: false, errorCode: 0, lastLifespanPoll: 0};
+            this.runtime.set(did, runtime);
+        }
+        return runtime;
+    }
+}
+
+function features(extra: BotExtra): Feature[] {
+    const list: Feature[] = [
+        {id: 'vacuum', kind: 'vacuum', name: null, commands: [...VACUUM_COMMANDS], fanSpeeds: FAN_SPEEDS.map(([name]) => name)},
+        {id: 'battery', kind: 'sensor', name: 'Battery', deviceClass: 'battery', unit: '%', stateClass: 'measurement'},
+        {id: 'charging', kind: 'binary_sensor', name: 'Charging', deviceClass: 'battery_charging'},
+        {id: 'error', kind: 'sensor', name: 'Error', deviceClass: 'enum', options: ERROR_OPTIONS},
+        {id: 'error_code', kind: 'sensor', name: 'Error code', entityCategory: 'diagnostic', enabledByDefault: false},
+        {id: 'clean_area', kind: 'sensor', name: 'Cleaned area', deviceClass: 'area', unit: 'm²', stateClass: 'measurement'},
+        {id: 'clean_time', kind: 'sensor', name: 'Cleaning time', deviceClass: 'duration', unit: 's', stateClass: 'measurement'},
+    ];
+    for (const [type, stem, name] of LIFESPAN_PARTS) {
+        if (!extra.lifespans.includes(type)) continue;
+        list.push(
+            {id: `${stem}_left`, kind: 'sensor', name: `${name} remaining`, unit: '%', stateClass: 'measurement', entityCategory: 'diagnostic', icon: 'mdi:progress-wrench'},
+            {id: `${stem}_reset`, kind: 'button', name: `Reset ${name.toLowerCase()}`, entityCategory: 'config', icon: 'mdi:restore'},
+        );
+    }
+    if (extra.water) {
+        list.push(
+            {id: 'water_level', kind: 'select', name: 'Water level', options: WATER_LEVELS.map(([name]) => name), entityCategory: 'config', icon: 'mdi:water'},
+            {id: 'mop_attached', kind: 'binary_sensor', name: 'Mop attached'},
+        );
+    }
+    list.push({id: 'event', kind: 'event', name: 'Event', eventTypes: [...EVENT_TYPES]});
+    return list;
+}
+
+function refusal(command: EcoCommand, body: EcoBody): CommandError {
+    return new CommandError(`${command.name} was refused by the bot: ${String(body.code)} ${body.msg ?? ''}`.trim());
+}
