@@ -1,0 +1,253 @@
+/**
+ * Simulated Ecovacs MQTT ("eco-ng") bots: mqtt.js clients with the real client id
+ * `did@class/resource` and the serial as user name, subscribed as real bots are (ecovacs.md §2.5).
+ * They answer the JSON commands of §5.2 on the reversed p2p topic, push `atr` events when something
+ * changes, drain while cleaning and charge on the dock, and report lifespans and a small map.
+ */
+import mqtt, {type MqttClient} from 'mqtt';
+
+import {createLogger} from '../util/logger.js';
+import {isPlainObject} from '../util/plain-object.js';
+import {buildBotMessage, FAN_SPEEDS, parseMessage} from '../families/ecovacs/codec.js';
+import {atrTopic, botSubscriptions, type Endpoint, formatClientId, parseP2pTopic, replyTopicFor} from '../families/ecovacs/topics.js';
+
+const log = createLogger('simulate:ecovacs');
+
+export interface EcovacsBotsOptions {
+    /** An MQTT URL (`mqtt://…`, `mqtts://…`). */
+    url: string;
+    count?: number;
+    /** The model class; `ls1ok3` is a DEEBOT 900. */
+    cls?: string;
+    /** TLS: accept the bridge's certificate whatever it is (older bots do not check, §4.1). */
+    rejectUnauthorized?: boolean;
+    servername?: string;
+    /** One simulated minute of cleaning per tick. */
+    tickMs?: number;
+}
+
+type Phase = 'idle' | 'cleaning' | 'paused' | 'returning' | 'charging';
+
+const LIFESPANS = [
+    {type: 'brush', total: 18_000},
+    {type: 'sideBrush', total: 9000},
+    {type: 'heap', total: 7200},
+];
+const ROOMS = [
+    {mssid: '0', subtype: '1', name: ''},
+    {mssid: '1', subtype: '5', name: ''},
+    {mssid: '2', subtype: '15', name: 'Workshop'},
+];
+const MAP_ID = '199390082';
+
+export class SimulatedEcovacsBot {
+    readonly endpoint: Endpoint;
+    readonly serial: string;
+    phase: Phase = 'charging';
+    battery = 80;
+    speed = 0;
+    water = 2;
+    errorCode = 0;
+    area = 0;
+    seconds = 0;
+    readonly used: Record<string, number> = {brush: 21, sideBrush: 300, heap: 100};
+    /** Commands received, in order: for tests. */
+    readonly received: string[] = [];
+    private client: MqttClient | null = null;
+    private timer: NodeJS.Timeout | null = null;
+
+    constructor(
+        index: number,
+        private readonly options: EcovacsBotsOptions,
+    ) {
+        this.serial = `E0000${String(1001 + index).padStart(15, '0')}`;
+        this.endpoint = {id: `a1406f11-0000-4000-8000-${String(index + 1).padStart(12, '0')}`, cls: options.cls ?? 'ls1ok3', resource: 'MhP5'};
+    }
+
+    get clientId(): string {
+        return formatClientId(this.endpoint);
+    }
+
+    async start(): Promise<void> {
+        this.client = await mqtt.connectAsync(this.options.url, {
+            clientId: this.clientId,
+            username: this.serial,
+            password: 'simulated',
+            protocolVersion: 4,
+            keepalive: 60,
+            reconnectPeriod: 0,
+            rejectUnauthorized: this.options.rejectUnauthorized ?? false,
+            ...(this.options.servername && {servername: this.options.servername}),
+        });
+        this.client.on('message', (topic, payload) => this.onMessage(topic, payload));
+        await this.client.subscribeAsync(botSubscriptions(this.endpoint));
+        this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 1000);
+        this.timer.unref();
+    }
+
+    async stop(): Promise<void> {
+        if (this.timer) clearInterval(this.timer);
+        await this.client?.endAsync(true);
+        this.client = null;
+    }
+
+    private onMessage(topic: string, payload: Buffer): void {
+        const request = parseP2pTopic(topic);
+        if (!request || request.direction !== 'q' || request.to.id !== this.endpoint.id) return;
+        const parsed = request.format === 'j' ? parseMessage(payload) : null;
+        if (!parsed?.ok) {
+            log.warn(`${this.endpoint.id}: unreadable ${request.command} ignored`);
+            return;
+        }
+        this.received.push(request.command);
+        const [data, outcome] = this.answer(request.command, parsed.message.body.data);
+        this.client?.publish(replyTopicFor(request), JSON.stringify(buildBotMessage(data, Date.now(), outcome)));
+    }
+
+    /** The reply's data and code to a command (§5.2). */
+    private answer(command: string, data: unknown): [unknown, {code: number | string; msg: string}] {
+        const ok = {code: 0, msg: 'ok'};
+        const args = isPlainObject(data) ? data : {};
+        switch (command) {
+            case 'getBattery':
+                return [this.batteryData(), ok];
+            case 'getChargeState':
+                return [{isCharging: this.phase === 'charging' ? 1 : 0, mode: 'slot'}, ok];
+            case 'getCleanInfo':
+                return [this.cleanInfoData('app'), ok];
+            case 'getSpeed':
+                return [{speed: this.speed}, ok];
+            case 'getError':
+                return [{code: [this.errorCode]}, ok];
+            case 'getStats':
+                return [{area: this.area, time: this.seconds, type: 'auto', cid: '111'}, ok];
+            case 'getWaterInfo':
+                return [{enable: 1, amount: this.water, type: 0, sweepType: 2}, ok];
+            case 'getLifeSpan': {
+                const types = Array.isArray(data) ? data : [];
+                return [lifespanParts(this.used).filter((part) => types.includes(part.type)), ok];
+            }
+            case 'resetLifeSpan':
+                if (typeof args.type === 'string' && args.type in this.used) this.used[args.type] = 0;
+                return [undefined, ok];
+            case 'getCachedMapInfo':
+                return [{enable: 1, info: [{mid: MAP_ID, index: 0, status: 1, using: 1, built: 1, name: ''}]}, ok];
+            case 'getMapSet':
+                return [{type: 'ar', count: ROOMS.length, mid: MAP_ID, msid: '1', subsets: ROOMS}, ok];
+            case 'setSpeed':
+                if (typeof args.speed !== 'number' || !FAN_SPEEDS.some(([, level]) => level === args.speed)) return [undefined, {code: 1, msg: 'bad speed'}];
+                this.speed = args.speed;
+                this.push('onSpeed', {speed: this.speed});
+                return [undefined, ok];
+            case 'setWaterInfo':
+                if (typeof args.amount === 'number') this.water = args.amount;
+                this.push('onWaterInfo', {enable: 1, amount: this.water});
+                return [undefined, ok];
+            case 'playSound':
+                return [undefined, ok];
+            case 'clean':
+            case 'clean_V2':
+                return [undefined, this.clean(String(args.act))];
+            case 'charge':
+                if (this.phase === 'charging') return [undefined, {code: '30007', msg: 'fail'}];
+                this.setPhase('returning');
+                return [undefined, ok];
+            default:
+                return [undefined, {code: 20003, msg: 'rcp not support'}];
+        }
+    }
+
+    private clean(act: string): {code: number; msg: string} {
+        switch (act) {
+            case 'start':
+                this.area = 0;
+                this.seconds = 0;
+                this.setPhase('cleaning');
+                break;
+            case 'pause':
+                if (this.phase === 'cleaning') this.setPhase('paused');
+                break;
+            case 'resume':
+                if (this.phase === 'paused') this.setPhase('cleaning');
+                break;
+            case 'stop':
+                this.setPhase('idle');
+                break;
+            default:
+                return {code: 1, msg: 'unknown act'};
+        }
+        return {code: 0, msg: 'ok'};
+    }
+
+    private setPhase(phase: Phase): void {
+        const wasCharging = this.phase === 'charging';
+        this.phase = phase;
+        if (wasCharging !== (phase === 'charging')) this.push('onChargeState', {isCharging: phase === 'charging' ? 1 : 0, mode: 'slot'});
+        if (phase !== 'charging') this.push('onCleanInfo', this.cleanInfoData('app'));
+    }
+
+    /** One simulated minute. */
+    private tick(): void {
+        if (this.phase === 'cleaning') {
+            this.seconds += 60;
+            this.area += 1;
+            for (const type of Object.keys(this.used)) this.used[type]! += 1;
+            this.setBattery(this.battery - 1);
+            this.push('onStats', {area: this.area, time: this.seconds, cid: '111', start: '0', type: 'auto'});
+            if (this.battery <= 15 || this.area >= 30) {
+                this.push('reportStats', {cid: '111', type: 'auto', stop: 1, area: this.area, time: this.seconds, start: '0', stopReason: this.battery <= 15 ? 2 : 1});
+                this.setPhase('returning');
+            }
+        } else if (this.phase === 'returning') {
+            this.setPhase('charging');
+        } else if (this.phase === 'charging' && this.battery < 100) {
+            this.setBattery(this.battery + 2);
+        }
+    }
+
+    private setBattery(value: number): void {
+        this.battery = Math.max(0, Math.min(100, value));
+        this.push('onBattery', this.batteryData());
+    }
+
+    private batteryData(): Record<string, number> {
+        return {value: this.battery, isLow: this.battery < 20 ? 1 : 0};
+    }
+
+    private cleanInfoData(trigger: string): Record<string, unknown> {
+        switch (this.phase) {
+            case 'cleaning':
+                return {trigger, state: 'clean', cleanState: {router: 'plan', type: 'auto', motionState: 'working'}};
+            case 'paused':
+                return {trigger, state: 'clean', cleanState: {router: 'plan', type: 'auto', motionState: 'pause'}};
+            case 'returning':
+                return {trigger, state: 'goCharging'};
+            default:
+                return {trigger: 'workComplete', state: 'idle'};
+        }
+    }
+
+    private push(event: string, data: unknown): void {
+        this.client?.publish(atrTopic({event, bot: this.endpoint, format: 'j'}), JSON.stringify(buildBotMessage(data, Date.now(), null)));
+    }
+}
+
+function lifespanParts(used: Record<string, number>): {type: string; left: number; total: number}[] {
+    return LIFESPANS.map(({type, total}) => ({type, left: Math.max(0, total - (used[type] ?? 0)), total}));
+}
+
+export interface EcovacsBots {
+    bots: SimulatedEcovacsBot[];
+    stop(): Promise<void>;
+}
+
+export async function startEcovacsBots(options: EcovacsBotsOptions): Promise<EcovacsBots> {
+    const bots = Array.from({length: options.count ?? 1}, (_, index) => new SimulatedEcovacsBot(index, options));
+    try {
+        await Promise.all(bots.map((bot) => bot.start()));
+    } catch (error) {
+        await Promise.all(bots.map((bot) => bot.stop()));
+        throw error;
+    }
+    return {bots, stop: async () => void (await Promise.all(bots.map((bot) => bot.stop())))};
+}
