@@ -163,7 +163,7 @@ export class EcovacsAdapter {
 
     listBots(): ListedBot[] {
         return this.registry.list(FAMILY).flatMap((device) => {
-            const extra = device.extra as Partial<BotExtra>;
+            const extra = (device.extra.bot ?? {}) as Partial<BotExtra>;
             if (typeof extra.did !== 'string' || typeof extra.cls !== 'string' || typeof extra.resource !== 'string') return [];
             return [{did: extra.did, cls: extra.cls, resource: extra.resource, name: extra.serial ?? extra.did, nick: device.facts.name, online: this.runtime.get(extra.did)?.online ?? false}];
         });
@@ -252,11 +252,13 @@ export class EcovacsAdapter {
                 runtime.charging = observation.charging;
                 state.charging = observation.charging;
                 if (observation.charging) state.vacuum = this.setActivity(did, 'docked');
+                else if (runtime.activity === 'docked') state.vacuum = this.setActivity(did, 'idle');
                 break;
             case 'clean_info': {
                 if (observation.v2) this.updateExtra(id, {v2: true});
                 const activity = cleanInfoActivity(observation);
-                if (activity) state.vacuum = this.setActivity(did, activity);
+                // A bot on its dock reports its clean state as idle: the charge state says where it idles.
+                if (activity) state.vacuum = this.setActivity(did, activity === 'idle' && runtime.charging ? 'docked' : activity);
                 break;
             }
             case 'speed': {
