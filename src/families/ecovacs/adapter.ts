@@ -389,7 +389,8 @@ export class EcovacsAdapter {
             return;
         }
         if (!isSuccess(body)) throw refusal(chargeCommand, body);
-        this.registry.updateState(ecovacsDeviceId(did), {vacuum: this.setActivity(did, 'returning')});
+        // Where it is by now comes from the bot: it may have reached the dock before this reply did.
+        void this.ask(did, {name: 'getCleanInfo'});
     }
 
     /** Sends a command; on success reads back what it changed (bots do not always push it). */
