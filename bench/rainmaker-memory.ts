@@ -269,8 +269,8 @@ async function measure(mode: Mode, low: number, high: number, dataDir: string, m
 async function main(): Promise<void> {
     const low = Number(process.argv[2] ?? 200);
     const high = Number(process.argv[3] ?? 800);
-    const {loadOrCreateCa} = await import('../src/tls/ca.js');
-    const {issueNodeCertificate, issueServerCertificate} = await import('../src/tls/issue.js');
+    const {loadOrCreateCa} = await import('../src/edge/tls/ca.js');
+    const {issueNodeCertificate, issueServerCertificate} = await import('../src/edge/tls/issue.js');
     const {setLogLevel} = await import('../src/util/logger.js');
     setLogLevel('error');
     const work = mkdtempSync(path.join(tmpdir(), 'fogbridge-bench-rainmaker-'));

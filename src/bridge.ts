@@ -4,8 +4,8 @@ import path from 'node:path';
 
 import type {Aedes} from 'aedes';
 
-import {createBroker} from './broker/broker.js';
-import {listenMqtt} from './broker/listener.js';
+import {createBroker} from './edge/broker/broker.js';
+import {listenMqtt} from './edge/broker/listener.js';
 import {type CoreSettings, settingsSection} from './config/schema.js';
 import {EventBus} from './core/bus.js';
 import {createLogger, setLogLevel} from './util/logger.js';

@@ -13,7 +13,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {claimNode} from '../../src/families/rainmaker/claim.js';
 import {rainmakerFamily} from '../../src/families/rainmaker/index.js';
 import {type RainmakerNodes, startRainmakerNodes} from '../../src/simulate/rainmaker.js';
-import {loadOrCreateCa} from '../../src/tls/ca.js';
+import {loadOrCreateCa} from '../../src/edge/tls/ca.js';
 import {type TestBridge, startTestBridge} from '../support/bridge.js';
 import {HaTestClient} from '../support/ha-client.js';
 import {type MosquittoInstance, startMosquitto} from '../support/mosquitto.js';

@@ -15,7 +15,7 @@ import {CommandRouter} from '../../src/core/router.js';
 import {claimNode} from '../../src/families/rainmaker/claim.js';
 import {RainmakerService} from '../../src/families/rainmaker/service.js';
 import type {NodeCredentials} from '../../src/simulate/rainmaker.js';
-import {type CertificateAuthority, loadOrCreateCa} from '../../src/tls/ca.js';
+import {type CertificateAuthority, loadOrCreateCa} from '../../src/edge/tls/ca.js';
 import {freePort} from '../support/net.js';
 
 export interface LogLine {

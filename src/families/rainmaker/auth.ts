@@ -10,8 +10,8 @@ import {TLSSocket} from 'node:tls';
 
 import type {AuthErrorCode, Client} from 'aedes';
 
-import type {BrokerHooks} from '../../broker/broker.js';
-import {socketOf} from '../../broker/framing-guard.js';
+import type {BrokerHooks} from '../../edge/broker/broker.js';
+import {socketOf} from '../../edge/broker/framing-guard.js';
 import type {Logger} from '../../util/logger.js';
 import {clip} from './node-config.js';
 import {mayPublish, maySubscribe, parseNodeTopic} from './topics.js';

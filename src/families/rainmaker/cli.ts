@@ -5,7 +5,7 @@ import type {Argv, CommandModule} from 'yargs';
 
 import {createLogger} from '../../util/logger.js';
 import {type SimulatedNodeType, startRainmakerNodes} from '../../simulate/rainmaker.js';
-import {loadOrCreateCa} from '../../tls/ca.js';
+import {loadOrCreateCa} from '../../edge/tls/ca.js';
 import type {FamilyCli} from '../family.js';
 import {claimNode} from './claim.js';
 import {rainmakerApproveCommand, rainmakerClaimCommand} from './claim-cli.js';

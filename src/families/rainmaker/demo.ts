@@ -1,5 +1,5 @@
 import {startRainmakerNodes} from '../../simulate/rainmaker.js';
-import {loadOrCreateCa} from '../../tls/ca.js';
+import {loadOrCreateCa} from '../../edge/tls/ca.js';
 import {createLogger} from '../../util/logger.js';
 import type {RunningDemo} from '../family.js';
 import {claimNode} from './claim.js';

@@ -8,13 +8,13 @@ import type tls from 'node:tls';
 
 import type {Aedes, Client} from 'aedes';
 
-import {createBroker} from '../../broker/broker.js';
-import {attachMqttConnection} from '../../broker/listener.js';
-import {type TlsRoute, TlsPortDispatcher} from '../../broker/port-443.js';
-import {type BoundServer, type TlsMaterial, listenMqttMutualTls} from '../../broker/tls-listener.js';
+import {createBroker} from '../../edge/broker/broker.js';
+import {attachMqttConnection} from '../../edge/broker/listener.js';
+import {type TlsRoute, TlsPortDispatcher} from '../../edge/tls-port/dispatcher.js';
+import {type BoundServer, type TlsMaterial, listenMqttMutualTls} from '../../edge/broker/tls-listener.js';
 import {createLogger} from '../../util/logger.js';
-import {loadOrCreateCa} from '../../tls/ca.js';
-import {loadOrIssueServerCertificate} from '../../tls/issue.js';
+import {loadOrCreateCa} from '../../edge/tls/ca.js';
+import {loadOrIssueServerCertificate} from '../../edge/tls/issue.js';
 import type {FamilyContext, FamilyService} from '../family.js';
 import {RainmakerAdapter} from './adapter.js';
 import {type ClaimServer, startClaimServer} from './claim-server.js';

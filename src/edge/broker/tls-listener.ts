@@ -9,8 +9,8 @@ import tls from 'node:tls';
 
 import type {Aedes} from 'aedes';
 
-import {listen} from '../util/listen.js';
-import type {Logger} from '../util/logger.js';
+import {listen} from '../../util/listen.js';
+import type {Logger} from '../../util/logger.js';
 import type {FramingLimits} from './framing-guard.js';
 import {attachMqttConnection} from './listener.js';
 

@@ -10,9 +10,9 @@
 
 import tls from 'node:tls';
 
-import {listen} from '../util/listen.js';
-import type {Logger} from '../util/logger.js';
-import {type BoundServer, type TlsMaterial, closeServer, describeTlsError, peerAddress, trackSockets} from './tls-listener.js';
+import {listen} from '../../util/listen.js';
+import type {Logger} from '../../util/logger.js';
+import {type BoundServer, type TlsMaterial, closeServer, describeTlsError, peerAddress, trackSockets} from '../broker/tls-listener.js';
 
 export interface TlsRouteMatch {
     /** The negotiated ALPN protocol, or false when the client offered none. */
