@@ -121,7 +121,7 @@ export function assertMqttHost(host: string): string {
 // ---------------------------------------------------------------------------------------------
 // claims.json
 
-const NODE_ID = /^[A-Za-z0-9_-]{1,63}$/;
+export const NODE_ID = /^[A-Za-z0-9_-]{1,63}$/;
 
 function emptyIndex(): ClaimIndex {
     return {version: 1, claims: {}, approved: {}};
