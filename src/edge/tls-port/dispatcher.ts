@@ -8,11 +8,9 @@
  * a route that needs one checks `socket.authorized` itself.
  */
 
-import tls from 'node:tls';
+import type tls from 'node:tls';
 
-import {listen} from '../../util/listen.js';
-import type {Logger} from '../../util/logger.js';
-import {type BoundServer, type TlsMaterial, closeServer, describeTlsError, peerAddress, trackSockets} from '../tls/server-sockets.js';
+import {type BoundServer, type DeviceTlsServerOptions, type TlsMaterial, listenDeviceTls} from '../tls/server-sockets.js';
 
 export interface TlsRouteMatch {
     /** The negotiated ALPN protocol, or false when the client offered none. */
@@ -39,14 +37,7 @@ export interface TlsRoute {
     accept(socket: tls.TLSSocket): void;
 }
 
-export interface TlsPortOptions {
-    host: string;
-    port: number;
-    fallbackPort?: number | null;
-    tls: TlsMaterial;
-    maxConnections?: number;
-    log: Logger;
-    label: string;
+export interface TlsPortOptions extends DeviceTlsServerOptions {
     /** How long a client that chose no route by ALPN may take to send its first byte. */
     firstByteTimeoutMs?: number;
 }
@@ -87,23 +78,10 @@ export class TlsPortDispatcher {
 
     async listen(): Promise<number> {
         const {log, label} = this.options;
-        const server = tls.createServer({
-            ...this.options.tls,
-            requestCert: true,
-            rejectUnauthorized: false,
-            minVersion: 'TLSv1.2',
-            handshakeTimeout: 10_000,
+        this.bound = await listenDeviceTls(this.options, (socket) => this.dispatch(socket), {
             ALPNCallback: ({servername, protocols}) => this.chooseProtocol(servername || null, protocols),
         });
-        const sockets = trackSockets(server);
-        server.on('secureConnection', (socket: tls.TLSSocket) => this.dispatch(socket));
-        server.on('tlsClientError', (error, socket) => {
-            const peer = peerAddress(socket, sockets);
-            log.limited('warn', `${label}:tls:${peer}`, `${label} TLS handshake from ${peer} failed: ${describeTlsError(error)}`);
-        });
-        if (this.options.maxConnections !== undefined) server.maxConnections = this.options.maxConnections;
-        const port = await listen(server, {host: this.options.host, port: this.options.port, fallbackPort: this.options.fallbackPort ?? null, log, label});
-        this.bound = {server, port, close: () => closeServer(server, sockets)};
+        const port = this.bound.port;
         log.info(`${label}: TLS on ${this.options.host}:${port} for ${this.routes.map((route) => route.name).join(', ') || 'no routes yet'}`);
         return port;
     }

@@ -5,7 +5,10 @@
  */
 
 import type net from 'node:net';
-import type tls from 'node:tls';
+import tls from 'node:tls';
+
+import {listen} from '../../util/listen.js';
+import type {Logger} from '../../util/logger.js';
 
 export interface TlsMaterial {
     /** PEM of the CA (and any intermediates) client certificates must chain to. */
@@ -63,4 +66,53 @@ export async function closeServer(server: net.Server, sockets: Map<net.Socket, s
     });
     for (const socket of sockets.keys()) socket.destroy();
     await closed;
+}
+
+export interface DeviceTlsServerOptions {
+    host: string;
+    port: number;
+    /** Tried when `port` is refused with EACCES (a port below 1024 without root). */
+    fallbackPort?: number | null;
+    tls: TlsMaterial;
+    maxConnections?: number;
+    log: Logger;
+    /** Names the listener in log lines, e.g. `mqtt-tls`. */
+    label: string;
+}
+
+/**
+ * A TLS server for devices. A client certificate is asked for but not required at the TLS level:
+ * whoever takes the connection decides (RainMaker nodes must present one from our CA, Ecovacs bots
+ * and HTTPS clients have none). `onSecure` gets each connection that finished its handshake, with
+ * the label that names listener and port.
+ */
+export async function listenDeviceTls(
+    options: DeviceTlsServerOptions,
+    onSecure: (socket: tls.TLSSocket, label: string) => void,
+    extra: Pick<tls.TlsOptions, 'ALPNCallback'> = {},
+): Promise<BoundServer<tls.Server>> {
+    const {log} = options;
+    let label = `${options.label}:${options.port}`;
+    const server = tls.createServer({
+        ...options.tls,
+        ...extra,
+        requestCert: true,
+        rejectUnauthorized: false,
+        minVersion: 'TLSv1.2',
+        // A peer that opens TCP and never finishes the handshake is dropped like one that never sends CONNECT.
+        handshakeTimeout: 10_000,
+    });
+    const sockets = trackSockets(server);
+    server.on('secureConnection', (socket: tls.TLSSocket) => onSecure(socket, label));
+    server.on('tlsClientError', (error, socket) => {
+        const peer = peerAddress(socket, sockets);
+        log.limited('warn', `${label}:tls:${peer}`, `${label} TLS handshake from ${peer} failed: ${describeTlsError(error)}`);
+    });
+    if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
+    server.on('drop', (dropped) => {
+        log.limited('warn', `${label}:drop`, `${label} refused ${dropped?.remoteAddress ?? 'a peer'}: ${options.maxConnections} connections open`);
+    });
+    const port = await listen(server, {host: options.host, port: options.port, fallbackPort: options.fallbackPort ?? null, log, label: options.label});
+    label = `${options.label}:${port}`;
+    return {server, port, close: () => closeServer(server, sockets)};
 }
