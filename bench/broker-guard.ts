@@ -10,8 +10,8 @@ import net from 'node:net';
 
 import mqtt, {type MqttClient} from 'mqtt';
 
-import {createBroker} from '../src/broker/broker.js';
-import {listenMqtt} from '../src/broker/listener.js';
+import {createBroker} from '../src/edge/broker/broker.js';
+import {listenMqtt} from '../src/edge/broker/listener.js';
 import {createLogger} from '../src/util/logger.js';
 import {median, printResult} from './stats.js';
 

@@ -99,12 +99,16 @@ async function runServer(mode: Mode, dataDir: string, materialFile: string): Pro
         const {RainmakerService} = await import('../src/families/rainmaker/service.js');
         setLogLevel('error');
         const settings = loadSettings({
-            flags: {dataDir, rainmaker: {host: '127.0.0.1', mqttHost: 'localhost', mqttPort: port, alpnPort: null, otaPort: await freePort(), claimPort: null, maxConnections: 10_000}},
+            flags: {dataDir, edge: {host: '127.0.0.1', mqttTlsPort: port, tlsPort: null, maxConnections: 10_000}, rainmaker: {host: '127.0.0.1', mqttHost: 'localhost', otaPort: await freePort(), claimPort: null}},
         });
         const registry = new DeviceRegistry({file: path.join(dataDir, 'registry.json'), bus: new EventBus()});
         await registry.load();
-        const service = new RainmakerService({settings: settings.rainmaker, dataDir, registry, router: new CommandRouter(registry), topics: {publish: () => {}, subscribe: () => {}}});
+        const {DeviceEdge} = await import('../src/edge/index.js');
+        const edge = new DeviceEdge(settings.edge, dataDir);
+        const service = new RainmakerService({settings: settings.rainmaker, dataDir, registry, router: new CommandRouter(registry), topics: {publish: () => {}, subscribe: () => {}}, edge: edge.forFamily('rainmaker')});
+        await edge.prepare();
         await service.start();
+        await edge.listen();
     }
     process.on('message', (message: {type: string}) => {
         if (message.type === 'measure') process.send!({type: 'memory', memory: memoryNow()});
@@ -269,8 +273,8 @@ async function measure(mode: Mode, low: number, high: number, dataDir: string, m
 async function main(): Promise<void> {
     const low = Number(process.argv[2] ?? 200);
     const high = Number(process.argv[3] ?? 800);
-    const {loadOrCreateCa} = await import('../src/tls/ca.js');
-    const {issueNodeCertificate, issueServerCertificate} = await import('../src/tls/issue.js');
+    const {loadOrCreateCa} = await import('../src/edge/tls/ca.js');
+    const {issueNodeCertificate, issueServerCertificate} = await import('../src/edge/tls/issue.js');
     const {setLogLevel} = await import('../src/util/logger.js');
     setLogLevel('error');
     const work = mkdtempSync(path.join(tmpdir(), 'fogbridge-bench-rainmaker-'));

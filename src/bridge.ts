@@ -4,14 +4,15 @@ import path from 'node:path';
 
 import type {Aedes} from 'aedes';
 
-import {createBroker} from './broker/broker.js';
-import {listenMqtt} from './broker/listener.js';
+import {createBroker} from './edge/broker/broker.js';
+import {listenMqtt} from './edge/broker/listener.js';
 import {type CoreSettings, settingsSection} from './config/schema.js';
 import {EventBus} from './core/bus.js';
 import {createLogger, setLogLevel} from './util/logger.js';
 import {DeviceRegistry, registryFile} from './core/registry.js';
 import {CommandRouter} from './core/router.js';
 import {startExtensions, stopExtensions} from './core/extension.js';
+import {DeviceEdge} from './edge/index.js';
 import type {FamilyModule, FamilyService, TopicPort} from './families/family.js';
 import {HaConnection} from './ha/connection.js';
 import {createHaContext} from './ha/context.js';
@@ -95,6 +96,8 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
             }),
     };
 
+    // Families register on the edge while they are created and started; it listens once they all have.
+    const edge = new DeviceEdge(settings.edge, settings.dataDir);
     const services: {family: string; service: FamilyService}[] = [];
     const stopServices = async (): Promise<void> => {
         for (const {family, service} of services.splice(0).reverse()) {
@@ -102,22 +105,31 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
         }
     };
     try {
+        const created: {family: string; service: FamilyService}[] = [];
         for (const family of families) {
             const section = settingsSection(settings, family.id);
             if (!family.enabled(section)) {
                 log.info(`${family.id}: disabled in the settings`);
                 continue;
             }
-            const service = family.create({settings: section, dataDir: settings.dataDir, registry, router, topics});
+            created.push({family: family.id, service: family.create({settings: section, dataDir: settings.dataDir, registry, router, topics, edge: edge.forFamily(family.id)})});
+        }
+        await edge.prepare();
+        for (const {family, service} of created) {
             try {
                 await service.start();
             } catch (error) {
-                throw new StartupError(`${family.id} could not start: ${explainListenError(error)} (change its ports in the "${family.id}" settings, or set ${family.id}.enabled to false)`);
+                throw new StartupError(`${family} could not start: ${explainListenError(error)} (change its ports in the "${family}" settings, or set ${family}.enabled to false)`);
             }
-            services.push({family: family.id, service});
+            services.push({family, service});
         }
+        await edge.listen().catch((error: unknown) => {
+            throw new StartupError(`the device edge could not listen: ${explainListenError(error)} (change its ports in the "edge" settings, or set a port to null to turn that listener off)`);
+        });
     } catch (error) {
+        await edge.stopListening();
         await stopServices();
+        await edge.stop();
         await stopExtensions(extensions);
         queue.close();
         await registry.close();
@@ -138,7 +150,9 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
         stop() {
             stopping ??= (async () => {
                 log.info('stopping');
+                await edge.stopListening();
                 await stopServices();
+                await edge.stop();
                 await queue.idle(2000);
                 await stopExtensions(extensions);
                 await connection.stop();

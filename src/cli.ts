@@ -110,7 +110,7 @@ async function startDemo(settings: Settings): Promise<RunningDemo> {
     try {
         for (const family of FAMILIES) {
             const section = settingsSection(settings, family.id);
-            if (family.startDemo && family.enabled(section)) running.push(await family.startDemo(section, settings.dataDir));
+            if (family.startDemo && family.enabled(section)) running.push(await family.startDemo(section, {dataDir: settings.dataDir, edge: settings.edge}));
         }
     } catch (error) {
         await stopAll();

@@ -29,7 +29,7 @@ export function familyCli<Schema extends z.ZodType>(family: FamilyModule<string,
     return {
         loadSettings({config, dataDir}) {
             const settings = loadSettings({file: config ?? process.env.FOGBRIDGE_CONFIG, env: process.env, flags: dataDir ? {dataDir} : {}});
-            return {dataDir: settings.dataDir, section: settingsSection(settings, family.id) as z.output<Schema>};
+            return {dataDir: settings.dataDir, section: settingsSection(settings, family.id) as z.output<Schema>, edge: settings.edge};
         },
     };
 }

@@ -3,12 +3,15 @@ import {readFileSync} from 'node:fs';
 import {parse as parseYaml} from 'yaml';
 import type {z} from 'zod';
 
+import {createLogger} from '../util/logger.js';
 import {isPlainObject} from '../util/plain-object.js';
-import type {CoreSettings} from './schema.js';
+import {type CoreSettings, type RenamedKey, renamedKeysOfSchema} from './schema.js';
 
 export class SettingsError extends Error {}
 
 export const ENV_PREFIX = 'FOGBRIDGE_';
+
+const log = createLogger('settings');
 
 type Tree = Record<string, unknown>;
 
@@ -27,10 +30,14 @@ export interface SettingsSources {
  */
 export function loadSettingsWith<Schema extends z.ZodType>(schema: Schema, sources: SettingsSources = {}): z.output<Schema> {
     const origin = new Map<string, string>();
+    const renames = new KeyRenames(renamedKeysOfSchema.get(schema)?.renamedKeys ?? []);
     let merged: Tree = {};
-    if (sources.file) merged = mergeFrom(merged, readSettingsFile(sources.file), `file ${sources.file}`, origin);
-    merged = mergeFrom(merged, settingsFromEnv(schema, sources.env ?? {}), 'environment', origin);
-    if (sources.flags) merged = mergeFrom(merged, coerceFlagStrings(schema, sources.flags), 'command line', origin);
+    if (sources.file) {
+        const label = `file ${sources.file}`;
+        merged = mergeFrom(merged, renames.apply(readSettingsFile(sources.file), label), label, origin);
+    }
+    merged = mergeFrom(merged, renames.apply(settingsFromEnv(schema, sources.env ?? {}, renames.keys), 'environment'), 'environment', origin);
+    if (sources.flags) merged = mergeFrom(merged, coerceFlagStrings(schema, renames.apply(sources.flags, 'command line')), 'command line', origin);
     const result = schema.safeParse(merged);
     if (!result.success) throw new SettingsError(describeIssues(result.error.issues, origin));
     const {ha} = result.data as CoreSettings;
@@ -38,6 +45,49 @@ export function loadSettingsWith<Schema extends z.ZodType>(schema: Schema, sourc
         throw new SettingsError('invalid setting "ha.birthDelayMinMs": expected a value no larger than ha.birthDelayMaxMs');
     }
     return result.data;
+}
+
+/**
+ * Moves keys that were renamed to where they live now, in each source before the sources are
+ * merged (so that a newer source still wins), warning once per old key.
+ */
+class KeyRenames {
+    private readonly warned = new Set<string>();
+
+    constructor(readonly keys: readonly RenamedKey[]) {}
+
+    apply(source: Tree, label: string): Tree {
+        if (!this.keys.some((key) => getPath(source, key.from) !== undefined)) return source;
+        const tree = structuredClone(source);
+        for (const {from, to} of this.keys) {
+            const value = getPath(tree, from);
+            if (value === undefined) continue;
+            deletePath(tree, from);
+            const oldName = from.join('.');
+            const newName = to.join('.');
+            const shadowed = getPath(tree, to) !== undefined;
+            if (!shadowed) setPath(tree, to, value);
+            if (this.warned.has(oldName)) continue;
+            this.warned.add(oldName);
+            log.warn(
+                shadowed
+                    ? `setting "${oldName}" (from ${label}) is deprecated and ignored: "${newName}" is set too`
+                    : `setting "${oldName}" (from ${label}) is deprecated: use "${newName}"`,
+            );
+        }
+        return tree;
+    }
+}
+
+function getPath(tree: Tree, path: readonly string[]): unknown {
+    let node: unknown = tree;
+    for (const key of path) node = isPlainObject(node) && Object.hasOwn(node, key) ? node[key] : undefined;
+    return node;
+}
+
+function deletePath(tree: Tree, path: readonly string[]): void {
+    const parent = getPath(tree, path.slice(0, -1));
+    if (isPlainObject(parent)) delete parent[path[path.length - 1]!];
 }
 
 function readSettingsFile(file: string): Tree {
@@ -83,9 +133,15 @@ function toUpperSnake(key: string): string {
     return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 }
 
-function settingsFromEnv(schema: z.ZodType, env: NodeJS.ProcessEnv): Tree {
+function settingsFromEnv(schema: z.ZodType, env: NodeJS.ProcessEnv, renamedKeys: readonly RenamedKey[]): Tree {
     const tree: Tree = {};
-    const keys = settingKeysOf(schema);
+    const current = settingKeysOf(schema);
+    // An old variable is read as its old key, typed as its new one; the rename then moves it.
+    const renamed = renamedKeys.flatMap(({from, to}) => {
+        const target = current.find((key) => key.path.join('.') === to.join('.'));
+        return target ? [{path: from, env: ENV_PREFIX + from.map(toUpperSnake).join('_'), kind: target.kind}] : [];
+    });
+    const keys = [...current, ...renamed];
     for (const key of keys) {
         const raw = env[key.env];
         if (raw === undefined) continue;

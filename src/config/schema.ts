@@ -55,6 +55,31 @@ const haSchema = z.strictObject({
     deviceBurst: z.number().int().min(1).max(100_000).default(100),
 });
 
+const edgeSchema = z.strictObject({
+    /** Address the device-facing listeners (MQTT over TLS, the shared TLS port) bind to. */
+    host: z.string().default('0.0.0.0'),
+    /** Device MQTT over TLS (RainMaker nodes built for 8883, Ecovacs bots); null turns it off. */
+    mqttTlsPort: nullablePort.default(8883),
+    /** Used instead of `mqttTlsPort` when binding it is refused (EACCES: a privileged port without root). */
+    mqttTlsFallbackPort: nullablePort.default(18883),
+    /**
+     * The shared TLS port, split by ALPN, SNI and first byte between the families' routes (RainMaker
+     * MQTT with ALPN `x-amzn-mqtt-ca`, HTTPS). null turns it off.
+     */
+    tlsPort: nullablePort.default(443),
+    /** Used instead of `tlsPort` when binding it is refused (not root, no CAP_NET_BIND_SERVICE). */
+    tlsFallbackPort: nullablePort.default(8443),
+    /** Open connections per listener; about twice the devices you expect. */
+    maxConnections: z.number().int().min(1).max(100_000).default(2048),
+    /** DNS names and IP addresses for the server certificate, besides the names the families add. */
+    serverCertHosts: z.array(hostName).default(['localhost']),
+    serverCertIps: z.array(z.union([z.ipv4(), z.ipv6()])).default(['127.0.0.1']),
+    /** Largest MQTT packet after CONNACK for a family that sets no cap of its own. */
+    maxPacketBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+    /** Longest keepalive a device may ask for; longer requests are shortened to this. */
+    keepaliveLimitSeconds: z.number().int().min(10).max(3600).default(300),
+});
+
 const coreSections = {
     /** Registry, CA, keys and firmware files live here. */
     dataDir: z.string().min(1).default('./data'),
@@ -62,11 +87,13 @@ const coreSections = {
     /** Start simulated devices too, so a newcomer sees something at once. */
     demo: z.boolean().default(false),
     ha: haSchema.prefault({}),
+    edge: edgeSchema.prefault({}),
 };
 
 export const coreSettingsSchema = z.strictObject(coreSections);
 export type CoreSettings = z.infer<typeof coreSettingsSchema>;
 export type HaSettings = CoreSettings['ha'];
+export type EdgeSettings = CoreSettings['edge'];
 
 /** A family's section of assembled settings; they must have been assembled with that family. */
 export function settingsSection(settings: CoreSettings & Record<string, unknown>, id: string): unknown {
@@ -78,16 +105,34 @@ export function settingsSection(settings: CoreSettings & Record<string, unknown>
 export interface SettingsSection<Id extends string = string, Schema extends z.ZodType = z.ZodType> {
     readonly id: Id;
     readonly settings: Schema;
+    /**
+     * Keys of the section that moved elsewhere, and the dotted path they moved to (e.g.
+     * `mqttPort` → `edge.mqttTlsPort`): still read, with a deprecation warning.
+     */
+    readonly renamedKeys?: Readonly<Record<string, string>>;
 }
+
+/** A setting that moved: where it was and where it is now, each as a path of keys. */
+export interface RenamedKey {
+    from: string[];
+    to: string[];
+}
+
+/** The renamed keys of an assembled schema, for the loader. */
+export const renamedKeysOfSchema = z.registry<{renamedKeys: RenamedKey[]}>();
 
 type SectionShape<Sections extends readonly SettingsSection[]> = {[S in Sections[number] as S['id']]: S['settings']};
 
 /** The full schema: the core's sections and one section per family, each defaulted when absent. */
 export function assembleSettingsSchema<const Sections extends readonly SettingsSection[]>(sections: Sections) {
     const shape: Record<string, z.ZodType> = {...coreSections};
+    const renamedKeys: RenamedKey[] = [];
     for (const section of sections) {
         if (section.id in shape) throw new Error(`settings section "${section.id}" is defined twice`);
         shape[section.id] = section.settings;
+        for (const [key, to] of Object.entries(section.renamedKeys ?? {})) renamedKeys.push({from: [section.id, key], to: to.split('.')});
     }
-    return z.strictObject(shape as typeof coreSections & SectionShape<Sections>);
+    const schema = z.strictObject(shape as typeof coreSections & SectionShape<Sections>);
+    renamedKeysOfSchema.add(schema, {renamedKeys});
+    return schema;
 }

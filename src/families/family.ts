@@ -8,6 +8,8 @@ import type {z} from 'zod';
 
 import type {DeviceRegistry} from '../core/registry.js';
 import type {CommandRouter} from '../core/router.js';
+import type {EdgeSettings} from '../config/schema.js';
+import type {FamilyEdge} from '../edge/index.js';
 
 /**
  * Raw topics on the Home Assistant side's broker, for families that keep a legacy MQTT API of their
@@ -28,6 +30,11 @@ export interface FamilyContext<Section> {
     registry: DeviceRegistry;
     router: CommandRouter;
     topics: TopicPort;
+    /**
+     * The shared device-facing parts: broker policy, TLS routes, HTTP routes, server names and
+     * the CA. Register in `create`/`start`; the certificate is there from `start`.
+     */
+    edge: FamilyEdge;
 }
 
 export interface FamilyService {
@@ -38,7 +45,7 @@ export interface FamilyService {
 /** What the CLI hands a family's commands: the settings as `fogbridge run` would read them. */
 export interface FamilyCli<Section> {
     /** Settings file, environment and `--data-dir`, as for `run`. */
-    loadSettings(options: {config?: string | undefined; dataDir?: string | undefined}): {dataDir: string; section: Section};
+    loadSettings(options: {config?: string | undefined; dataDir?: string | undefined}): {dataDir: string; section: Section; edge: EdgeSettings};
 }
 
 /** A yargs command of any arguments: each family types its own (yargs' types are invariant in them). */
@@ -54,6 +61,8 @@ export interface FamilyModule<Id extends string = string, Schema extends z.ZodTy
     readonly id: Id;
     /** The family's settings section, with every default (`.prefault({})`). */
     readonly settings: Schema;
+    /** Keys of the section that moved, e.g. `{mqttPort: 'edge.mqttTlsPort'}`: read with a deprecation warning. */
+    readonly renamedKeys?: Readonly<Record<string, string>>;
     enabled(section: z.output<Schema>): boolean;
     create(context: FamilyContext<z.output<Schema>>): FamilyService;
     /** Top-level CLI verbs, e.g. `fogbridge miio add`. */
@@ -66,5 +75,5 @@ export interface FamilyModule<Id extends string = string, Schema extends z.ZodTy
      */
     withDemoDevices?(section: z.output<Schema>): z.output<Schema>;
     /** `--demo`: starts the simulated devices once the bridge listens. */
-    startDemo?(section: z.output<Schema>, dataDir: string): Promise<RunningDemo>;
+    startDemo?(section: z.output<Schema>, bridge: {dataDir: string; edge: EdgeSettings}): Promise<RunningDemo>;
 }

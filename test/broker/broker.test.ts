@@ -1,7 +1,7 @@
 import type {MqttClient} from 'mqtt';
 import {afterEach, describe, expect, it} from 'vitest';
 
-import type {BrokerOptions} from '../../src/broker/broker.js';
+import type {BrokerOptions} from '../../src/edge/broker/broker.js';
 import {waitFor} from '../support/net.js';
 import {
     collectMessages,

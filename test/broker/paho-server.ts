@@ -10,8 +10,8 @@
  * connect with keepalive 0, which the broker accepts and clamps to its keepalive limit.
  */
 
-import {createBroker} from '../../src/broker/broker.js';
-import {listenMqtt} from '../../src/broker/listener.js';
+import {createBroker} from '../../src/edge/broker/broker.js';
+import {listenMqtt} from '../../src/edge/broker/listener.js';
 import {createLogger} from '../../src/util/logger.js';
 
 const log = createLogger('paho-server');

@@ -4,9 +4,34 @@ import net from 'node:net';
 
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest';
 
-import {GslbServer} from '../../src/families/miio/gslb.js';
+import {HttpRouter} from '../../src/edge/http/router.js';
+import {type BoundHttpServer, listenPlainHttp} from '../../src/edge/http/server.js';
+import {type GslbOptions, gslbRoute} from '../../src/families/miio/gslb.js';
+import {createLogger} from '../../src/util/logger.js';
 import {freePort} from '../support/net.js';
 import {startMiioService} from './harness.js';
+
+/** The /gslb route on a router of its own, served on one plain port as the edge serves it. */
+class GslbServer {
+    port = 0;
+    private bound: BoundHttpServer | null = null;
+
+    constructor(private readonly options: GslbOptions & {host: string; port: number; fallbackPort: number}) {}
+
+    async start(): Promise<void> {
+        const log = createLogger('test:gslb');
+        const router = new HttpRouter(log);
+        router.add(gslbRoute(this.options));
+        const {host, port, fallbackPort} = this.options;
+        this.bound = await listenPlainHttp(router, {host, port, fallbackPort, label: '/gslb'}, log);
+        this.port = this.bound!.port;
+    }
+
+    async stop(): Promise<void> {
+        await this.bound?.close();
+        this.bound = null;
+    }
+}
 
 const DID = 330_000_001;
 const KEY = Buffer.from('GslbTestCloudKey', 'latin1');

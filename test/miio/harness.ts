@@ -8,6 +8,8 @@ import {EventBus} from '../../src/core/bus.js';
 import {DeviceRegistry} from '../../src/core/registry.js';
 import {CommandRouter} from '../../src/core/router.js';
 import {MiioService} from '../../src/families/miio/adapter.js';
+import {DeviceEdge} from '../../src/edge/index.js';
+import {startOnEdge} from '../support/edge.js';
 import {freePort} from '../support/net.js';
 
 export interface MiioHarness {
@@ -32,8 +34,7 @@ export async function startMiioService(miio: SettingsInput['miio'] = {}, top: {d
     const router = new CommandRouter(registry);
     // As `run --demo` does: the demo devices' keys reach the adapter through its settings section.
     const section = settings.demo ? miioFamily.withDemoDevices(settings.miio) : settings.miio;
-    const service = new MiioService({settings: section, registry, router});
-    await service.start();
+    const {service, stop} = await startOnEdge(new DeviceEdge(settings.edge, dir), 'miio', (edge) => new MiioService({settings: section, registry, router, edge}));
     return {
         settings,
         service,
@@ -43,7 +44,7 @@ export async function startMiioService(miio: SettingsInput['miio'] = {}, top: {d
         port: service.server.port,
         dir,
         async stop() {
-            await service.stop();
+            await stop();
             await registry.close();
             rmSync(dir, {recursive: true, force: true});
         },

@@ -11,6 +11,8 @@ import {DeviceRegistry} from '../../src/core/registry.js';
 import {CommandRouter} from '../../src/core/router.js';
 import {MAX_UNKNOWN_DEVICES, MiioService, miioDeviceId} from '../../src/families/miio/adapter.js';
 import {keysFromCloudKey} from '../../src/families/miio/codec.js';
+import {DeviceEdge} from '../../src/edge/index.js';
+import {startOnEdge} from '../support/edge.js';
 import {freePort, waitFor} from '../support/net.js';
 import {RawDevice} from './raw-device.js';
 
@@ -40,10 +42,9 @@ describe('miIO devices without a cloud key', () => {
         const settings = settingsSchema.parse({dataDir: dir, miio: {host: '127.0.0.1', port: await freePort(), gslb: {enabled: false}}});
         const registry = new DeviceRegistry({file: path.join(dir, 'registry.json'), bus: new EventBus()});
         await registry.load();
-        const service = new MiioService({settings: settings.miio, registry, router: new CommandRouter(registry)});
-        await service.start();
+        const {service, stop} = await startOnEdge(new DeviceEdge(settings.edge, dir), 'miio', (edge) => new MiioService({settings: settings.miio, registry, router: new CommandRouter(registry), edge}));
         cleanups.push(async () => {
-            await service.stop();
+            await stop();
             await registry.close();
         });
         return {registry, port: service.server.port};

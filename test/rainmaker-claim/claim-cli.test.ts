@@ -11,7 +11,7 @@ import {readClaimIndex} from '../../src/families/rainmaker/claim.js';
 import {certsCommand, rainmakerApproveCommand, rainmakerClaimCommand} from '../../src/families/rainmaker/claim-cli.js';
 import {rainmakerFamily} from '../../src/families/rainmaker/index.js';
 import {familyCli} from '../../src/settings.js';
-import {loadOrCreateCa} from '../../src/tls/ca.js';
+import {loadOrCreateCa} from '../../src/edge/tls/ca.js';
 
 // Quiet: these tests assert on results, not on log lines.
 beforeAll(() => setLogSink(() => undefined));

@@ -11,8 +11,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {setLogSink} from '../../src/util/logger.js';
 import {approveSelfClaim, claimNode, readClaimIndex} from '../../src/families/rainmaker/claim.js';
 import {type ClaimServer, MAX_CLAIM_RESPONSE_BYTES, startClaimServer} from '../../src/families/rainmaker/claim-server.js';
-import {type CertificateAuthority, loadOrCreateCa} from '../../src/tls/ca.js';
-import {issueServerCertificate} from '../../src/tls/issue.js';
+import {type CertificateAuthority, loadOrCreateCa} from '../../src/edge/tls/ca.js';
+import {issueServerCertificate} from '../../src/edge/tls/issue.js';
 import {opensslCsr, opensslVerify} from '../tls/openssl.js';
 
 let dataDir: string;

@@ -15,7 +15,7 @@ import {
     normaliseMac,
     readClaimIndex,
 } from '../../src/families/rainmaker/claim.js';
-import {type CertificateAuthority, loadOrCreateCa} from '../../src/tls/ca.js';
+import {type CertificateAuthority, loadOrCreateCa} from '../../src/edge/tls/ca.js';
 import {opensslVerify} from '../tls/openssl.js';
 
 // Quiet: these tests assert on results, not on log lines.

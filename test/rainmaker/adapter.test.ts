@@ -35,7 +35,7 @@ beforeAll(async () => {
         type: 'lightbulb',
         count: 2,
         host: '127.0.0.1',
-        port: harness.service.ports.mqtt!,
+        port: harness.ports.mqtt!,
         servername: MQTT_HOST,
         claim: (mac) => harness.claim(mac),
         mapping: {userId: 'local-admin', secretKey: 's3cret-mapping-key'},
@@ -62,7 +62,7 @@ async function asLight(): Promise<MqttClient> {
     const client = await mqtt.connectAsync({
         protocol: 'mqtts',
         host: '127.0.0.1',
-        port: harness.service.ports.mqtt!,
+        port: harness.ports.mqtt!,
         servername: MQTT_HOST,
         clientId: `${light.nodeId}`,
         reconnectPeriod: 0,
@@ -243,7 +243,7 @@ describe('RainMaker adapter', () => {
         const registry = new DeviceRegistry({file: path.join(harness.dataDir, 'registry.json'), bus: new EventBus()});
         await registry.load();
         const router = new CommandRouter(registry);
-        const service = new RainmakerService({settings: harness.settings.rainmaker, dataDir: harness.dataDir, registry, router, topics: {publish: () => {}, subscribe: () => {}}});
+        const service = new RainmakerService({settings: harness.settings.rainmaker, dataDir: harness.dataDir, registry, router, topics: {publish: () => {}, subscribe: () => {}}, edge: harness.edge.forFamily('rainmaker')});
         await service.start();
         try {
             expect(registry.get(lightId)!.link.online).toBe(false);

@@ -30,7 +30,7 @@ function connectRaw(credentials: Partial<NodeCredentials>, clientId: string, ext
     const client = mqtt.connect({
         protocol: 'mqtts',
         host: '127.0.0.1',
-        port: harness.service.ports.mqtt!,
+        port: harness.ports.mqtt!,
         servername: MQTT_HOST,
         clientId,
         protocolVersion: 4,
@@ -67,7 +67,7 @@ beforeAll(async () => {
         type: 'switch',
         count: 1,
         host: '127.0.0.1',
-        port: harness.service.ports.mqtt!,
+        port: harness.ports.mqtt!,
         servername: MQTT_HOST,
         credentials: [witnessCredentials],
         otaFetchDelayMs: null,
@@ -91,14 +91,14 @@ describe('RainMaker broker', () => {
     });
 
     it('accepts the same node on the 443 route with ALPN x-amzn-mqtt-ca', async () => {
-        const client = await connectRaw(alice, alice.nodeId, {port: harness.service.ports.alpn!, ALPNProtocols: ['x-amzn-mqtt-ca']});
+        const client = await connectRaw(alice, alice.nodeId, {port: harness.ports.alpn!, ALPNProtocols: ['x-amzn-mqtt-ca']});
         expect(client.connected).toBe(true);
         expect((client.stream as tls.TLSSocket).alpnProtocol).toBe('x-amzn-mqtt-ca');
         await client.endAsync();
     });
 
     it('refuses a 443 MQTT connection without a client certificate at the route', async () => {
-        await expect(connectRaw({}, alice.nodeId, {port: harness.service.ports.alpn!, ALPNProtocols: ['x-amzn-mqtt-ca']})).rejects.toThrow();
+        await expect(connectRaw({}, alice.nodeId, {port: harness.ports.alpn!, ALPNProtocols: ['x-amzn-mqtt-ca']})).rejects.toThrow();
         await waitFor(() => harness.logsWith('443: RainMaker MQTT', 'refused').length > 0, 5000, 'the 443 refusal log line');
         await witnessStillWorks();
     });

@@ -13,7 +13,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {claimNode} from '../../src/families/rainmaker/claim.js';
 import {rainmakerFamily} from '../../src/families/rainmaker/index.js';
 import {type RainmakerNodes, startRainmakerNodes} from '../../src/simulate/rainmaker.js';
-import {loadOrCreateCa} from '../../src/tls/ca.js';
+import {loadOrCreateCa} from '../../src/edge/tls/ca.js';
 import {type TestBridge, startTestBridge} from '../support/bridge.js';
 import {HaTestClient} from '../support/ha-client.js';
 import {type MosquittoInstance, startMosquitto} from '../support/mosquitto.js';
@@ -39,7 +39,7 @@ describe('RainMaker end to end', () => {
             families: [rainmakerFamily],
             haUrl: mosquitto.url,
             dataDir,
-            settings: {rainmaker: {host: '127.0.0.1', mqttHost: MQTT_HOST, mqttPort: await freePort(), alpnPort: await freePort(), otaPort: await freePort(), claimPort: await freePort()}},
+            settings: {edge: {mqttTlsPort: await freePort(), tlsPort: await freePort()}, rainmaker: {host: '127.0.0.1', mqttHost: MQTT_HOST, otaPort: await freePort(), claimPort: await freePort()}},
         });
         ha = await HaTestClient.connect(mosquitto.url);
         const ca = await loadOrCreateCa(dataDir);
@@ -47,7 +47,7 @@ describe('RainMaker end to end', () => {
             type: 'lightbulb',
             count: 1,
             host: '127.0.0.1',
-            port: bridge.settings.rainmaker.alpnPort!,
+            port: bridge.settings.edge.tlsPort!,
             alpn: true,
             servername: MQTT_HOST,
             claim: (mac) => claimNode(dataDir, ca, {mac, mqttHost: MQTT_HOST}),

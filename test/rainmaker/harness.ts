@@ -13,9 +13,11 @@ import {type LogLevel, setLogSink} from '../../src/util/logger.js';
 import {DeviceRegistry} from '../../src/core/registry.js';
 import {CommandRouter} from '../../src/core/router.js';
 import {claimNode} from '../../src/families/rainmaker/claim.js';
+import {DeviceEdge} from '../../src/edge/index.js';
 import {RainmakerService} from '../../src/families/rainmaker/service.js';
 import type {NodeCredentials} from '../../src/simulate/rainmaker.js';
-import {type CertificateAuthority, loadOrCreateCa} from '../../src/tls/ca.js';
+import {type CertificateAuthority, loadOrCreateCa} from '../../src/edge/tls/ca.js';
+import {startOnEdge} from '../support/edge.js';
 import {freePort} from '../support/net.js';
 
 export interface LogLine {
@@ -31,6 +33,9 @@ export interface Harness {
     registry: DeviceRegistry;
     router: CommandRouter;
     service: RainmakerService;
+    edge: DeviceEdge;
+    /** The edge's device MQTT port and shared TLS port. */
+    ports: {mqtt: number | null; alpn: number | null};
     ca: CertificateAuthority;
     logs: LogLine[];
     /** Log lines containing every one of `parts`. */
@@ -51,11 +56,10 @@ export async function startHarness(overrides: Record<string, unknown> = {}): Pro
         flags: {
             dataDir,
             logLevel: 'debug',
+            edge: {host: '127.0.0.1', mqttTlsPort: await freePort(), tlsPort: await freePort()},
             rainmaker: {
                 host: '127.0.0.1',
                 mqttHost: MQTT_HOST,
-                mqttPort: await freePort(),
-                alpnPort: await freePort(),
                 otaPort: await freePort(),
                 claimPort: await freePort(),
                 ...overrides,
@@ -66,8 +70,9 @@ export async function startHarness(overrides: Record<string, unknown> = {}): Pro
     const registry = new DeviceRegistry({file: path.join(dataDir, 'registry.json'), bus, stateSaveDelayMs: 50});
     await registry.load();
     const router = new CommandRouter(registry);
-    const service = new RainmakerService({settings: settings.rainmaker, dataDir, registry, router, topics: {publish: () => {}, subscribe: () => {}}});
-    await service.start();
+    const edge = new DeviceEdge(settings.edge, dataDir);
+    const running = await startOnEdge(edge, 'rainmaker', (familyEdge) => new RainmakerService({settings: settings.rainmaker, dataDir, registry, router, topics: {publish: () => {}, subscribe: () => {}}, edge: familyEdge}));
+    const service = running.service;
     const ca = await loadOrCreateCa(dataDir);
     return {
         settings,
@@ -76,12 +81,14 @@ export async function startHarness(overrides: Record<string, unknown> = {}): Pro
         registry,
         router,
         service,
+        edge,
+        ports: {mqtt: edge.ports.mqttTls, alpn: edge.ports.tls},
         ca,
         logs,
         logsWith: (...parts) => logs.filter((line) => parts.every((part) => line.message.includes(part))),
         claim: (mac) => claimNode(dataDir, ca, {mac, mqttHost: MQTT_HOST}),
         async stop() {
-            await service.stop();
+            await running.stop();
             await registry.close();
             setLogSink(null);
             rmSync(dataDir, {recursive: true, force: true});

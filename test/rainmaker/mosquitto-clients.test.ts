@@ -23,7 +23,7 @@ let nodeId: string;
 let deviceId: string;
 const children: ChildProcess[] = [];
 
-function tlsArgs(port = harness.service.ports.mqtt!): string[] {
+function tlsArgs(port = harness.ports.mqtt!): string[] {
     // The server certificate names 127.0.0.1, so the clients' hostname check passes without --insecure.
     return ['-h', '127.0.0.1', '-p', String(port), '--cafile', path.join(dir, 'ca.pem'), '--cert', path.join(dir, 'node.crt'), '--key', path.join(dir, 'node.key'), '-V', 'mqttv311', '-q', '1'];
 }
@@ -68,7 +68,7 @@ describe('RainMaker broker with mosquitto_pub / mosquitto_sub', () => {
 
     it('delivers a command to mosquitto_sub on node/<id>/params/remote over 443 with ALPN', async () => {
         const connectsBefore = harness.logsWith(`node ${nodeId} connected`).length;
-        const sub = spawn('mosquitto_sub', [...tlsArgs(harness.service.ports.alpn!), '--tls-alpn', 'x-amzn-mqtt-ca', '-i', nodeId, '-k', '120', '-C', '1', '-t', `node/${nodeId}/params/remote`]);
+        const sub = spawn('mosquitto_sub', [...tlsArgs(harness.ports.alpn!), '--tls-alpn', 'x-amzn-mqtt-ca', '-i', nodeId, '-k', '120', '-C', '1', '-t', `node/${nodeId}/params/remote`]);
         children.push(sub);
         let output = '';
         sub.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -8,8 +8,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import {createLogger} from '../../src/util/logger.js';
 import {FirmwareCatalog, OtaFileServer, type OtaJob, createJob} from '../../src/families/rainmaker/ota.js';
-import {type CertificateAuthority, loadOrCreateCa} from '../../src/tls/ca.js';
-import {issueServerCertificate} from '../../src/tls/issue.js';
+import {type CertificateAuthority, loadOrCreateCa} from '../../src/edge/tls/ca.js';
+import {issueServerCertificate} from '../../src/edge/tls/issue.js';
 import {freePort, waitFor} from '../support/net.js';
 
 let dir: string;

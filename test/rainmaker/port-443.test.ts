@@ -6,10 +6,10 @@ import tls from 'node:tls';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {TlsPortDispatcher} from '../../src/broker/port-443.js';
+import {TlsPortDispatcher} from '../../src/edge/tls-port/dispatcher.js';
 import {createLogger, setLogSink} from '../../src/util/logger.js';
-import {type CertificateAuthority, loadOrCreateCa} from '../../src/tls/ca.js';
-import {issueServerCertificate} from '../../src/tls/issue.js';
+import {type CertificateAuthority, loadOrCreateCa} from '../../src/edge/tls/ca.js';
+import {issueServerCertificate} from '../../src/edge/tls/issue.js';
 import {freePort, waitFor} from '../support/net.js';
 import type {LogLine} from './harness.js';
 

@@ -13,7 +13,9 @@ import {loadSettings} from '../../src/settings.js';
 import {EventBus} from '../../src/core/bus.js';
 import {DeviceRegistry} from '../../src/core/registry.js';
 import {CommandRouter} from '../../src/core/router.js';
+import {DeviceEdge} from '../../src/edge/index.js';
 import {RainmakerService} from '../../src/families/rainmaker/service.js';
+import {startOnEdge} from '../support/edge.js';
 import {freePort} from '../support/net.js';
 import {MQTT_HOST} from './harness.js';
 
@@ -43,18 +45,19 @@ describe('RainMaker service start failure', () => {
         const taken = await listen(alpnPort);
         cleanups.push(() => close(taken));
         const settings = loadSettings({
-            flags: {dataDir, rainmaker: {host: '127.0.0.1', mqttHost: MQTT_HOST, mqttPort, alpnPort, alpnFallbackPort: null, otaPort, claimPort: null}},
+            flags: {dataDir, edge: {host: '127.0.0.1', mqttTlsPort: mqttPort, tlsPort: alpnPort, tlsFallbackPort: null}, rainmaker: {host: '127.0.0.1', mqttHost: MQTT_HOST, otaPort, claimPort: null}},
         });
         const registry = new DeviceRegistry({file: path.join(dataDir, 'registry.json'), bus: new EventBus()});
         await registry.load();
         cleanups.push(() => registry.close());
-        const service = new RainmakerService({settings: settings.rainmaker, dataDir, registry, router: new CommandRouter(registry), topics: {publish: () => {}, subscribe: () => {}}});
+        const edge = new DeviceEdge(settings.edge, dataDir);
+        const start = startOnEdge(edge, 'rainmaker', (familyEdge) => new RainmakerService({settings: settings.rainmaker, dataDir, registry, router: new CommandRouter(registry), topics: {publish: () => {}, subscribe: () => {}}, edge: familyEdge}));
 
-        await expect(service.start()).rejects.toThrow(/EADDRINUSE/);
+        await expect(start).rejects.toThrow(/EADDRINUSE/);
 
         // Both ports it had bound are free again.
         for (const port of [otaPort, mqttPort]) await close(await listen(port));
         // The MQTT listener had been bound before the failure: the test did reach the taken port.
-        expect(service.ports.mqtt).toBe(mqttPort);
+        expect(edge.ports.mqttTls).toBe(mqttPort);
     });
 });

@@ -61,7 +61,7 @@ export class IcomenAdapter implements FamilyService {
     private registered = false;
 
     constructor(
-        private readonly context: FamilyContext<IcomenSettings>,
+        private readonly context: Omit<FamilyContext<IcomenSettings>, 'edge'>,
         options: IcomenAdapterOptions = {},
     ) {
         this.settings = context.settings;

@@ -9,10 +9,11 @@ import type {DeviceRegistry} from '../../core/registry.js';
 import type {CommandRouter, RoutedCommand} from '../../core/router.js';
 import {createLogger, registerSecret} from '../../util/logger.js';
 import {isPlainObject} from '../../util/plain-object.js';
+import type {FamilyEdge} from '../../edge/index.js';
 import type {FamilyContext, FamilyService} from '../family.js';
 import {MiioCloud} from './cloud.js';
 import {cloudKeyProblem, keysFromCloudKey, type MiioKeys} from './codec.js';
-import {GslbServer} from './gslb.js';
+import {gslbRoute} from './gslb.js';
 import {createModel, type MiioModel} from './models/index.js';
 import type {MiioSettings} from './settings.js';
 import type {MiioSession, MiioSocketDropReason} from './socket.js';
@@ -67,11 +68,13 @@ export class MiioService implements FamilyService {
     private readonly router: CommandRouter;
     private readonly entries = new Map<number, DeviceEntry>();
     readonly server: MiioCloud;
-    private gslb: GslbServer | null = null;
     private pollTimer: NodeJS.Timeout | null = null;
 
-    constructor(context: Pick<FamilyContext<MiioSettings>, 'settings' | 'registry' | 'router'>) {
+    private readonly edge: FamilyEdge;
+
+    constructor(context: Pick<FamilyContext<MiioSettings>, 'settings' | 'registry' | 'router' | 'edge'>) {
         this.settings = context.settings;
+        this.edge = context.edge;
         this.registry = context.registry;
         this.router = context.router;
         this.server = new MiioCloud(
@@ -111,20 +114,7 @@ export class MiioService implements FamilyService {
         this.loadDevices();
         this.router.register('miio', (routed) => this.handleCommand(routed));
         await this.server.start();
-        if (this.settings.gslb.enabled) {
-            this.gslb = new GslbServer({
-                ...this.settings.gslb,
-                udpPort: this.server.port,
-                advertiseAddress: this.settings.advertiseAddress,
-                cloudKeyFor: (did) => this.entries.get(did)?.keys?.token ?? null,
-                onUnknownDid: (did, address) => log.limited('warn', `gslb:${address}`, `/gslb from ${address} for did ${did}: ${KEY_NEEDED(did)}`),
-            });
-            // Only newer miio_clients ask /gslb; the UDP link must not die with it (port 80 is often taken).
-            await this.gslb.start().catch((error: Error) => {
-                log.error(`/gslb HTTP-DNS not started: ${error.message}; devices that need it will not find the bridge (see miio.gslb.port)`);
-                this.gslb = null;
-            });
-        }
+        if (this.settings.gslb.enabled) this.serveGslb();
         this.pollTimer = setInterval(() => this.pollAll(), this.settings.pollIntervalSeconds * 1000);
         this.pollTimer.unref();
     }
@@ -132,8 +122,30 @@ export class MiioService implements FamilyService {
     async stop(): Promise<void> {
         if (this.pollTimer) clearInterval(this.pollTimer);
         this.pollTimer = null;
-        await this.gslb?.stop();
+        await this.edge.release();
         await this.server.stop();
+    }
+
+    private serveGslb(): void {
+        const {host, port, fallbackPort, hosts} = this.settings.gslb;
+        this.edge.addHttpRoute(
+            gslbRoute({
+                hosts,
+                udpPort: this.server.port,
+                advertiseAddress: this.settings.advertiseAddress,
+                cloudKeyFor: (did) => this.entries.get(did)?.keys?.token ?? null,
+                onUnknownDid: (did, address) => log.limited('warn', `gslb:${address}`, `/gslb from ${address} for did ${did}: ${KEY_NEEDED(did)}`),
+            }),
+        );
+        this.edge.servePlainHttp({
+            host,
+            port,
+            fallbackPort,
+            fallbackHint: `not root? redirect tcp ${port} to the fallback port (DNAT) for devices`,
+            label: '/gslb',
+            // Only newer miio_clients ask /gslb; the UDP link must not die with it (port 80 is often taken).
+            onListenFailure: (error) => log.error(`/gslb HTTP-DNS not started: ${error.message}; devices that need it will not find the bridge (see miio.gslb.port)`),
+        });
     }
 
     /** Configured devices and those added with `fogbridge miio add` (registry secrets). */

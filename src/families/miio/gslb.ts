@@ -5,20 +5,14 @@
  * answers, so that no unreachable TCP server sticks in the device's list.
  */
 import {createHmac} from 'node:crypto';
-import http from 'node:http';
-import type {AddressInfo} from 'node:net';
+import type http from 'node:http';
 
-import {closeHttpServer} from '../../util/http-server.js';
-import {listen} from '../../util/listen.js';
+import {type HttpRoute, replyJson} from '../../edge/index.js';
 import {createLogger} from '../../util/logger.js';
 
 const log = createLogger('miio:gslb');
 
 export interface GslbOptions {
-    host: string;
-    port: number;
-    /** Used when `port` cannot be bound (EACCES: not root, no CAP_NET_BIND_SERVICE). */
-    fallbackPort: number;
     /** Hosts to list; empty: `advertiseAddress`, else the local address the request arrived on. */
     hosts: string[];
     advertiseAddress: string | null;
@@ -36,87 +30,36 @@ export function gslbAnswer(hosts: string[], udpPort: number, cloudKey: Buffer, t
     return `{"info":${info},"timestamp":${JSON.stringify(timestamp)},"sign":${JSON.stringify(sign)}}`;
 }
 
-export class GslbServer {
-    private server: http.Server | null = null;
+/** `GET /gslb` on the edge's HTTP router. */
+export function gslbRoute(options: GslbOptions): HttpRoute {
+    return {method: 'GET', path: '/gslb', handler: (request, response) => answer(options, request, response)};
+}
 
-    constructor(private readonly options: GslbOptions) {}
-
-    get port(): number {
-        return (this.server?.address() as AddressInfo | null)?.port ?? this.options.port;
+function answer(options: GslbOptions, request: http.IncomingMessage, response: http.ServerResponse): void {
+    if (Number(request.headers['content-length'] ?? 0) > 0) {
+        response.setHeader('connection', 'close');
+        return replyJson(response, 413, {error: 'no body expected'});
     }
-
-    async start(): Promise<void> {
-        const server = this.createServer();
-        await listen(server, {
-            host: this.options.host,
-            port: this.options.port,
-            fallbackPort: this.options.fallbackPort,
-            fallbackHint: `not root? redirect tcp ${this.options.port} to the fallback port (DNAT) for devices`,
-            log,
-            label: '/gslb',
-        });
-        this.server = server;
-        log.info(`miIO /gslb HTTP-DNS on tcp ${this.options.host}:${this.port}`);
+    const url = new URL(request.url ?? '/', 'http://gslb.invalid');
+    const domain = url.searchParams.get('dm') ?? '';
+    const remote = request.socket.remoteAddress ?? '?';
+    if (/^([a-z]+\.)?ott\.io\.mi\.com$/.test(domain)) return replyJson(response, 501, {error: 'tcp cloud (ott) not implemented: use udp'});
+    if (!/^([a-z]+\.)?ot\.io\.mi\.com$/.test(domain)) return replyJson(response, 400, {error: 'unknown dm'});
+    const idText = url.searchParams.get('id') ?? '';
+    const did = /^\d{1,10}$/.test(idText) ? Number(idText) : NaN;
+    if (!Number.isInteger(did) || did < 1 || did > 0xfffffffe) return replyJson(response, 400, {error: 'missing or bad id'});
+    const key = options.cloudKeyFor(did);
+    if (!key) {
+        options.onUnknownDid(did, remote);
+        return replyJson(response, 404, {error: 'unknown device'});
     }
-
-    async stop(): Promise<void> {
-        const server = this.server;
-        this.server = null;
-        if (!server) return;
-        await closeHttpServer(server);
-    }
-
-    private createServer(): http.Server {
-        // Explicit limits (performance.md §5.5): Node's defaults let a slow client hold a socket for minutes.
-        const server = http.createServer({maxHeaderSize: 8192, requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5000}, (request, response) => {
-            try {
-                this.handle(request, response);
-            } catch (error) {
-                log.limited('error', 'handler', `/gslb request failed: ${(error as Error).message}`);
-                if (!response.headersSent) response.writeHead(500).end();
-            }
-        });
-        server.maxConnections = 512;
-        server.maxRequestsPerSocket = 100;
-        server.on('connection', (socket) => socket.setNoDelay(true));
-        server.on('clientError', (error, socket) => {
-            log.limited('warn', 'client-error', `/gslb client error: ${error.message}`);
-            if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-            else socket.destroy();
-        });
-        return server;
-    }
-
-    private handle(request: http.IncomingMessage, response: http.ServerResponse): void {
-        const reply = (status: number, body: string): void => {
-            response.writeHead(status, {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)});
-            response.end(body);
-        };
-        if (request.method !== 'GET') return reply(405, '{"error":"method not allowed"}');
-        if (Number(request.headers['content-length'] ?? 0) > 0) {
-            response.setHeader('connection', 'close');
-            return reply(413, '{"error":"no body expected"}');
-        }
-        const url = new URL(request.url ?? '/', 'http://gslb.invalid');
-        if (url.pathname !== '/gslb') return reply(404, '{"error":"not found"}');
-        const domain = url.searchParams.get('dm') ?? '';
-        const remote = request.socket.remoteAddress ?? '?';
-        if (/^([a-z]+\.)?ott\.io\.mi\.com$/.test(domain)) return reply(501, '{"error":"tcp cloud (ott) not implemented: use udp"}');
-        if (!/^([a-z]+\.)?ot\.io\.mi\.com$/.test(domain)) return reply(400, '{"error":"unknown dm"}');
-        const idText = url.searchParams.get('id') ?? '';
-        const did = /^\d{1,10}$/.test(idText) ? Number(idText) : NaN;
-        if (!Number.isInteger(did) || did < 1 || did > 0xfffffffe) return reply(400, '{"error":"missing or bad id"}');
-        const key = this.options.cloudKeyFor(did);
-        if (!key) {
-            this.options.onUnknownDid(did, remote);
-            return reply(404, '{"error":"unknown device"}');
-        }
-        const hosts = this.options.hosts.length > 0 ? this.options.hosts : [this.options.advertiseAddress ?? localAddressOf(request)];
-        const timestampText = url.searchParams.get('timestamp') ?? '';
-        const timestamp = /^\d{1,20}$/.test(timestampText) ? timestampText : String(Math.floor(Date.now() / 1000));
-        log.debug(() => `/gslb for did ${did} from ${remote}: ${hosts.join(', ')}`);
-        reply(200, gslbAnswer(hosts, this.options.udpPort, key, timestamp));
-    }
+    const hosts = options.hosts.length > 0 ? options.hosts : [options.advertiseAddress ?? localAddressOf(request)];
+    const timestampText = url.searchParams.get('timestamp') ?? '';
+    const timestamp = /^\d{1,20}$/.test(timestampText) ? timestampText : String(Math.floor(Date.now() / 1000));
+    log.debug(() => `/gslb for did ${did} from ${remote}: ${hosts.join(', ')}`);
+    const body = gslbAnswer(hosts, options.udpPort, key, timestamp);
+    response.writeHead(200, {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)});
+    response.end(body);
 }
 
 /** The address the device reached us on: the one that also leads to the UDP server. */

@@ -10,6 +10,7 @@
 import {CommandError} from '../../core/commands.js';
 import type {DeviceState, UpdateState} from '../../core/device.js';
 import {makeDeviceId} from '../../core/device.js';
+import {clip} from '../../util/clip.js';
 import type {Logger} from '../../util/logger.js';
 import type {DeviceRegistry} from '../../core/registry.js';
 import type {RoutedCommand} from '../../core/router.js';
@@ -26,7 +27,6 @@ import {
     type ParamsDocument,
     type RmNodeConfig,
     checkReport,
-    clip,
     findEntry,
     hasDeclaredType,
     isPlainObject,

@@ -2,7 +2,7 @@ import path from 'node:path';
 
 import type {Argv, CommandModule} from 'yargs';
 
-import {loadOrCreateCa} from '../../tls/ca.js';
+import {loadOrCreateCa} from '../../edge/tls/ca.js';
 import type {FamilyCli} from '../family.js';
 import {FCTRY_FILES, FCTRY_PARTITION_SIZE, approveSelfClaim, assertMqttHost, claimNode, normaliseMac, readClaimIndex} from './claim.js';
 import type {RainmakerSettings} from './settings.js';

@@ -9,9 +9,9 @@ import {z} from 'zod';
 import {closeHttpServer} from '../../util/http-server.js';
 import {listen} from '../../util/listen.js';
 import {createLogger} from '../../util/logger.js';
-import type {CertificateAuthority} from '../../tls/ca.js';
-import {ensurePrivateDirectory, replaceFile} from '../../tls/files.js';
-import {signCsr} from '../../tls/issue.js';
+import type {CertificateAuthority} from '../../edge/tls/ca.js';
+import {ensurePrivateDirectory, replaceFile} from '../../edge/tls/files.js';
+import {signCsr} from '../../edge/tls/issue.js';
 import {FCTRY_FILES, assertMqttHost, makeClaimRecord, nodeDirectory, normaliseMac, readClaimIndex, updateClaimIndex} from './claim.js';
 
 /**

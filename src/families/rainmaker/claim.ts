@@ -4,9 +4,9 @@ import path from 'node:path';
 
 import {readJsonWithBackup, writeFileAtomic} from '../../util/atomic-file.js';
 import {createLogger} from '../../util/logger.js';
-import type {CertificateAuthority} from '../../tls/ca.js';
-import {ensurePrivateDirectory, readFileIfExists, replaceFile} from '../../tls/files.js';
-import {type NodeKeyType, issueNodeCertificate} from '../../tls/issue.js';
+import type {CertificateAuthority} from '../../edge/tls/ca.js';
+import {ensurePrivateDirectory, readFileIfExists, replaceFile} from '../../edge/tls/files.js';
+import {type NodeKeyType, issueNodeCertificate} from '../../edge/tls/issue.js';
 
 /**
  * Host claiming (rainmaker.md §6.1): the bridge, as CA, gives a node its identity, key and
@@ -121,7 +121,7 @@ export function assertMqttHost(host: string): string {
 // ---------------------------------------------------------------------------------------------
 // claims.json
 
-const NODE_ID = /^[A-Za-z0-9_-]{1,63}$/;
+export const NODE_ID = /^[A-Za-z0-9_-]{1,63}$/;
 
 function emptyIndex(): ClaimIndex {
     return {version: 1, claims: {}, approved: {}};

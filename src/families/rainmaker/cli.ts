@@ -5,7 +5,7 @@ import type {Argv, CommandModule} from 'yargs';
 
 import {createLogger} from '../../util/logger.js';
 import {type SimulatedNodeType, startRainmakerNodes} from '../../simulate/rainmaker.js';
-import {loadOrCreateCa} from '../../tls/ca.js';
+import {loadOrCreateCa} from '../../edge/tls/ca.js';
 import type {FamilyCli} from '../family.js';
 import {claimNode} from './claim.js';
 import {rainmakerApproveCommand, rainmakerClaimCommand} from './claim-cli.js';
@@ -43,7 +43,7 @@ export function simulateRainmakerCommand(cli: FamilyCli<RainmakerSettings>): Com
                 .option('type', {choices: TYPES, default: 'lightbulb' as SimulatedNodeType, describe: 'which example node'})
                 .option('count', {type: 'number', default: 1, describe: 'how many nodes'})
                 .option('host', {type: 'string', default: '127.0.0.1', describe: 'the bridge\'s address'})
-                .option('port', {type: 'number', describe: 'broker port (default rainmaker.mqttPort, or rainmaker.alpnPort with --alpn)'})
+                .option('port', {type: 'number', describe: 'broker port (default edge.mqttTlsPort, or edge.tlsPort with --alpn)'})
                 .option('alpn', {type: 'boolean', default: false, describe: 'dial the shared 443 port with ALPN x-amzn-mqtt-ca, as stock firmware does'})
                 .option('data-dir', {type: 'string', describe: 'the bridge\'s data directory (CA, claims); default: the dataDir setting'})
                 .option('mac-base', {type: 'string', default: '7CDFA1000000', describe: 'first node MAC (12 hex digits); the rest count up'})
@@ -56,9 +56,9 @@ export function simulateRainmakerCommand(cli: FamilyCli<RainmakerSettings>): Com
                 }) as unknown as Argv<SimulateRainmakerArgs>,
         handler: async (argv) => {
             const log = createLogger('simulate:rainmaker');
-            const {dataDir, section: settings} = cli.loadSettings({dataDir: argv['data-dir']});
+            const {dataDir, section: settings, edge} = cli.loadSettings({dataDir: argv['data-dir']});
             const ca = await loadOrCreateCa(dataDir);
-            const port = argv.port ?? (argv.alpn ? settings.alpnPort : settings.mqttPort);
+            const port = argv.port ?? (argv.alpn ? edge.tlsPort : edge.mqttTlsPort);
             if (!port) throw new Error('that listener is disabled in the settings: pass --port');
             log.info(`starting ${argv.count} ${argv.type} node(s) against ${argv.host}:${port}${argv.alpn ? ' (ALPN x-amzn-mqtt-ca)' : ''}`);
             const nodes = await startRainmakerNodes({

@@ -1,19 +1,21 @@
+import type {EdgeSettings} from '../../config/schema.js';
+import {loadOrCreateCa} from '../../edge/tls/ca.js';
 import {startRainmakerNodes} from '../../simulate/rainmaker.js';
-import {loadOrCreateCa} from '../../tls/ca.js';
 import {createLogger} from '../../util/logger.js';
 import type {RunningDemo} from '../family.js';
 import {claimNode} from './claim.js';
 import type {RainmakerSettings} from './settings.js';
 
-/** `--demo`: one lightbulb node, claimed from this bridge's CA, on its mutual-TLS port. */
-export async function startRainmakerDemo(settings: RainmakerSettings, dataDir: string): Promise<RunningDemo> {
-    const port = settings.mqttPort;
+/** `--demo`: one lightbulb node, claimed from this bridge's CA, on the edge's device MQTT port. */
+export async function startRainmakerDemo(settings: RainmakerSettings, bridge: {dataDir: string; edge: EdgeSettings}): Promise<RunningDemo> {
+    const {dataDir, edge} = bridge;
+    const port = edge.mqttTlsPort;
     if (!port) return {stop: async () => {}};
     const ca = await loadOrCreateCa(dataDir);
     const nodes = await startRainmakerNodes({
         type: 'lightbulb',
         count: 1,
-        host: settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host,
+        host: edge.host === '0.0.0.0' ? '127.0.0.1' : edge.host,
         port,
         servername: settings.mqttHost,
         macBase: '7CDFA1DE0000',

@@ -9,9 +9,19 @@ import {rainmakerSettingsSchema} from './settings.js';
 export const rainmakerFamily = {
     id: 'rainmaker',
     settings: rainmakerSettingsSchema,
+    // The device-facing listeners and the certificate's names moved to the edge, shared by every family.
+    renamedKeys: {
+        mqttPort: 'edge.mqttTlsPort',
+        mqttFallbackPort: 'edge.mqttTlsFallbackPort',
+        alpnPort: 'edge.tlsPort',
+        alpnFallbackPort: 'edge.tlsFallbackPort',
+        serverCertHosts: 'edge.serverCertHosts',
+        serverCertIps: 'edge.serverCertIps',
+        maxConnections: 'edge.maxConnections',
+    },
     enabled: (section) => section.enabled,
     create: (context) => new RainmakerService(context),
     cliCommands: (cli) => [rainmakerCommand(cli), certsCommand(cli)],
     simulateCommand: (cli) => simulateRainmakerCommand(cli),
-    startDemo: (section, dataDir) => startRainmakerDemo(section, dataDir),
+    startDemo: (section, bridge) => startRainmakerDemo(section, bridge),
 } satisfies FamilyModule<'rainmaker', typeof rainmakerSettingsSchema>;

@@ -5,6 +5,8 @@
 
 import {z} from 'zod';
 
+import {clip} from '../../util/clip.js';
+
 const name = z.string().min(1).max(64);
 const attribute = z.object({name: z.string().max(64), value: z.string().max(1024)});
 
@@ -165,8 +167,4 @@ export function checkReport(config: RmNodeConfig, report: unknown): ReportCheck 
         }
     }
     return {accepted, refused};
-}
-
-export function clip(text: string, max = 40): string {
-    return text.length > max ? `${text.slice(0, max)}…` : text;
 }

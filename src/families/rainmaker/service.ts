@@ -1,24 +1,18 @@
 /**
- * The RainMaker "cloud": a mutual-TLS aedes broker on 8883 and on the shared 443 port (ALPN
- * `x-amzn-mqtt-ca`), the per-node ACL, the adapter and the OTA download server.
+ * The RainMaker "cloud" on the device edge: the family's broker policy (per-node ACL), its route
+ * on the shared TLS port (ALPN `x-amzn-mqtt-ca`), its names in the server certificate, the adapter,
+ * and its own HTTPS listeners (OTA downloads, self-claim) with the edge's certificate.
  */
 
 import path from 'node:path';
 import type tls from 'node:tls';
 
-import type {Aedes, Client} from 'aedes';
-
-import {createBroker} from '../../broker/broker.js';
-import {attachMqttConnection} from '../../broker/listener.js';
-import {type TlsRoute, TlsPortDispatcher} from '../../broker/port-443.js';
-import {type BoundServer, type TlsMaterial, listenMqttMutualTls} from '../../broker/tls-listener.js';
+import type {FamilyBroker, TlsRoute} from '../../edge/index.js';
 import {createLogger} from '../../util/logger.js';
-import {loadOrCreateCa} from '../../tls/ca.js';
-import {loadOrIssueServerCertificate} from '../../tls/issue.js';
 import type {FamilyContext, FamilyService} from '../family.js';
 import {RainmakerAdapter} from './adapter.js';
+import {rainmakerPolicy} from './auth.js';
 import {type ClaimServer, startClaimServer} from './claim-server.js';
-import {rainmakerHooks} from './auth.js';
 import {FirmwareCatalog, OtaFileServer} from './ota.js';
 import type {RainmakerSettings} from './settings.js';
 
@@ -26,11 +20,11 @@ const log = createLogger('rainmaker');
 
 /** The ALPN protocol stock firmware sends on 443 (AWS IoT's "MQTT with a custom authoriser"). */
 export const RAINMAKER_ALPN = 'x-amzn-mqtt-ca';
+/** The route's name, and the listener its nodes' connections are attributed to. */
+const MQTT_ROUTE = 'rainmaker-mqtt';
 const FIRMWARE_RESCAN_MS = 60_000;
 
 export interface RainmakerPorts {
-    mqtt: number | null;
-    alpn: number | null;
     ota: number | null;
     claim: number | null;
 }
@@ -39,25 +33,18 @@ export function firmwareDirectory(settings: RainmakerSettings, dataDir: string):
     return settings.firmwareDir ?? path.join(dataDir, 'rainmaker', 'firmware');
 }
 
-export function serverNames(settings: RainmakerSettings): {hosts: string[]; ips: string[]} {
-    const hosts = [settings.mqttHost, ...settings.serverCertHosts.filter((host) => host !== settings.mqttHost)];
-    return {hosts, ips: settings.serverCertIps};
-}
-
 export class RainmakerService implements FamilyService {
-    readonly ports: RainmakerPorts = {mqtt: null, alpn: null, ota: null, claim: null};
-    private broker: Aedes | null = null;
+    readonly ports: RainmakerPorts = {ota: null, claim: null};
     private adapter: RainmakerAdapter | null = null;
-    private mqttListener: BoundServer<tls.Server> | null = null;
-    private dispatcher: TlsPortDispatcher | null = null;
     private files: OtaFileServer | null = null;
     private claimServer: ClaimServer | null = null;
     private rescanTimer: NodeJS.Timeout | null = null;
     private commandsRegistered = false;
-    /** The live session per node id: a takeover replaces it before the old one's disconnect event. */
-    private readonly sessions = new Map<string, Client>();
 
-    constructor(private readonly context: FamilyContext<RainmakerSettings>) {}
+    constructor(private readonly context: FamilyContext<RainmakerSettings>) {
+        // Nodes check the broker's name against `mqtt_host` (rainmaker.md §5.1).
+        context.edge.addServerNames({hosts: [context.settings.mqttHost]});
+    }
 
     async start(): Promise<void> {
         try {
@@ -70,32 +57,31 @@ export class RainmakerService implements FamilyService {
     }
 
     private async startParts(): Promise<void> {
-        const {settings: config, dataDir, registry, router} = this.context;
-        const ca = await loadOrCreateCa(dataDir);
-        const server = await loadOrIssueServerCertificate(dataDir, ca, serverNames(config));
-        const material: TlsMaterial = {ca: ca.certPem, cert: server.certPem + ca.certPem, key: server.keyPem};
+        const {settings: config, dataDir, registry, router, edge} = this.context;
+        const {ca, tls: material} = edge.certificates();
 
-        const broker = await createBroker({
-            id: 'rainmaker',
-            keepaliveLimit: config.keepaliveLimitSeconds,
-            hooks: rainmakerHooks({
+        this.files = new OtaFileServer({host: config.host, port: config.otaPort, cert: material.cert, key: material.key, publicHost: config.mqttHost, log: log.child('ota')});
+        this.ports.ota = await this.files.start();
+
+        const broker = edge.registerBrokerPolicy(
+            rainmakerPolicy({
                 log: log.child('acl'),
+                route: MQTT_ROUTE,
+                maxPacketBytes: config.maxPacketBytes,
+                keepaliveLimitSeconds: config.keepaliveLimitSeconds,
                 onRefusal: (nodeId, reason) => {
                     const id = RainmakerAdapter.deviceId(nodeId);
                     if (registry.has(id)) registry.countBadPacket(id, reason);
                 },
             }),
-        });
-        this.broker = broker;
-
-        this.files = new OtaFileServer({host: config.host, port: config.otaPort, cert: material.cert, key: material.key, publicHost: config.mqttHost, log: log.child('ota')});
-        this.ports.ota = await this.files.start();
+        );
 
         const adapter = new RainmakerAdapter({
             registry,
             link: {
-                send: (nodeId, topic, payload) => this.send(nodeId, topic, payload),
-                isConnected: (nodeId) => this.sessions.has(nodeId),
+                // QoS 1, not retained: nodes use clean sessions and must never replay an old command.
+                send: (nodeId, topic, payload) => broker.publish(nodeId, topic, payload, {qos: 1}),
+                isConnected: (nodeId) => broker.isConnected(nodeId),
             },
             firmware: new FirmwareCatalog(firmwareDirectory(config, dataDir), log.child('ota')),
             files: this.files,
@@ -106,54 +92,20 @@ export class RainmakerService implements FamilyService {
         await adapter.refreshFirmware();
         adapter.restore();
 
-        broker.on('clientReady', (client) => {
-            this.sessions.set(client.id, client);
+        broker.onConnect((client) => {
             log.info(`node ${client.id} connected`);
             adapter.onNodeConnected(client.id);
         });
-        broker.on('clientDisconnect', (client) => {
-            if (this.sessions.get(client.id) !== client) return;
-            this.sessions.delete(client.id);
+        broker.onDisconnect((client) => {
             log.info(`node ${client.id} disconnected`);
             adapter.onNodeDisconnected(client.id);
         });
-        broker.on('publish', (packet, client) => {
-            if (!client) return;
-            const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-            adapter.handleMessage(client.id, packet.topic, payload);
-        });
+        broker.onPublish((client, topic, payload) => adapter.handleMessage(client.id, topic, payload));
+        edge.addTlsRoute(this.tlsRoute(broker));
 
         if (!this.commandsRegistered) {
             router.register('rainmaker', (routed) => this.adapter!.handleCommand(routed));
             this.commandsRegistered = true;
-        }
-
-        const limits = {maxPacketBytes: config.maxPacketBytes};
-        if (config.mqttPort !== null) {
-            this.mqttListener = await listenMqttMutualTls(broker, {
-                host: config.host,
-                port: config.mqttPort,
-                fallbackPort: config.mqttFallbackPort,
-                tls: material,
-                limits,
-                maxConnections: config.maxConnections,
-                log,
-                label: 'rainmaker',
-            });
-            this.ports.mqtt = this.mqttListener.port;
-        }
-        if (config.alpnPort !== null) {
-            this.dispatcher = new TlsPortDispatcher({
-                host: config.host,
-                port: config.alpnPort,
-                fallbackPort: config.alpnFallbackPort,
-                tls: material,
-                maxConnections: config.maxConnections,
-                log,
-                label: 'tls-443',
-            });
-            this.dispatcher.addRoute(this.tlsRoute());
-            this.ports.alpn = await this.dispatcher.listen();
         }
 
         if (config.claimPort !== null) {
@@ -177,12 +129,12 @@ export class RainmakerService implements FamilyService {
     }
 
     /**
-     * The RainMaker MQTT route for a shared 443 dispatcher: ALPN `x-amzn-mqtt-ca`, and a verified
-     * client certificate (the dispatcher does not require one at the TLS level).
+     * The RainMaker MQTT route on the shared TLS port: ALPN `x-amzn-mqtt-ca`, and a verified
+     * client certificate (the port does not require one at the TLS level: HTTPS clients have none).
      */
-    tlsRoute(): TlsRoute {
+    private tlsRoute(broker: FamilyBroker): TlsRoute {
         return {
-            name: 'rainmaker-mqtt',
+            name: MQTT_ROUTE,
             alpn: [RAINMAKER_ALPN],
             accept: (socket: tls.TLSSocket) => {
                 if (!socket.authorized) {
@@ -190,11 +142,7 @@ export class RainmakerService implements FamilyService {
                     socket.destroy();
                     return;
                 }
-                if (!this.broker) {
-                    socket.destroy();
-                    return;
-                }
-                attachMqttConnection(this.broker, socket, {limits: {maxPacketBytes: this.context.settings.maxPacketBytes}, log, label: 'rainmaker:443'});
+                broker.attach(socket, MQTT_ROUTE);
             },
         };
     }
@@ -204,30 +152,14 @@ export class RainmakerService implements FamilyService {
         await this.adapter?.refreshFirmware();
     }
 
-    /** QoS 1, not retained: nodes use clean sessions and must never replay an old command. */
-    private send(nodeId: string, topic: string, payload: string): Promise<void> {
-        const broker = this.broker;
-        if (!broker || !this.sessions.has(nodeId)) return Promise.reject(new Error(`node ${nodeId} is not connected`));
-        return new Promise((resolve, reject) => {
-            broker.publish({cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false}, (error) => (error ? reject(error) : resolve()));
-        });
-    }
-
     async stop(): Promise<void> {
         this.adapter?.flush();
         if (this.rescanTimer) clearInterval(this.rescanTimer);
         this.rescanTimer = null;
-        await this.dispatcher?.close();
-        this.dispatcher = null;
-        await this.mqttListener?.close();
-        this.mqttListener = null;
+        await this.context.edge.release();
         await this.files?.stop();
         this.files = null;
         await this.claimServer?.close();
         this.claimServer = null;
-        const broker = this.broker;
-        this.broker = null;
-        if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
-        this.sessions.clear();
     }
 }

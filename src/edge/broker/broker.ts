@@ -11,7 +11,7 @@ import {Aedes} from 'aedes';
 import type {AedesOptions, AuthenticateError, AuthErrorCode, Client, ConnectPacket, Subscription} from 'aedes';
 import aedesPersistence from 'aedes-persistence';
 
-import {createLogger} from '../util/logger.js';
+import {createLogger} from '../../util/logger.js';
 
 type PreConnectHook = NonNullable<AedesOptions['preConnect']>;
 type AuthenticateHook = NonNullable<AedesOptions['authenticate']>;

@@ -60,12 +60,15 @@ export class GuardedMqttStream extends Duplex {
     /** The write callback held back while the socket's own buffer is above its high-water mark. */
     private pendingWriteCallback: ((error?: Error | null) => void) | null = null;
 
+    private readonly limits: FramingLimits;
+
     constructor(
         readonly socket: net.Socket,
-        private readonly limits: FramingLimits,
+        limits: FramingLimits,
         private readonly onReject: (reason: string) => void,
     ) {
         super({allowHalfOpen: false});
+        this.limits = {...limits};
         this.connectTimer = setTimeout(() => {
             this.reject(`no complete CONNECT within ${limits.connectTimeoutMs} ms`);
         }, limits.connectTimeoutMs);
@@ -81,6 +84,14 @@ export class GuardedMqttStream extends Duplex {
             this.clearConnectTimer();
             if (!this.destroyed) this.destroy();
         });
+    }
+
+    /**
+     * The cap after CONNACK, once it is known whose client this is (families differ: RainMaker
+     * configs run to a few hundred KiB, Ecovacs maps to about 1 MiB). Must be called before CONNACK.
+     */
+    setMaxPacketBytes(bytes: number): void {
+        this.limits.maxPacketBytes = bytes;
     }
 
     private onSocketData(chunk: Buffer): void {

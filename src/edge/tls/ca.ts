@@ -3,7 +3,7 @@ import path from 'node:path';
 
 import forge from 'node-forge';
 
-import {createLogger} from '../util/logger.js';
+import {createLogger} from '../../util/logger.js';
 import {createFileExclusive, ensurePrivateDirectory, readFileIfExists, replaceFile} from './files.js';
 import {addYears, backdatedNow, pemBlocks, randomSerialHex} from './pem.js';
 

@@ -8,11 +8,9 @@
  * a route that needs one checks `socket.authorized` itself.
  */
 
-import tls from 'node:tls';
+import type tls from 'node:tls';
 
-import {listen} from '../util/listen.js';
-import type {Logger} from '../util/logger.js';
-import {type BoundServer, type TlsMaterial, closeServer, describeTlsError, peerAddress, trackSockets} from './tls-listener.js';
+import {type BoundServer, type DeviceTlsServerOptions, type TlsMaterial, listenDeviceTls} from '../tls/server-sockets.js';
 
 export interface TlsRouteMatch {
     /** The negotiated ALPN protocol, or false when the client offered none. */
@@ -25,6 +23,12 @@ export interface TlsRoute {
     name: string;
     /** ALPN protocols this route serves; the first route whose protocol the client offers wins. */
     alpn?: string[];
+    /**
+     * Server names (SNI) this route serves, `*` standing for any run of characters (dots too):
+     * `mq-*.ecouser.net`. A route with names is never chosen for another name, and wins over
+     * routes without names.
+     */
+    sni?: string[];
     /** Extra condition on SNI and ALPN; without it, a route with `alpn` takes its protocols only. */
     matches?: (match: TlsRouteMatch) => boolean;
     /** When several routes match a connection without ALPN, the first byte it sends decides. */
@@ -33,20 +37,14 @@ export interface TlsRoute {
     accept(socket: tls.TLSSocket): void;
 }
 
-export interface TlsPortOptions {
-    host: string;
-    port: number;
-    fallbackPort?: number | null;
-    tls: TlsMaterial;
-    maxConnections?: number;
-    log: Logger;
-    label: string;
+export interface TlsPortOptions extends DeviceTlsServerOptions {
     /** How long a client that chose no route by ALPN may take to send its first byte. */
     firstByteTimeoutMs?: number;
 }
 
 export class TlsPortDispatcher {
     private readonly routes: TlsRoute[] = [];
+    private readonly namePatterns = new Map<TlsRoute, RegExp[]>();
     private bound: BoundServer<tls.Server> | null = null;
 
     constructor(private readonly options: TlsPortOptions) {}
@@ -54,11 +52,18 @@ export class TlsPortDispatcher {
     addRoute(route: TlsRoute): void {
         if (this.routes.some((existing) => existing.name === route.name)) throw new Error(`a TLS route named ${route.name} exists already`);
         this.routes.push(route);
+        if (route.sni) this.namePatterns.set(route, route.sni.map(sniPattern));
+    }
+
+    get routeCount(): number {
+        return this.routes.length;
     }
 
     removeRoute(name: string): void {
         const index = this.routes.findIndex((route) => route.name === name);
-        if (index >= 0) this.routes.splice(index, 1);
+        if (index < 0) return;
+        this.namePatterns.delete(this.routes[index]!);
+        this.routes.splice(index, 1);
     }
 
     /** A server certificate for clients asking for `servername` (SNI), e.g. a vendor host name. */
@@ -73,23 +78,10 @@ export class TlsPortDispatcher {
 
     async listen(): Promise<number> {
         const {log, label} = this.options;
-        const server = tls.createServer({
-            ...this.options.tls,
-            requestCert: true,
-            rejectUnauthorized: false,
-            minVersion: 'TLSv1.2',
-            handshakeTimeout: 10_000,
+        this.bound = await listenDeviceTls(this.options, (socket) => this.dispatch(socket), {
             ALPNCallback: ({servername, protocols}) => this.chooseProtocol(servername || null, protocols),
         });
-        const sockets = trackSockets(server);
-        server.on('secureConnection', (socket: tls.TLSSocket) => this.dispatch(socket));
-        server.on('tlsClientError', (error, socket) => {
-            const peer = peerAddress(socket, sockets);
-            log.limited('warn', `${label}:tls:${peer}`, `${label} TLS handshake from ${peer} failed: ${describeTlsError(error)}`);
-        });
-        if (this.options.maxConnections !== undefined) server.maxConnections = this.options.maxConnections;
-        const port = await listen(server, {host: this.options.host, port: this.options.port, fallbackPort: this.options.fallbackPort ?? null, log, label});
-        this.bound = {server, port, close: () => closeServer(server, sockets)};
+        const port = this.bound.port;
         log.info(`${label}: TLS on ${this.options.host}:${port} for ${this.routes.map((route) => route.name).join(', ') || 'no routes yet'}`);
         return port;
     }
@@ -103,6 +95,7 @@ export class TlsPortDispatcher {
     /** Server preference: route order, then each route's protocol order. Undefined refuses the handshake. */
     private chooseProtocol(servername: string | null, offered: string[]): string | undefined {
         for (const route of this.routes) {
+            if (!this.servesName(route, servername)) continue;
             for (const protocol of route.alpn ?? []) {
                 if (offered.includes(protocol) && (!route.matches || route.matches({alpnProtocol: protocol, servername}))) return protocol;
             }
@@ -117,12 +110,16 @@ export class TlsPortDispatcher {
             // A route attaches its own handler; this one keeps an error before that from being uncaught.
         });
         const match: TlsRouteMatch = {alpnProtocol: socket.alpnProtocol ?? false, servername: typeof socket.servername === 'string' ? socket.servername : null};
-        const candidates = this.routes.filter((route) => {
+        const matching = this.routes.filter((route) => {
+            if (!this.servesName(route, match.servername)) return false;
             if (match.alpnProtocol) return (route.alpn ?? []).includes(match.alpnProtocol) && (route.matches?.(match) ?? true);
             // Without ALPN: routes that say so through `matches`, and routes that need no ALPN.
             if (route.matches) return route.matches(match);
             return !route.alpn?.length;
         });
+        // The server name is the most specific thing a client tells: routes chosen by it come first.
+        const byName = matching.filter((route) => this.namePatterns.has(route));
+        const candidates = byName.length > 0 ? byName : matching;
         if (candidates.length === 0) {
             log.limited('warn', `${label}:noroute`, `${label}: no route for ${socket.remoteAddress ?? '?'} (ALPN ${match.alpnProtocol || 'none'}, SNI ${match.servername ?? 'none'})`);
             socket.destroy();
@@ -133,6 +130,11 @@ export class TlsPortDispatcher {
             return;
         }
         this.sniff(socket, candidates);
+    }
+
+    private servesName(route: TlsRoute, servername: string | null): boolean {
+        const patterns = this.namePatterns.get(route);
+        return !patterns || (servername !== null && patterns.some((pattern) => pattern.test(servername)));
     }
 
     private sniff(socket: tls.TLSSocket, candidates: TlsRoute[]): void {
@@ -167,4 +169,9 @@ export class TlsPortDispatcher {
             socket.destroy();
         }
     }
+}
+
+function sniPattern(pattern: string): RegExp {
+    const escaped = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
+    return new RegExp(`^${escaped.join('.*')}$`, 'i');
 }

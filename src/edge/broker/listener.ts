@@ -10,8 +10,8 @@ import net from 'node:net';
 
 import type {Aedes} from 'aedes';
 
-import {listen} from '../util/listen.js';
-import type {Logger} from '../util/logger.js';
+import {listen} from '../../util/listen.js';
+import type {Logger} from '../../util/logger.js';
 import {DEFAULT_FRAMING_LIMITS, type FramingLimits, guardMqttStream} from './framing-guard.js';
 
 export interface MqttConnectionOptions {

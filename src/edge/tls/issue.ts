@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import forge from 'node-forge';
 
-import {createLogger} from '../util/logger.js';
+import {createLogger} from '../../util/logger.js';
 import {type CertificateAuthority, tlsDirectory} from './ca.js';
 import {ensurePrivateDirectory, readFileIfExists, replaceFile} from './files.js';
 import {addYears, backdatedNow, pemBlocks, randomSerialHex} from './pem.js';

@@ -2,7 +2,7 @@ import {randomBytes} from 'node:crypto';
 import {promises as fs} from 'node:fs';
 import path from 'node:path';
 
-import {syncDirectory} from '../util/atomic-file.js';
+import {syncDirectory} from '../../util/atomic-file.js';
 
 /**
  * File helpers for key material. `core/atomic-file.ts` is made for JSON documents (it keeps a
