@@ -32,6 +32,11 @@ interface FeatureBase {
     entityCategory?: EntityCategory;
     icon?: string;
     enabledByDefault?: boolean;
+    /**
+     * Shown while the device's link is down: a diagnostic that explains why it is down (a wrong
+     * cloud key) is useless behind the device's own availability.
+     */
+    availableWhileOffline?: boolean;
 }
 
 export const VACUUM_ACTIONS = ['start', 'stop', 'pause', 'return_to_base', 'locate', 'clean_spot'] as const;
