@@ -3,10 +3,10 @@ import yargs, {type ArgumentsCamelCase, type Argv} from 'yargs';
 import {hideBin} from 'yargs/helpers';
 
 import {StartupError, startBridge} from './bridge.js';
-import {settingsSection} from './config/schema.js';
 import {EventBus} from './core/bus.js';
 import {DeviceRegistry, RegistryCorruptError, RegistryLockedError, parseRegistry, registryFile} from './core/registry.js';
-import type {FamilyModule, RunningDemo} from './families/family.js';
+import {removeDemoLeftovers, startDemo, withDemoDevices} from './demo.js';
+import type {FamilyModule} from './families/family.js';
 import {ALL_FAMILIES} from './families/index.js';
 import {type Settings, SettingsError, familyCli, loadSettings} from './settings.js';
 import {readJsonWithBackup} from './util/atomic-file.js';
@@ -54,14 +54,15 @@ async function run(argv: ArgumentsCamelCase<CommonArgs & {demo?: boolean; 'mqtt-
     const extra = argv._.filter((word, index) => !(index === 0 && word === 'run'));
     if (extra.length) throw new UsageError(`unknown command or argument "${extra.join(' ')}" (see fogbridge --help)`);
     const configured = settingsFromArgs(argv);
-    const settings = configured.demo ? withDemoDevices(configured) : configured;
+    const settings = configured.demo ? withDemoDevices(configured, FAMILIES) : configured;
     const bridge = await startBridge(settings, FAMILIES);
-    const demo = settings.demo
-        ? await startDemo(settings).catch(async (error: unknown) => {
-              await bridge.stop();
-              throw error;
-          })
-        : null;
+    const demo = await (async () => {
+        await removeDemoLeftovers(bridge);
+        return settings.demo ? await startDemo(bridge, FAMILIES) : null;
+    })().catch(async (error: unknown) => {
+        await bridge.stop();
+        throw error;
+    });
     let signalled = false;
     const shutdown = (signal: string): void => {
         if (signalled) {
@@ -86,37 +87,6 @@ async function run(argv: ArgumentsCamelCase<CommonArgs & {demo?: boolean; 'mqtt-
     };
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
-}
-
-/** `--demo`: each family's section as the bridge must run it for its simulated devices. */
-function withDemoDevices(settings: Settings): Settings {
-    const out: Record<string, unknown> = {...settings};
-    for (const family of FAMILIES) {
-        if (family.withDemoDevices) out[family.id] = family.withDemoDevices(settingsSection(settings, family.id));
-    }
-    return out as Settings;
-}
-
-/**
- * `--demo`: simulated devices of every enabled family, pointed at this bridge's own listeners, so
- * a newcomer sees devices appear at once. They speak the real protocols; nothing is faked inside
- * the bridge.
- */
-async function startDemo(settings: Settings): Promise<RunningDemo> {
-    const running: RunningDemo[] = [];
-    const stopAll = async (): Promise<void> => {
-        for (const entry of running.splice(0).reverse()) await entry.stop();
-    };
-    try {
-        for (const family of FAMILIES) {
-            const section = settingsSection(settings, family.id);
-            if (family.startDemo && family.enabled(section)) running.push(await family.startDemo(section, settings.dataDir));
-        }
-    } catch (error) {
-        await stopAll();
-        throw error;
-    }
-    return {stop: stopAll};
 }
 
 async function listDevices(argv: ArgumentsCamelCase<CommonArgs & {json?: boolean}>): Promise<void> {

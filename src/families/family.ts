@@ -46,6 +46,8 @@ export type CliCommand = CommandModule<any, any>;
 
 /** Simulated devices started by `--demo`, pointed at this bridge's own listeners. */
 export interface RunningDemo {
+    /** The registry ids of the simulated devices: they are removed when the demo ends. */
+    readonly deviceIds: readonly string[];
     stop(): Promise<void>;
 }
 

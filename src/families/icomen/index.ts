@@ -1,7 +1,7 @@
 import {startIcomenPlugs} from '../../simulate/icomen.js';
 import {createLogger} from '../../util/logger.js';
 import type {FamilyModule} from '../family.js';
-import {IcomenAdapter} from './adapter.js';
+import {IcomenAdapter, deviceIdFor} from './adapter.js';
 import {simulateIcomenCommand} from './cli.js';
 import {icomenSettingsSchema} from './settings.js';
 
@@ -17,6 +17,6 @@ export const icomenFamily = {
     async startDemo(section) {
         const plugs = await startIcomenPlugs({count: DEMO_PLUGS, host: '127.0.0.1', port: section.balancerPort});
         createLogger('demo').info(`started ${plugs.length} simulated icomen plugs: ${plugs.map((plug) => plug.mac).join(', ')}`);
-        return {stop: async () => void (await Promise.all(plugs.map((plug) => plug.stop())))};
+        return {deviceIds: plugs.map((plug) => deviceIdFor(plug.mac)), stop: async () => void (await Promise.all(plugs.map((plug) => plug.stop())))};
     },
 } satisfies FamilyModule<'icomen', typeof icomenSettingsSchema>;

@@ -1,6 +1,6 @@
 import {DEMO_MIIO_DEVICES, simulatedCloudKey, startMiioDemo} from '../../simulate/miio.js';
 import type {FamilyModule} from '../family.js';
-import {MiioService} from './adapter.js';
+import {MiioService, miioDeviceId} from './adapter.js';
 import {miioCommand, simulateMiioCommand} from './cli.js';
 import {miioSettingsSchema} from './settings.js';
 
@@ -17,5 +17,8 @@ export const miioFamily = {
         ...section,
         devices: [...section.devices, ...DEMO_MIIO_DEVICES.map(({did, model, name}) => ({did, model, name, key: simulatedCloudKey(did)}))],
     }),
-    startDemo: (section) => startMiioDemo(section),
+    async startDemo(section) {
+        const simulators = await startMiioDemo(section);
+        return {deviceIds: DEMO_MIIO_DEVICES.map(({did}) => miioDeviceId(did)), stop: () => simulators.stop()};
+    },
 } satisfies FamilyModule<'miio', typeof miioSettingsSchema>;

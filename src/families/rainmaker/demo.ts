@@ -2,13 +2,14 @@ import {startRainmakerNodes} from '../../simulate/rainmaker.js';
 import {loadOrCreateCa} from '../../tls/ca.js';
 import {createLogger} from '../../util/logger.js';
 import type {RunningDemo} from '../family.js';
+import {RainmakerAdapter} from './adapter.js';
 import {claimNode} from './claim.js';
 import type {RainmakerSettings} from './settings.js';
 
 /** `--demo`: one lightbulb node, claimed from this bridge's CA, on its mutual-TLS port. */
 export async function startRainmakerDemo(settings: RainmakerSettings, dataDir: string): Promise<RunningDemo> {
     const port = settings.mqttPort;
-    if (!port) return {stop: async () => {}};
+    if (!port) return {deviceIds: [], stop: async () => {}};
     const ca = await loadOrCreateCa(dataDir);
     const nodes = await startRainmakerNodes({
         type: 'lightbulb',
@@ -21,5 +22,5 @@ export async function startRainmakerDemo(settings: RainmakerSettings, dataDir: s
         otaFetchDelayMs: null,
     });
     createLogger('demo').info(`started a simulated RainMaker lightbulb: node ${nodes.nodes.map((node) => node.nodeId).join(', ')}`);
-    return {stop: () => nodes.stop()};
+    return {deviceIds: nodes.nodes.map((node) => RainmakerAdapter.deviceId(node.nodeId)), stop: () => nodes.stop()};
 }
