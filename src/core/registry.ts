@@ -1,4 +1,4 @@
-import {readFile, rm, writeFile} from 'node:fs/promises';
+import {mkdir, readFile, rm, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {isDeepStrictEqual} from 'node:util';
 
@@ -273,6 +273,8 @@ export class DeviceRegistry {
      * overwrite the other's changes at its next save. A lock left by a dead process is taken over.
      */
     private async lock(): Promise<void> {
+        // Every command that writes the registry may be the first to use a data directory.
+        await mkdir(path.dirname(this.file), {recursive: true, mode: 0o700});
         for (let attempt = 0; attempt < 2; attempt++) {
             try {
                 await writeFile(this.lockFile, `${process.pid}\n`, {flag: 'wx', mode: 0o600});
