@@ -209,6 +209,8 @@ export interface Device {
     extra: Record<string, unknown>;
     /** Tokens, cloud keys: persisted in the 0600 registry file, never logged, never published. */
     secrets: Record<string, string>;
+    /** The user renamed the device: `facts.name` is theirs from then on, not the adapter's. */
+    namedByUser?: true;
 }
 
 /** What the Home Assistant side and the web UI may see: everything but secrets. */
