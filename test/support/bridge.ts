@@ -45,6 +45,8 @@ export async function startTestBridge(options: TestBridgeOptions): Promise<TestB
             birthDelayMaxMs: 50,
         },
         icomen: {enabled: enabled.has('icomen'), host: '127.0.0.1', balancerPort: await freePort(), sessionPort: await freePort()},
+        // Tests that open the web UI enable it on a port of their own.
+        web: {enabled: false},
         miio: {enabled: enabled.has('miio')},
         rainmaker: {
             enabled: enabled.has('rainmaker'),
