@@ -3,8 +3,9 @@
  * a 4xx status, and is logged once (command refusals by the router, the rest here).
  */
 import type http from 'node:http';
+import {isIPv4} from 'node:net';
 
-import {CommandError} from '../core/commands.js';
+import {CommandError, quote} from '../core/commands.js';
 import {type Device, toPublic} from '../core/device.js';
 import type {LogLine} from '../util/logger.js';
 import {createLogger, redact} from '../util/logger.js';
@@ -40,6 +41,11 @@ export async function handleApiRequest(
         const [resource, deviceId, sub, featureId, extra] = parts;
         if (resource === 'health' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, context.health()));
         if (resource === 'log' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, recentLog()));
+        if (resource === 'onboarding' && parts.length === 1) {
+            const {address, families, formats} = context.onboarding;
+            return allow(method, ['GET'], () => reply(response, 200, {address, families, formats}));
+        }
+        if (resource === 'dns' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, {text: dnsRedirects(context, url.searchParams)}));
         if (resource !== 'devices' || extra !== undefined) throw new HttpError(404, `no such endpoint: ${url.pathname}`);
         if (deviceId === undefined) return allow(method, ['GET'], () => reply(response, 200, context.registry.list().map(toPublic)));
         const device = context.registry.get(deviceId);
@@ -75,6 +81,16 @@ async function sendCommand(context: WebContext, device: Device, featureId: strin
     }
     // The new state comes from the device, over the WebSocket, once it has carried the command out.
     reply(response, 202, {accepted: true});
+}
+
+function dnsRedirects({onboarding}: WebContext, query: URLSearchParams): string {
+    const format = query.get('format') ?? '';
+    const address = query.get('address') ?? '';
+    const family = query.get('family') || undefined;
+    if (!onboarding.formats.includes(format)) throw new HttpError(400, `format must be one of ${onboarding.formats.join(', ')}`);
+    if (!isIPv4(address)) throw new HttpError(400, `address must be an IPv4 address, not ${quote(address)}`);
+    if (family !== undefined && !onboarding.families.includes(family)) throw new HttpError(400, `unknown family ${quote(family)}`);
+    return onboarding.redirects(format, address, family);
 }
 
 function renameDevice(context: WebContext, device: Device, body: unknown, response: http.ServerResponse): void {

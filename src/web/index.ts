@@ -32,12 +32,23 @@ export interface BridgeHealth {
     queue: {pending: number; sent: number; dropped: number; throttled: number; failed: number};
 }
 
+/** The onboarding page's redirects, rendered by the composition root from what the families declare. */
+export interface Onboarding {
+    /** The address devices are likely to reach the bridge at, or null when none was found. */
+    address: string | null;
+    families: readonly string[];
+    formats: readonly string[];
+    /** The lines for one DNS server (`format`), for every family or one. */
+    redirects(format: string, address: string, family?: string): string;
+}
+
 export interface WebContext {
     settings: WebSettings;
     registry: DeviceDirectory;
     bus: EventBus;
     router: CommandRouter;
     health(): BridgeHealth;
+    onboarding: Onboarding;
 }
 
 /** Home Assistant's ingress proxy on the Supervisor's network. */
@@ -52,8 +63,13 @@ const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /** In the add-on, only the ingress proxy, where Home Assistant has signed the user in, may connect. */
 export function isAllowedPeer(address: string | undefined, ingressOnly: boolean): boolean {
     if (!ingressOnly) return true;
-    const plain = address?.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+    const plain = withoutIpv4Mapping(address);
     return plain === INGRESS_PROXY || plain === '::1' || (plain?.startsWith('127.') ?? false);
+}
+
+/** `::ffff:172.30.32.2` (an IPv4 peer on a dual-stack socket) as `172.30.32.2`. */
+function withoutIpv4Mapping(address: string | undefined): string | undefined {
+    return address?.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
 }
 
 export class WebUi implements Extension {
@@ -120,7 +136,7 @@ export class WebUi implements Extension {
         // Another site open in the same browser must not read devices and logs through a WebSocket
         // to 127.0.0.1 (browsers let it connect). Behind ingress, Home Assistant has checked the user.
         const origin = request.headers.origin;
-        if (!origin || (ingressOnly && request.socket.remoteAddress?.endsWith(INGRESS_PROXY))) return true;
+        if (!origin || (ingressOnly && withoutIpv4Mapping(request.socket.remoteAddress) === INGRESS_PROXY)) return true;
         try {
             return new URL(origin).host === request.headers.host;
         } catch {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import {describe, expect, it} from 'vitest';
 
 import {FEATURE_KINDS, VACUUM_ACTIONS} from '../../src/core/device.js';
+import {DNS_FORMATS} from '../../src/dns.js';
 import {LOG_LEVELS} from '../../src/util/logger.js';
 import {loadFrontend} from '../../src/web/static.js';
 
@@ -50,6 +51,7 @@ describe('translations', () => {
         for (const kind of FEATURE_KINDS) used.add(`kind.${kind}`);
         for (const action of VACUUM_ACTIONS) used.add(`vacuum.${action}`);
         for (const level of LOG_LEVELS) used.add(`level.${level}`);
+        for (const format of DNS_FORMATS) used.add(`format.${format}`);
         expect(used.size).toBeGreaterThan(50);
         expect([...used].filter((key) => !(key in english))).toEqual([]);
     });

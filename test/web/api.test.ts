@@ -90,6 +90,9 @@ describe('web UI server', () => {
             ['POST', '/api/devices', '{}', 405, /only GET/],
             ['PUT', `/api/devices/${deviceId}/name`, '{"name": ""}', 400, /1 to 64 characters/],
             ['PUT', `/api/devices/${deviceId}/name`, '"Kitchen"', 400, /1 to 64 characters/],
+            ['GET', '/api/dns?format=bind&address=192.168.1.2', undefined, 400, /format must be one of/],
+            ['GET', '/api/dns?format=dnsmasq&address=192.168.1', undefined, 400, /IPv4 address/],
+            ['GET', '/api/dns?format=hosts&address=192.168.1.2&family=nobody', undefined, 400, /unknown family/],
         ];
         for (const [method, path, body, status, reason, contentType] of cases) {
             const answer = await call(method, path, body, contentType);

@@ -117,6 +117,18 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'web UI in a browser' : `web UI in
         await checkPage('device-all-kinds');
     });
 
+    it('the onboarding page shows the dnsmasq lines with the address the user gives', async () => {
+        await page.getByRole('link', {name: 'Onboarding'}).click();
+        await page.getByRole('heading', {name: 'Connect your devices'}).waitFor();
+        await page.getByLabel("fogbridge's address on your network").fill('192.168.1.2');
+        await page.getByLabel('DNS server').selectOption('dnsmasq');
+        const lines = page.getByLabel('Lines to add');
+        await expect.poll(() => lines.textContent()).toContain('address=/yunext.com/192.168.1.2');
+        await page.getByLabel('Family').selectOption('icomen');
+        await expect.poll(() => lines.textContent()).not.toContain('mi.com');
+        await checkPage('onboarding');
+    });
+
     it('shows the log live, filtered by level and search', async () => {
         await page.getByRole('link', {name: 'Logs'}).click();
         await page.getByRole('heading', {name: 'Logs'}).waitFor();

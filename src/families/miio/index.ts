@@ -4,6 +4,8 @@ import {MiioService, miioDeviceId} from './adapter.js';
 import {miioCommand, simulateMiioCommand} from './cli.js';
 import {miioSettingsSchema} from './settings.js';
 
+const MI_REGIONS = ['us', 'sg', 'st', 'de', 'ru', 'in', 'tw', 'ea', 'pv'];
+
 /** Xiaomi miIO devices (Roborock/Xiaomi vacuums, chuangmi plugs) over the UDP 8053 cloud link. */
 export const miioFamily = {
     id: 'miio',
@@ -12,6 +14,18 @@ export const miioFamily = {
     create: (context) => new MiioService(context),
     cliCommands: (cli) => [miioCommand(cli)],
     simulateCommand: () => simulateMiioCommand,
+    // miio.md §3.7: the cloud link's names with their regional variants, and what DNS cannot catch.
+    redirects: () => ({
+        names: ['ot', 'ott'].map((service) => ({
+            domain: `${service}.io.mi.com`,
+            hosts: [`${service}.io.mi.com`, ...MI_REGIONS.map((region) => `${region}.${service}.io.mi.com`)],
+        })),
+        fixedAddresses: [
+            {address: '110.43.0.83', port: 'tcp/80', to: 'bridge', why: 'HTTP-DNS (/gslb) that newer miio_client builds ask directly'},
+            {address: '110.43.0.85', port: 'tcp/80', to: 'bridge', why: 'HTTP-DNS (/gslb) that newer miio_client builds ask directly'},
+            {address: '114.114.114.114', port: 'udp/53', to: 'dns', why: 'a DNS server some firmware has built in'},
+        ],
+    }),
     // The simulated devices' keys derive from their dids: the bridge is told them like configured ones.
     withDemoDevices: (section) => ({
         ...section,

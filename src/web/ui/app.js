@@ -7,6 +7,7 @@ import {HomePage} from './home.js';
 import {html} from './html.js';
 import {loadStrings, t} from './i18n.js';
 import {LogsPage} from './logs.js';
+import {OnboardingPage} from './onboarding.js';
 import {startStore, useStore} from './store.js';
 
 // Pages live in the URL's fragment, so every link stays relative to wherever ingress serves us.
@@ -24,6 +25,7 @@ function useRoute() {
 const PAGES = [
     {path: '', label: 'nav.home'},
     {path: 'devices', label: 'nav.devices'},
+    {path: 'onboarding', label: 'nav.onboarding'},
     {path: 'logs', label: 'nav.logs'},
 ];
 
@@ -39,6 +41,7 @@ function App() {
     if (page === 'devices') content = html`<${DevicesPage} />`;
     else if (page === 'device' && id) content = html`<${DevicePage} id=${id} />`;
     else if (page === 'logs') content = html`<${LogsPage} />`;
+    else if (page === 'onboarding') content = html`<${OnboardingPage} />`;
     else content = html`<${HomePage} />`;
     return html`
         <header class="top">
