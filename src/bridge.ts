@@ -5,7 +5,6 @@ import path from 'node:path';
 import type {Aedes} from 'aedes';
 
 import {createBroker} from './broker/broker.js';
-import {DNS_FORMATS, type DnsFormat, familyRedirects, guessLanAddress, renderRedirects} from './dns.js';
 import {listenMqtt} from './broker/listener.js';
 import {type CoreSettings, settingsSection} from './config/schema.js';
 import {EventBus} from './core/bus.js';
@@ -13,6 +12,7 @@ import {createLogger, setLogLevel} from './util/logger.js';
 import {DeviceRegistry, registryFile} from './core/registry.js';
 import {CommandRouter} from './core/router.js';
 import {startExtensions, stopExtensions} from './core/extension.js';
+import {dnsOnboarding} from './dns.js';
 import type {FamilyModule, FamilyService, TopicPort} from './families/family.js';
 import {HaConnection, redactUrl} from './ha/connection.js';
 import {createHaContext} from './ha/context.js';
@@ -91,14 +91,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
     const extensions = createHaExtensions(createHaContext({settings: settings.ha, registry, bus, router, connection, queue}));
     if (settings.web.enabled) {
         const health = () => ({version: VERSION, startedAt, homeAssistant: {connected: connection.connected, broker: redactUrl(haUrl)}, queue: queue.stats()});
-        const onboarding = {
-            address: guessLanAddress(),
-            families: families.filter((family) => family.redirects).map((family) => family.id),
-            formats: DNS_FORMATS,
-            redirects: (format: string, address: string, family?: string) =>
-                renderRedirects(format as DnsFormat, address, familyRedirects(settings, families, family)),
-        };
-        extensions.push(new WebUi({settings: settings.web, registry, bus, router, health, onboarding}));
+        extensions.push(new WebUi({settings: settings.web, registry, bus, router, health, onboarding: dnsOnboarding(settings, families)}));
     }
     await startExtensions(extensions).catch(async (error: Error) => {
         queue.close();

@@ -6,6 +6,7 @@ import {networkInterfaces} from 'node:os';
 
 import {type CoreSettings, settingsSection} from './config/schema.js';
 import type {CloudRedirects, FamilyModule} from './families/family.js';
+import type {Onboarding} from './web/index.js';
 
 export const DNS_FORMATS = ['dnsmasq', 'adguard', 'pihole', 'hosts'] as const;
 export type DnsFormat = (typeof DNS_FORMATS)[number];
@@ -20,6 +21,16 @@ export function familyRedirects(settings: CoreSettings & Record<string, unknown>
     return families
         .filter((family) => (only ? family.id === only : family.enabled(settingsSection(settings, family.id))))
         .flatMap((family) => (family.redirects ? [{family: family.id, redirects: family.redirects(settingsSection(settings, family.id))}] : []));
+}
+
+/** What the web UI's onboarding page offers: the same redirects as `fogbridge dns`. */
+export function dnsOnboarding(settings: CoreSettings & Record<string, unknown>, families: readonly FamilyModule[]): Onboarding {
+    return {
+        address: guessLanAddress(),
+        families: families.filter((family) => family.redirects).map((family) => family.id),
+        formats: DNS_FORMATS,
+        redirects: (format, address, family) => renderRedirects(format as DnsFormat, address, familyRedirects(settings, families, family)),
+    };
 }
 
 /** This machine's first LAN IPv4 address: what devices must reach, unless the user says otherwise. */

@@ -150,8 +150,8 @@ export class DeviceRegistry {
     /** The user's name for the device; the adapter's descriptions no longer change it. */
     rename(id: string, name: string): void {
         const device = this.require(id);
+        if (device.namedByUser && device.facts.name === name) return;
         device.namedByUser = true;
-        if (device.facts.name === name) return;
         device.facts.name = name;
         this.bus.emit('device', {device: toPublic(device)});
         this.scheduleSave(0);

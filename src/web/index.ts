@@ -176,6 +176,7 @@ export class WebUi implements Extension {
         }
         const file = frontend.files.get(url.pathname);
         if (!file) {
+            log.limited('info', 'not-found', `GET ${url.pathname.slice(0, 100)}: 404, no such file`);
             response.writeHead(404, {'Content-Type': 'text/plain; charset=utf-8'}).end('Not found\n');
             return;
         }
