@@ -13,13 +13,15 @@ import {DeviceRegistry, registryFile} from './core/registry.js';
 import {CommandRouter} from './core/router.js';
 import {startExtensions, stopExtensions} from './core/extension.js';
 import {DeviceEdge} from './edge/index.js';
+import {dnsOnboarding} from './dns.js';
 import type {FamilyModule, FamilyService, TopicPort} from './families/family.js';
-import {HaConnection} from './ha/connection.js';
+import {HaConnection, redactUrl} from './ha/connection.js';
 import {createHaContext} from './ha/context.js';
 import {createHaExtensions} from './ha/index.js';
 import {OutboundQueue} from './ha/queue.js';
 import {explainListenError} from './util/listen.js';
 import {VERSION} from './version.js';
+import {WebUi} from './web/index.js';
 
 const log = createLogger('bridge');
 
@@ -45,6 +47,7 @@ export class StartupError extends Error {}
  * end, the family adapters on the other.
  */
 export async function startBridge<S extends BridgeSettings>(settings: S, families: readonly FamilyModule[]): Promise<RunningBridge<S>> {
+    const startedAt = Date.now();
     setLogLevel(settings.logLevel);
     log.info(`fogbridge ${VERSION} starting; data in ${path.resolve(settings.dataDir)}`);
     await mkdir(settings.dataDir, {recursive: true, mode: 0o700});
@@ -87,7 +90,16 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
         send: (message) => connection.publish(message),
     });
     const extensions = createHaExtensions(createHaContext({settings: settings.ha, registry, bus, router, connection, queue}));
-    await startExtensions(extensions);
+    if (settings.web.enabled) {
+        const health = () => ({version: VERSION, startedAt, homeAssistant: {connected: connection.connected, broker: redactUrl(haUrl)}, queue: queue.stats()});
+        extensions.push(new WebUi({settings: settings.web, registry, bus, router, health, onboarding: dnsOnboarding(settings, families)}));
+    }
+    await startExtensions(extensions).catch(async (error: Error) => {
+        queue.close();
+        await registry.close();
+        await closeEmbedded();
+        throw new StartupError(error.message);
+    });
     const topics: TopicPort = {
         publish: (topic, payload, options) => queue.enqueue({topic, payload, retain: options?.retain ?? false, qos: 1}),
         subscribe: (filter, handler) =>

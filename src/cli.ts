@@ -1,12 +1,15 @@
 #!/usr/bin/env node
+import {isIPv4} from 'node:net';
+
 import yargs, {type ArgumentsCamelCase, type Argv} from 'yargs';
 import {hideBin} from 'yargs/helpers';
 
 import {StartupError, startBridge} from './bridge.js';
-import {settingsSection} from './config/schema.js';
 import {EventBus} from './core/bus.js';
 import {DeviceRegistry, RegistryCorruptError, RegistryLockedError, parseRegistry, registryFile} from './core/registry.js';
-import type {FamilyModule, RunningDemo} from './families/family.js';
+import {removeDemoLeftovers, startDemo, withDemoDevices} from './demo.js';
+import {DNS_FORMATS, type DnsFormat, familyRedirects, guessLanAddress, renderRedirects} from './dns.js';
+import type {FamilyModule} from './families/family.js';
 import {ALL_FAMILIES} from './families/index.js';
 import {type Settings, SettingsError, familyCli, loadSettings} from './settings.js';
 import {readJsonWithBackup} from './util/atomic-file.js';
@@ -21,7 +24,7 @@ const log = createLogger('cli');
 class UsageError extends Error {}
 
 /** Options of our own; every other `--a.b value` flag is a setting. */
-const OWN_OPTIONS = new Set(['device', '_', '$0', 'config', 'c', 'demo', 'data-dir', 'dataDir', 'log-level', 'logLevel', 'mqtt-url', 'mqttUrl', 'json', 'help', 'version']);
+const OWN_OPTIONS = new Set(['format', 'family', 'address', 'device', '_', '$0', 'config', 'c', 'demo', 'data-dir', 'dataDir', 'log-level', 'logLevel', 'mqtt-url', 'mqttUrl', 'json', 'help', 'version']);
 
 interface CommonArgs {
     config?: string;
@@ -54,14 +57,15 @@ async function run(argv: ArgumentsCamelCase<CommonArgs & {demo?: boolean; 'mqtt-
     const extra = argv._.filter((word, index) => !(index === 0 && word === 'run'));
     if (extra.length) throw new UsageError(`unknown command or argument "${extra.join(' ')}" (see fogbridge --help)`);
     const configured = settingsFromArgs(argv);
-    const settings = configured.demo ? withDemoDevices(configured) : configured;
+    const settings = configured.demo ? withDemoDevices(configured, FAMILIES) : configured;
     const bridge = await startBridge(settings, FAMILIES);
-    const demo = settings.demo
-        ? await startDemo(settings).catch(async (error: unknown) => {
-              await bridge.stop();
-              throw error;
-          })
-        : null;
+    const demo = await (async () => {
+        await removeDemoLeftovers(bridge);
+        return settings.demo ? await startDemo(bridge, FAMILIES) : null;
+    })().catch(async (error: unknown) => {
+        await bridge.stop();
+        throw error;
+    });
     let signalled = false;
     const shutdown = (signal: string): void => {
         if (signalled) {
@@ -86,37 +90,6 @@ async function run(argv: ArgumentsCamelCase<CommonArgs & {demo?: boolean; 'mqtt-
     };
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
-}
-
-/** `--demo`: each family's section as the bridge must run it for its simulated devices. */
-function withDemoDevices(settings: Settings): Settings {
-    const out: Record<string, unknown> = {...settings};
-    for (const family of FAMILIES) {
-        if (family.withDemoDevices) out[family.id] = family.withDemoDevices(settingsSection(settings, family.id));
-    }
-    return out as Settings;
-}
-
-/**
- * `--demo`: simulated devices of every enabled family, pointed at this bridge's own listeners, so
- * a newcomer sees devices appear at once. They speak the real protocols; nothing is faked inside
- * the bridge.
- */
-async function startDemo(settings: Settings): Promise<RunningDemo> {
-    const running: RunningDemo[] = [];
-    const stopAll = async (): Promise<void> => {
-        for (const entry of running.splice(0).reverse()) await entry.stop();
-    };
-    try {
-        for (const family of FAMILIES) {
-            const section = settingsSection(settings, family.id);
-            if (family.startDemo && family.enabled(section)) running.push(await family.startDemo(section, {dataDir: settings.dataDir, edge: settings.edge}));
-        }
-    } catch (error) {
-        await stopAll();
-        throw error;
-    }
-    return {stop: stopAll};
 }
 
 async function listDevices(argv: ArgumentsCamelCase<CommonArgs & {json?: boolean}>): Promise<void> {
@@ -156,6 +129,17 @@ async function removeDevice(argv: ArgumentsCamelCase<CommonArgs & {device: strin
     process.stdout.write(`removed ${argv.device}; its Home Assistant entities are removed when the bridge next starts\n`);
 }
 
+function printDnsRedirects(argv: ArgumentsCamelCase<CommonArgs & {format: DnsFormat; family?: string; address?: string}>): void {
+    const settings = settingsFromArgs(argv);
+    if (argv.family !== undefined && !FAMILIES.some((family) => family.id === argv.family)) {
+        throw new UsageError(`unknown family "${argv.family}" (one of ${FAMILIES.map((family) => family.id).join(', ')})`);
+    }
+    const address = argv.address ?? guessLanAddress();
+    if (!address) throw new UsageError('no LAN address found: give the address devices reach fogbridge at with --address');
+    if (!isIPv4(address)) throw new UsageError(`--address must be an IPv4 address, not "${address}"`);
+    process.stdout.write(renderRedirects(argv.format, address, familyRedirects(settings, FAMILIES, argv.family)));
+}
+
 export async function main(args: string[]): Promise<void> {
     await withCommonOptions(yargs(args))
         .scriptName('fogbridge')
@@ -175,6 +159,16 @@ export async function main(args: string[]): Promise<void> {
             'forget a device (with the bridge stopped); Home Assistant drops its entities at the next start',
             (command) => command.positional('device', {type: 'string', demandOption: true, describe: 'a device id from `fogbridge devices`'}),
             removeDevice,
+        )
+        .command(
+            'dns',
+            'print the DNS redirects that point devices at fogbridge',
+            (command) =>
+                command
+                    .option('format', {choices: DNS_FORMATS, default: 'dnsmasq' as DnsFormat, describe: 'the DNS server the lines are for'})
+                    .option('family', {type: 'string', describe: 'only this family (default: every enabled one)'})
+                    .option('address', {type: 'string', describe: "the address devices reach fogbridge at (default: this machine's first LAN IPv4 address)"}),
+            printDnsRedirects,
         )
         .command('simulate', 'run simulated devices against a bridge', (command) => {
             for (const family of FAMILIES) {

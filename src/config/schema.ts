@@ -80,6 +80,17 @@ const edgeSchema = z.strictObject({
     keepaliveLimitSeconds: z.number().int().min(10).max(3600).default(300),
 });
 
+/** The web UI: Home Assistant's ingress port in the add-on, http://127.0.0.1:8099 in a plain install. */
+const webSchema = z.strictObject({
+    enabled: z.boolean().default(true),
+    /** 0.0.0.0 in the add-on, where the ingress proxy connects over the Supervisor's network. */
+    host: z.string().default('127.0.0.1'),
+    port: port.default(8099),
+    /** Only Home Assistant's ingress proxy (and loopback) may connect: the add-on's setting, where HA signs users in. */
+    ingressOnly: z.boolean().default(false),
+    language: z.enum(['en', 'de']).default('en'),
+});
+
 const coreSections = {
     /** Registry, CA, keys and firmware files live here. */
     dataDir: z.string().min(1).default('./data'),
@@ -88,12 +99,14 @@ const coreSections = {
     demo: z.boolean().default(false),
     ha: haSchema.prefault({}),
     edge: edgeSchema.prefault({}),
+    web: webSchema.prefault({}),
 };
 
 export const coreSettingsSchema = z.strictObject(coreSections);
 export type CoreSettings = z.infer<typeof coreSettingsSchema>;
 export type HaSettings = CoreSettings['ha'];
 export type EdgeSettings = CoreSettings['edge'];
+export type WebSettings = CoreSettings['web'];
 
 /** A family's section of assembled settings; they must have been assembled with that family. */
 export function settingsSection(settings: CoreSettings & Record<string, unknown>, id: string): unknown {

@@ -32,6 +32,11 @@ interface FeatureBase {
     entityCategory?: EntityCategory;
     icon?: string;
     enabledByDefault?: boolean;
+    /**
+     * Shown while the device's link is down: a diagnostic that explains why it is down (a wrong
+     * cloud key) is useless behind the device's own availability.
+     */
+    availableWhileOffline?: boolean;
 }
 
 export const VACUUM_ACTIONS = ['start', 'stop', 'pause', 'return_to_base', 'locate', 'clean_spot'] as const;
@@ -204,6 +209,8 @@ export interface Device {
     extra: Record<string, unknown>;
     /** Tokens, cloud keys: persisted in the 0600 registry file, never logged, never published. */
     secrets: Record<string, string>;
+    /** The user renamed the device: `facts.name` is theirs from then on, not the adapter's. */
+    namedByUser?: true;
 }
 
 /** What the Home Assistant side and the web UI may see: everything but secrets. */

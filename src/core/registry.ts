@@ -1,4 +1,4 @@
-import {readFile, rm, writeFile} from 'node:fs/promises';
+import {mkdir, readFile, rm, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {isDeepStrictEqual} from 'node:util';
 
@@ -121,10 +121,11 @@ export class DeviceRegistry {
         validateDescription(description);
         const existing = this.devices.get(description.id);
         if (existing) {
-            if (isDeepStrictEqual(existing.facts, description.facts) && isDeepStrictEqual(existing.features, description.features)) {
+            const facts = existing.namedByUser ? {...description.facts, name: existing.facts.name} : description.facts;
+            if (isDeepStrictEqual(existing.facts, facts) && isDeepStrictEqual(existing.features, description.features)) {
                 return existing;
             }
-            existing.facts = structuredClone(description.facts);
+            existing.facts = structuredClone(facts);
             existing.features = structuredClone(description.features);
             const kept = new Set(existing.features.map((feature) => feature.id));
             for (const key of Object.keys(existing.state)) if (!kept.has(key)) delete existing.state[key];
@@ -144,6 +145,16 @@ export class DeviceRegistry {
         this.bus.emit('device', {device: toPublic(device)});
         this.scheduleSave(0);
         return device;
+    }
+
+    /** The user's name for the device; the adapter's descriptions no longer change it. */
+    rename(id: string, name: string): void {
+        const device = this.require(id);
+        if (device.namedByUser && device.facts.name === name) return;
+        device.namedByUser = true;
+        device.facts.name = name;
+        this.bus.emit('device', {device: toPublic(device)});
+        this.scheduleSave(0);
     }
 
     /** Merges feature values into the state; unknown feature ids are refused so typos cannot hide. */
@@ -273,6 +284,8 @@ export class DeviceRegistry {
      * overwrite the other's changes at its next save. A lock left by a dead process is taken over.
      */
     private async lock(): Promise<void> {
+        // Every command that writes the registry may be the first to use a data directory.
+        await mkdir(path.dirname(this.file), {recursive: true, mode: 0o700});
         for (let attempt = 0; attempt < 2; attempt++) {
             try {
                 await writeFile(this.lockFile, `${process.pid}\n`, {flag: 'wx', mode: 0o600});

@@ -53,7 +53,30 @@ export type CliCommand = CommandModule<any, any>;
 
 /** Simulated devices started by `--demo`, pointed at this bridge's own listeners. */
 export interface RunningDemo {
+    /** The registry ids of the simulated devices: they are removed when the demo ends. */
+    readonly deviceIds: readonly string[];
     stop(): Promise<void>;
+}
+
+/**
+ * How a family's devices reach their vendor's cloud, so that they can be pointed at the bridge:
+ * what `fogbridge dns` and the onboarding page tell the user to add to their DNS server and router.
+ */
+export interface CloudRedirects {
+    /**
+     * Names to answer with the bridge's address. `domain` covers its subdomains where the DNS
+     * server can; `hosts` are the exact names known, for servers (and /etc/hosts) that cannot.
+     */
+    names: {domain?: string; hosts: string[]}[];
+    /** Addresses devices use without asking DNS: only a NAT rule on the router catches them. */
+    fixedAddresses: {
+        address: string;
+        /** `tcp/80`, `udp/53`: what to redirect. */
+        port: string;
+        /** `bridge`: redirect to fogbridge; `dns`: a hard-coded DNS server, redirect to the user's own. */
+        to: 'bridge' | 'dns';
+        why: string;
+    }[];
 }
 
 export interface FamilyModule<Id extends string = string, Schema extends z.ZodType = z.ZodType> {
@@ -74,6 +97,8 @@ export interface FamilyModule<Id extends string = string, Schema extends z.ZodTy
      * applied before the bridge starts.
      */
     withDemoDevices?(section: z.output<Schema>): z.output<Schema>;
+    /** The redirects its devices need (`fogbridge dns`, the onboarding page). */
+    redirects?(section: z.output<Schema>): CloudRedirects;
     /** `--demo`: starts the simulated devices once the bridge listens. */
     startDemo?(section: z.output<Schema>, bridge: {dataDir: string; edge: EdgeSettings}): Promise<RunningDemo>;
 }

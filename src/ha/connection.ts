@@ -33,6 +33,10 @@ export class HaConnection {
         private readonly bridgeStateTopic: string,
     ) {}
 
+    get connected(): boolean {
+        return this.client?.connected ?? false;
+    }
+
     /** Returns a function that removes the listener again (an extension stopping). */
     onConnect(listener: () => void): () => void {
         return addListener(this.connectListeners, listener);
@@ -155,6 +159,6 @@ function addListener(listeners: (() => void)[], listener: () => void): () => voi
     };
 }
 
-function redactUrl(url: string): string {
+export function redactUrl(url: string): string {
     return url.replace(/\/\/[^@/]*@/, '//***@');
 }

@@ -76,6 +76,8 @@ function buildComponent(device: PublicDevice, feature: Feature, topics: TopicLay
     if (feature.entityCategory) common.entity_category = feature.entityCategory;
     if (feature.icon) common.icon = feature.icon;
     if (feature.enabledByDefault === false) common.enabled_by_default = false;
+    // Overrides the device-wide list, which also holds the device's own availability.
+    if (feature.availableWhileOffline) common.availability = [{topic: topics.bridgeState}];
     const context = {device, feature, topics};
     const specific = BUILDERS[feature.kind](context as never);
     return {p: feature.kind, ...common, ...specific} as Component;

@@ -10,12 +10,22 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type LogSink = (level: LogLevel, namespace: string, message: string) => void;
 
+/** A line as it was logged: already masked, and only if its level was on. */
+export interface LogLine {
+    time: number;
+    level: LogLevel;
+    namespace: string;
+    message: string;
+}
+export type LogSubscriber = (line: LogLine) => void;
+
 const rank: Record<LogLevel, number> = {error: 0, warn: 1, info: 2, debug: 3};
 
 let globalLevel: LogLevel = 'info';
 const namespaceLevels = new Map<string, LogLevel>();
 const secrets = new Set<string>();
 let sink: LogSink = defaultSink;
+const subscribers = new Set<LogSubscriber>();
 
 function defaultSink(level: LogLevel, namespace: string, message: string): void {
     process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${namespace}] ${message}\n`);
@@ -33,6 +43,15 @@ export function getLogLevel(namespace?: string): LogLevel {
 
 export function setLogSink(next: LogSink | null): void {
     sink = next ?? defaultSink;
+}
+
+/**
+ * Hears every line next to the sink (the web UI's live log). A subscriber must not log: its own
+ * line would come back to it.
+ */
+export function subscribeToLog(subscriber: LogSubscriber): () => void {
+    subscribers.add(subscriber);
+    return () => subscribers.delete(subscriber);
 }
 
 /** Secrets shorter than 6 characters would mask ordinary words; none of ours are that short. */
@@ -78,8 +97,16 @@ export function createLogger(namespace: string): Logger {
     const suppressed = new Map<string, {until: number; count: number}>();
     const write = (level: LogLevel, message: string | (() => string)): void => {
         if (rank[level] > rank[levelFor(namespace)]) return;
-        const text = typeof message === 'function' ? message() : message;
-        sink(level, namespace, redact(text));
+        const text = redact(typeof message === 'function' ? message() : message);
+        sink(level, namespace, text);
+        for (const subscriber of subscribers) {
+            try {
+                subscriber({time: Date.now(), level, namespace, message: text});
+            } catch (error) {
+                // Not logged: the failing subscriber would hear that line too.
+                process.stderr.write(`log subscriber failed: ${(error as Error).message}\n`);
+            }
+        }
     };
     return {
         namespace,

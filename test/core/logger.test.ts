@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest';
 
-import {createLogger, registerSecret, setLogLevel, setLogSink} from '../../src/util/logger.js';
+import {type LogLine, createLogger, registerSecret, setLogLevel, setLogSink, subscribeToLog} from '../../src/util/logger.js';
 
 describe('logger', () => {
     const lines: string[] = [];
@@ -36,5 +36,23 @@ describe('logger', () => {
         for (let i = 0; i < 5; i++) log.limited('warn', 'slow', `slow ${i}`, 60_000);
         expect(lines.filter((line) => line.includes('slow'))).toEqual(['warn [test:flood] slow 0']);
         expect(lines.filter((line) => line.includes('bad packet'))).toHaveLength(5);
+    });
+
+    it('a subscriber hears every line that passes the level, masked, and a failing one harms nobody', () => {
+        capture();
+        registerSecret('SubscriberSecret1');
+        const heard: LogLine[] = [];
+        const stopFailing = subscribeToLog(() => {
+            throw new Error('broken subscriber');
+        });
+        const stop = subscribeToLog((line) => heard.push(line));
+        const log = createLogger('test:subscriber');
+        log.warn('token SubscriberSecret1 refused');
+        log.debug('below the level');
+        stop();
+        stopFailing();
+        log.warn('after unsubscribing');
+        expect(heard).toEqual([{time: expect.any(Number), level: 'warn', namespace: 'test:subscriber', message: 'token *** refused'}]);
+        expect(lines).toEqual(['warn [test:subscriber] token *** refused', 'warn [test:subscriber] after unsubscribing']);
     });
 });

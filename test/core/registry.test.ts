@@ -27,6 +27,24 @@ describe('DeviceRegistry', () => {
         return seen;
     }
 
+    it('keeps a name the user gave over the adapter\'s, across a restart', async () => {
+        const bus = new EventBus();
+        const seen = record(bus);
+        const registry = new DeviceRegistry({file, bus});
+        await registry.load();
+        registry.upsert(description('icomen-aa'));
+        registry.rename('icomen-aa', 'Kettle');
+        registry.rename('icomen-aa', 'Kettle');
+        registry.upsert(description('icomen-aa'));
+        expect(seen.device.map(({device}) => device.facts.name)).toEqual(['icomen-aa', 'Kettle']);
+        await registry.close();
+        const again = new DeviceRegistry({file, bus: new EventBus()});
+        await again.load();
+        again.upsert({...description('icomen-aa'), facts: {...description('icomen-aa').facts, firmware: '2'}});
+        expect(again.get('icomen-aa')!.facts).toMatchObject({name: 'Kettle', firmware: '2'});
+        await again.close();
+    });
+
     it('announces new devices, real changes only, and keeps secrets off the bus', async () => {
         const bus = new EventBus();
         const seen = record(bus);

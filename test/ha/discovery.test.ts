@@ -50,3 +50,16 @@ describe('discovery templates', () => {
         expect(templates).toBeGreaterThan(10);
     });
 });
+
+describe('availability per component', () => {
+    it('a feature available while the device is offline follows only the bridge; the others follow the device too', () => {
+        const keyStatus: Feature = {id: 'key_status', kind: 'sensor', name: 'Key', deviceClass: 'enum', options: ['ok', 'wrong'], entityCategory: 'diagnostic', availableWhileOffline: true};
+        const target = device([{id: 'relay', kind: 'switch', name: null}, keyStatus]);
+        const payload = buildDiscovery(target, topics);
+        assertValidDiscovery(topics.discovery(target.id), JSON.stringify(payload));
+        expect(payload.availability).toEqual([{topic: topics.bridgeState}, {topic: topics.availability(target.id)}]);
+        expect(payload.cmps.key_status).toMatchObject({availability: [{topic: topics.bridgeState}]});
+        expect(payload.cmps.relay).not.toHaveProperty('availability');
+        expect(payload.cmps.key_status).not.toHaveProperty('available_while_offline');
+    });
+});

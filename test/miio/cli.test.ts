@@ -45,6 +45,13 @@ describe('fogbridge miio add', () => {
         expect(again.devices[0]!.facts.name).toBe('Kitchen robot');
     });
 
+    it('creates a data directory that does not exist yet (a fresh clone, a new --data-dir), private to the user', async () => {
+        const fresh = path.join(dir, 'not', 'yet');
+        await run(['miio', 'add', '--did', '123456789', '--key', 'AbCdEfGh12345678', '--data-dir', fresh]);
+        expect(statSync(path.join(fresh, 'registry.json')).isFile()).toBe(true);
+        expect(statSync(fresh).mode & 0o777).toBe(0o700);
+    });
+
     it('refuses a local token, a short key and a bad did, saying why', async () => {
         await expect(run(['miio', 'add', '--did', '1', '--key', '00112233445566778899aabbccddeeff', '--data-dir', dir])).rejects.toThrow(/local token.*16-character key/);
         await expect(run(['miio', 'add', '--did', '1', '--key', 'short', '--data-dir', dir])).rejects.toThrow(/exactly 16 characters/);

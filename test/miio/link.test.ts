@@ -1,7 +1,10 @@
 import {afterEach, describe, expect, it} from 'vitest';
 
+import {toPublic} from '../../src/core/device.js';
 import {miioDeviceId} from '../../src/families/miio/adapter.js';
 import {encodePacket, keysFromCloudKey} from '../../src/families/miio/codec.js';
+import {buildDiscovery} from '../../src/ha/discovery.js';
+import {TopicLayout} from '../../src/ha/topics.js';
 import {waitFor} from '../support/net.js';
 import {type MiioHarness, startMiioService} from './harness.js';
 import {RawDevice} from './raw-device.js';
@@ -60,5 +63,18 @@ describe('link health', () => {
         await waitFor(() => harness!.registry.get(id)!.state.cloud_key === 'wrong', 3000, 'cloud key wrong');
         expect(harness.registry.get(id)!.link.lastError).toMatch(/does not match/);
         expect(harness.registry.get(id)!.link.badPackets).toBe(1);
+    });
+
+    it('the cloud key sensor stays visible in Home Assistant while the device is offline: it says why', async () => {
+        harness = await startMiioService({devices: [{did: DID, key: 'NotTheRightKey16', model: 'chuangmi.plug.m1'}]});
+        device = await RawDevice.open(harness.port, DID, keys);
+        device.send(encodePacket(keys, null, {did: DID, stamp: device.nextStamp()}));
+        await waitFor(() => harness!.registry.get(id)!.state.cloud_key === 'wrong', 3000, 'cloud key wrong');
+        const described = harness.registry.get(id)!;
+        expect(described.link.online).toBe(false);
+        const topics = new TopicLayout('fogbridge', 'homeassistant');
+        const {cmps} = buildDiscovery(toPublic(described), topics);
+        expect(cmps.cloud_key).toMatchObject({availability: [{topic: topics.bridgeState}]});
+        expect(cmps.switch).not.toHaveProperty('availability');
     });
 });

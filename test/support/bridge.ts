@@ -46,6 +46,8 @@ export async function startTestBridge(options: TestBridgeOptions): Promise<TestB
         },
         edge: {host: '127.0.0.1', mqttTlsPort: await freePort(), tlsPort: await freePort()},
         icomen: {enabled: enabled.has('icomen'), host: '127.0.0.1', balancerPort: await freePort(), sessionPort: await freePort()},
+        // Tests that open the web UI enable it on a port of their own.
+        web: {enabled: false},
         miio: {enabled: enabled.has('miio')},
         rainmaker: {
             enabled: enabled.has('rainmaker'),

@@ -39,6 +39,7 @@ export const CLOUD_KEY_FEATURE: Feature = {
     options: ['ok', 'missing', 'wrong'],
     entityCategory: 'diagnostic',
     icon: 'mdi:key-wireless',
+    availableWhileOffline: true,
 };
 
 export function miioDeviceId(did: number): string {

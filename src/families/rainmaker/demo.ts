@@ -3,6 +3,7 @@ import {loadOrCreateCa} from '../../edge/tls/ca.js';
 import {startRainmakerNodes} from '../../simulate/rainmaker.js';
 import {createLogger} from '../../util/logger.js';
 import type {RunningDemo} from '../family.js';
+import {RainmakerAdapter} from './adapter.js';
 import {claimNode} from './claim.js';
 import type {RainmakerSettings} from './settings.js';
 
@@ -10,7 +11,7 @@ import type {RainmakerSettings} from './settings.js';
 export async function startRainmakerDemo(settings: RainmakerSettings, bridge: {dataDir: string; edge: EdgeSettings}): Promise<RunningDemo> {
     const {dataDir, edge} = bridge;
     const port = edge.mqttTlsPort;
-    if (!port) return {stop: async () => {}};
+    if (!port) return {deviceIds: [], stop: async () => {}};
     const ca = await loadOrCreateCa(dataDir);
     const nodes = await startRainmakerNodes({
         type: 'lightbulb',
@@ -23,5 +24,5 @@ export async function startRainmakerDemo(settings: RainmakerSettings, bridge: {d
         otaFetchDelayMs: null,
     });
     createLogger('demo').info(`started a simulated RainMaker lightbulb: node ${nodes.nodes.map((node) => node.nodeId).join(', ')}`);
-    return {stop: () => nodes.stop()};
+    return {deviceIds: nodes.nodes.map((node) => RainmakerAdapter.deviceId(node.nodeId)), stop: () => nodes.stop()};
 }

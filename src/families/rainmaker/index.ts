@@ -23,5 +23,7 @@ export const rainmakerFamily = {
     create: (context) => new RainmakerService(context),
     cliCommands: (cli) => [rainmakerCommand(cli), certsCommand(cli)],
     simulateCommand: (cli) => simulateRainmakerCommand(cli),
+    // Claimed nodes connect to the name we gave them (rainmaker.md §14): it must resolve to the bridge.
+    redirects: (section) => ({names: [{hosts: [section.mqttHost]}], fixedAddresses: []}),
     startDemo: (section, bridge) => startRainmakerDemo(section, bridge),
 } satisfies FamilyModule<'rainmaker', typeof rainmakerSettingsSchema>;

@@ -1,0 +1,35 @@
+/** What the web UI is handed by the composition root. */
+import type {WebSettings} from '../config/schema.js';
+import type {EventBus} from '../core/bus.js';
+import type {DeviceRegistry} from '../core/registry.js';
+import type {CommandRouter} from '../core/router.js';
+
+/** What the UI may do with the registry: read, rename, remove. */
+export type DeviceDirectory = Pick<DeviceRegistry, 'get' | 'list' | 'rename' | 'remove'>;
+
+/** The bridge's own state, as the composition root gathers it from the Home Assistant side. */
+export interface BridgeHealth {
+    version: string;
+    startedAt: number;
+    homeAssistant: {connected: boolean; broker: string};
+    queue: {pending: number; sent: number; dropped: number; throttled: number; failed: number};
+}
+
+/** The onboarding page's redirects, rendered by the composition root from what the families declare. */
+export interface Onboarding {
+    /** The address devices are likely to reach the bridge at, or null when none was found. */
+    address: string | null;
+    families: readonly string[];
+    formats: readonly string[];
+    /** The lines for one DNS server (`format`), for every family or one. */
+    redirects(format: string, address: string, family?: string): string;
+}
+
+export interface WebContext {
+    settings: WebSettings;
+    registry: DeviceDirectory;
+    bus: EventBus;
+    router: CommandRouter;
+    health(): BridgeHealth;
+    onboarding: Onboarding;
+}

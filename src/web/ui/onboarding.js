@@ -1,0 +1,61 @@
+import {useEffect, useState} from 'preact/hooks';
+
+import {html} from './html.js';
+import {t} from './i18n.js';
+import {api} from './store.js';
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+export function OnboardingPage() {
+    const [options, setOptions] = useState(null);
+    const [address, setAddress] = useState('');
+    const [family, setFamily] = useState('');
+    const [format, setFormat] = useState('dnsmasq');
+    const [lines, setLines] = useState('');
+    const [problem, setProblem] = useState(null);
+
+    useEffect(() => {
+        api('GET', 'onboarding')
+            .then((answer) => {
+                setOptions(answer);
+                setAddress(answer.address ?? '');
+            })
+            .catch((error) => setProblem(error.message));
+    }, []);
+
+    useEffect(() => {
+        if (!options || !IPV4.test(address)) return;
+        const query = new URLSearchParams({format, address, family});
+        api('GET', `dns?${query}`)
+            .then((answer) => {
+                setProblem(null);
+                setLines(answer.text);
+            })
+            .catch((error) => setProblem(error.message));
+    }, [options, address, family, format]);
+
+    if (!options) return html`<h1>${t('onboarding.title')}</h1>${problem ? html`<p class="refusal" role="alert">${problem}</p>` : null}`;
+    return html`
+        <h1>${t('onboarding.title')}</h1>
+        <p>${t('onboarding.intro')}</p>
+        <div class="filters">
+            <label>${t('onboarding.address')} <input value=${address} onInput=${(event) => setAddress(event.target.value.trim())} inputmode="decimal" /></label>
+            <label>
+                ${t('column.family')}
+                <select value=${family} onChange=${(event) => setFamily(event.target.value)}>
+                    <option value="">${t('devices.allFamilies')}</option>
+                    ${options.families.map((name) => html`<option value=${name}>${name}</option>`)}
+                </select>
+            </label>
+            <label>
+                ${t('onboarding.server')}
+                <select value=${format} onChange=${(event) => setFormat(event.target.value)}>
+                    ${options.formats.map((name) => html`<option value=${name}>${t(`format.${name}`)}</option>`)}
+                </select>
+            </label>
+        </div>
+        ${IPV4.test(address) ? null : html`<p class="refusal" role="alert">${t('onboarding.badAddress')}</p>`}
+        ${problem ? html`<p class="refusal" role="alert">${problem}</p>` : null}
+        <pre class="redirects" aria-label=${t('onboarding.lines')} tabindex="0">${lines}</pre>
+    `;
+}

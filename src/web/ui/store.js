@@ -1,0 +1,105 @@
+// Everything the pages show, kept up to date by the bridge over one WebSocket: a snapshot when it
+// opens, then every change as it happens. Nothing is polled; a lost connection is re-opened.
+import {useEffect, useState} from 'preact/hooks';
+
+const MAX_LOG_LINES = 2000;
+const MAX_EVENTS_PER_DEVICE = 20;
+
+const state = {connected: false, devices: new Map(), health: null, log: [], events: new Map()};
+const listeners = new Set();
+
+function changed() {
+    for (const listener of listeners) listener();
+}
+
+const handlers = {
+    snapshot(message) {
+        state.devices = new Map(message.devices.map((device) => [device.id, device]));
+        state.health = message.health;
+        state.log = message.log.slice(-MAX_LOG_LINES);
+    },
+    device({device}) {
+        state.devices.set(device.id, device);
+    },
+    state({deviceId, state: deviceState}) {
+        const device = state.devices.get(deviceId);
+        if (device) state.devices.set(deviceId, {...device, state: deviceState});
+    },
+    link({deviceId, link}) {
+        const device = state.devices.get(deviceId);
+        if (device) state.devices.set(deviceId, {...device, link});
+    },
+    removed({deviceId}) {
+        state.devices.delete(deviceId);
+    },
+    event(event) {
+        const list = [event, ...(state.events.get(event.deviceId) ?? [])].slice(0, MAX_EVENTS_PER_DEVICE);
+        state.events.set(event.deviceId, list);
+    },
+    log({line}) {
+        state.log = state.log.length >= MAX_LOG_LINES ? [...state.log.slice(1), line] : [...state.log, line];
+    },
+    tick({health, links}) {
+        state.health = health;
+        for (const [deviceId, link] of Object.entries(links)) handlers.link({deviceId, link});
+    },
+};
+
+function connect(delayMs = 1000) {
+    const url = new URL('ws', document.baseURI);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const socket = new WebSocket(url);
+    socket.onopen = () => {
+        delayMs = 1000;
+        state.connected = true;
+        changed();
+    };
+    socket.onmessage = (message) => {
+        const data = JSON.parse(message.data);
+        handlers[data.type]?.(data);
+        changed();
+    };
+    socket.onclose = () => {
+        state.connected = false;
+        changed();
+        setTimeout(() => connect(Math.min(delayMs * 2, 15_000)), delayMs);
+    };
+}
+
+export function startStore() {
+    connect();
+}
+
+/** Re-renders the calling component on every change. */
+export function useStore() {
+    const [, setVersion] = useState(0);
+    useEffect(() => {
+        const listener = () => setVersion((version) => version + 1);
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+    }, []);
+    return state;
+}
+
+/** The current time, renewed every `intervalMs`, for "seen 2 minutes ago". */
+export function useNow(intervalMs = 10_000) {
+    const [now, setNow] = useState(Date.now());
+    useEffect(() => {
+        const timer = setInterval(() => setNow(Date.now()), intervalMs);
+        return () => clearInterval(timer);
+    }, [intervalMs]);
+    return now;
+}
+
+/** Calls the bridge's JSON API; rejects with the bridge's reason. */
+export async function api(method, path, body) {
+    const options = {method, headers: {}};
+    if (body !== undefined) {
+        options.headers['Content-Type'] = 'application/json';
+        options.body = JSON.stringify(body);
+    }
+    const response = await fetch(new URL(`api/${path}`, document.baseURI), options);
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(answer.error ?? `${response.status} ${response.statusText}`);
+    return answer;
+}

@@ -1,0 +1,168 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import WebSocket from 'ws';
+
+import type {PublicDevice} from '../../src/core/device.js';
+import {isAllowedPeer} from '../../src/web/index.js';
+import {type TestBridge, startTestBridge} from '../support/bridge.js';
+import {type FakeFamily, createFakeFamily} from '../support/fake-family.js';
+import {freePort, waitFor} from '../support/net.js';
+
+const SECRET = 'VerySecretToken42';
+
+describe('web UI server', () => {
+    let bridge: TestBridge;
+    let fake: FakeFamily;
+    let base: string;
+    let deviceId: string;
+
+    beforeAll(async () => {
+        fake = createFakeFamily();
+        const port = await freePort();
+        bridge = await startTestBridge({families: [fake], settings: {web: {enabled: true, port}}});
+        base = `http://127.0.0.1:${port}`;
+        deviceId = fake.addDevice('api01');
+        bridge.registry.setSecret(deviceId, 'token', SECRET);
+    });
+
+    afterAll(async () => {
+        await bridge?.dispose();
+    });
+
+    const call = async (method: string, path: string, body?: string, contentType = 'application/json'): Promise<{status: number; json: Record<string, unknown>; text: string}> => {
+        const response = await fetch(`${base}${path}`, {method, body, headers: body === undefined ? {} : {'Content-Type': contentType}});
+        const text = await response.text();
+        let json: Record<string, unknown> = {};
+        try {
+            json = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+            // Not JSON: the static files.
+        }
+        return {status: response.status, json, text};
+    };
+
+    it('lists devices and one device, never with secrets or family-private details', async () => {
+        const list = await call('GET', '/api/devices');
+        expect(list.status).toBe(200);
+        expect((list.json as unknown as PublicDevice[]).map((device) => device.id)).toEqual([deviceId]);
+        const one = await call('GET', `/api/devices/${deviceId}`);
+        expect(one.json).toMatchObject({id: deviceId, family: 'ecovacs', state: {relay: false}});
+        for (const text of [list.text, one.text]) {
+            expect(text).not.toContain(SECRET);
+            expect(text).not.toContain('"secrets"');
+            expect(text).not.toContain('"extra"');
+        }
+    });
+
+    it('sends a command through the router; the device carries it out', async () => {
+        const answer = await call('POST', `/api/devices/${deviceId}/features/relay`, JSON.stringify({kind: 'switch', on: true, smuggled: 'ignored'}));
+        expect(answer.status).toBe(202);
+        await waitFor(() => bridge.registry.get(deviceId)!.state.relay === true, 2000, 'relay on');
+        expect(fake.commands.at(-1)).toEqual({deviceId, featureId: 'relay', action: 'set', value: true});
+    });
+
+    it('refuses commands that do not fit the feature, with the core\'s reason', async () => {
+        const cases: [string, unknown, RegExp][] = [
+            ['volume', {kind: 'number', value: 101}, /from 0 to 100/],
+            ['relay', {kind: 'light', on: true}, /takes "kind": "switch"/],
+            ['relay', {kind: 'switch', on: 'yes'}, /true or false/],
+            ['battery', {kind: 'sensor'}, /takes no command/],
+            ['nothing', {kind: 'switch', on: true}, /no feature "nothing"/],
+            ['relay', [1, 2], /JSON object/],
+        ];
+        const before = fake.commands.length;
+        for (const [feature, body, reason] of cases) {
+            const answer = await call('POST', `/api/devices/${deviceId}/features/${feature}`, JSON.stringify(body));
+            expect(answer.status, JSON.stringify(body)).toBe(422);
+            expect(answer.json.error).toMatch(reason);
+        }
+        expect(fake.commands.length).toBe(before);
+    });
+
+    it('answers bad requests with a 4xx and a reason', async () => {
+        const huge = JSON.stringify({kind: 'switch', on: true, padding: 'x'.repeat(100_000)});
+        const cases: [string, string, string | undefined, number, RegExp, string?][] = [
+            ['POST', `/api/devices/${deviceId}/features/relay`, '{"kind": "switch", ', 400, /not valid JSON/],
+            ['POST', `/api/devices/${deviceId}/features/relay`, '{"kind":"switch","on":true}', 415, /application\/json/, 'text/plain'],
+            ['POST', `/api/devices/${deviceId}/features/relay`, huge, 413, /larger than/],
+            ['GET', '/api/devices/nobody', undefined, 404, /unknown device nobody/],
+            ['GET', '/api/devices/%E0%A4%A', undefined, 400, /malformed URL/],
+            ['GET', '/api/whatever', undefined, 404, /no such endpoint/],
+            ['POST', '/api/devices', '{}', 405, /only GET/],
+            ['PUT', `/api/devices/${deviceId}/name`, '{"name": ""}', 400, /1 to 64 characters/],
+            ['PUT', `/api/devices/${deviceId}/name`, '"Kitchen"', 400, /1 to 64 characters/],
+            ['GET', '/api/dns?format=bind&address=192.168.1.2', undefined, 400, /format must be one of/],
+            ['GET', '/api/dns?format=dnsmasq&address=192.168.1', undefined, 400, /IPv4 address/],
+            ['GET', '/api/dns?format=hosts&address=192.168.1.2&family=nobody', undefined, 400, /unknown family/],
+        ];
+        for (const [method, path, body, status, reason, contentType] of cases) {
+            const answer = await call(method, path, body, contentType);
+            expect(answer.status, `${method} ${path}`).toBe(status);
+            expect(answer.json.error, `${method} ${path}`).toMatch(reason);
+        }
+        // The server is still there.
+        expect((await call('GET', '/api/health')).status).toBe(200);
+    });
+
+    it('renames a device; the adapter describing it again keeps the user\'s name', async () => {
+        const answer = await call('PUT', `/api/devices/${deviceId}/name`, JSON.stringify({name: '  Kitchen sink  '}));
+        expect(answer.status).toBe(200);
+        expect(bridge.registry.get(deviceId)!.facts.name).toBe('Kitchen sink');
+        const device = bridge.registry.get(deviceId)!;
+        bridge.registry.upsert({id: deviceId, family: device.family, facts: {...device.facts, name: 'Fake api01', firmware: '2.0'}, features: device.features});
+        expect(bridge.registry.get(deviceId)!.facts).toMatchObject({name: 'Kitchen sink', firmware: '2.0'});
+    });
+
+    it('serves the page with a <base> for the ingress path, ignoring one that is not a path', async () => {
+        const page = async (ingressPath?: string): Promise<Response> => fetch(`${base}/`, {headers: ingressPath ? {'X-Ingress-Path': ingressPath} : {}});
+        const ingress = await (await page('/api/hassio_ingress/abc123')).text();
+        expect(ingress).toContain('<base href="/api/hassio_ingress/abc123/">');
+        const hostile = await (await page('"><script>alert(1)</script>')).text();
+        expect(hostile).not.toContain('<base');
+        expect(hostile).not.toContain('alert');
+        const plain = await page();
+        expect(plain.headers.get('content-security-policy')).toMatch(/script-src 'self' 'sha256-/);
+        for (const file of ['/app.js', '/style.css', '/vendor/preact.mjs', '/vendor/hooks.mjs', '/vendor/htm.mjs', '/translations.json']) {
+            expect((await fetch(`${base}${file}`)).status, file).toBe(200);
+        }
+        expect((await fetch(`${base}/../package.json`)).status).toBe(404);
+        expect((await fetch(`${base}/vendor/../../src/web/index.ts`)).status).toBe(404);
+    });
+
+    it('pushes a snapshot and then every change over the WebSocket; refuses another site\'s page', async () => {
+        const socket = new WebSocket(`${base.replace('http', 'ws')}/ws`);
+        const messages: {type: string; [key: string]: unknown}[] = [];
+        socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString()) as {type: string}));
+        await waitFor(() => messages.length > 0, 3000, 'snapshot');
+        expect(messages[0]).toMatchObject({type: 'snapshot', devices: [{id: deviceId}], health: {homeAssistant: {connected: true}}});
+        expect(JSON.stringify(messages[0])).not.toContain(SECRET);
+        await call('POST', `/api/devices/${deviceId}/features/mode`, JSON.stringify({kind: 'select', option: 'normal'}));
+        await waitFor(() => messages.some((message) => message.type === 'state' && (message.state as Record<string, unknown>).mode === 'normal'), 3000, 'state pushed');
+        socket.close();
+
+        const foreign = new WebSocket(`${base.replace('http', 'ws')}/ws`, {headers: {Origin: 'http://evil.example'}});
+        const refused = await new Promise<string>((resolve) => {
+            foreign.on('unexpected-response', (_request, response) => resolve(String(response.statusCode)));
+            foreign.on('open', () => resolve('open'));
+            foreign.on('error', () => resolve('error'));
+        });
+        expect(refused).toBe('403');
+    });
+
+    it('removes an offline device, and refuses to remove one that is connected', async () => {
+        const refused = await call('DELETE', `/api/devices/${deviceId}`);
+        expect(refused.status).toBe(409);
+        expect(refused.json.error).toMatch(/is connected/);
+        bridge.registry.updateLink(deviceId, {online: false});
+        const removed = await call('DELETE', `/api/devices/${deviceId}`);
+        expect(removed.status).toBe(200);
+        expect(bridge.registry.has(deviceId)).toBe(false);
+    });
+});
+
+describe('ingress only', () => {
+    it('lets only the ingress proxy and loopback in', () => {
+        for (const address of ['172.30.32.2', '::ffff:172.30.32.2', '127.0.0.1', '::1', '::ffff:127.0.0.1']) expect(isAllowedPeer(address, true), address).toBe(true);
+        for (const address of ['172.30.32.1', '192.168.1.20', '::ffff:10.0.0.2', undefined]) expect(isAllowedPeer(address, true), String(address)).toBe(false);
+        expect(isAllowedPeer('192.168.1.20', false)).toBe(true);
+    });
+});

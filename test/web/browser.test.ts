@@ -1,0 +1,140 @@
+import {existsSync, mkdirSync, readFileSync} from 'node:fs';
+import {createRequire} from 'node:module';
+import path from 'node:path';
+
+import {type Browser, type Page, chromium} from 'playwright-core';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+
+import {deviceIdFor} from '../../src/families/icomen/adapter.js';
+import {icomenFamily} from '../../src/families/icomen/index.js';
+import {type SimulatedIcomenPlug, startIcomenPlugs} from '../../src/simulate/icomen.js';
+import {type TestBridge, startTestBridge} from '../support/bridge.js';
+import {type FakeFamily, createFakeFamily} from '../support/fake-family.js';
+import {type IngressProxy, startIngressProxy} from '../support/ingress-proxy.js';
+import {freePort} from '../support/net.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOTS = path.resolve('test-artifacts/web');
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+const HAS_CHROMIUM = existsSync(CHROMIUM);
+
+describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'web UI in a browser' : `web UI in a browser: skipped, ${CHROMIUM} is missing (apt-get install chromium)`, () => {
+    let bridge: TestBridge;
+    let proxy: IngressProxy;
+    let browser: Browser;
+    let page: Page;
+    let fake: FakeFamily;
+    let sinkId: string;
+    const plugs: SimulatedIcomenPlug[] = [];
+
+    beforeAll(async () => {
+        fake = createFakeFamily();
+        const webPort = await freePort();
+        bridge = await startTestBridge({
+            families: [icomenFamily, fake],
+            // warn: the refused command below is logged, and the log page must show it.
+            settings: {logLevel: 'warn', icomen: {host: '127.0.0.1'}, web: {enabled: true, port: webPort}},
+        });
+        sinkId = fake.addDevice('sink01');
+        proxy = await startIngressProxy(webPort);
+        browser = await chromium.launch({executablePath: CHROMIUM});
+        page = await browser.newPage();
+        mkdirSync(SCREENSHOTS, {recursive: true});
+    });
+
+    afterAll(async () => {
+        await browser?.close();
+        for (const plug of plugs) await plug.stop();
+        await proxy?.close();
+        await bridge?.dispose();
+    });
+
+    /** Serious and critical accessibility violations on the current page, with where they are. */
+    async function accessibilityViolations(): Promise<string[]> {
+        // Evaluated by the browser's debugger, so the page's Content-Security-Policy stays as it is.
+        await page.evaluate(AXE_SOURCE);
+        const violations = await page.evaluate(async () => {
+            const result = await (globalThis as unknown as {axe: {run(): Promise<{violations: {id: string; impact: string; nodes: {target: string[]}[]}[]}>}}).axe.run();
+            return result.violations;
+        });
+        return violations
+            .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+            .map((violation) => `${violation.id} (${violation.impact}) at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
+    }
+
+    async function checkPage(name: string): Promise<void> {
+        await page.screenshot({path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true});
+        expect(await accessibilityViolations(), name).toEqual([]);
+    }
+
+    it('loads under the ingress path and goes live over the WebSocket', async () => {
+        await page.goto(proxy.url);
+        await page.getByRole('heading', {name: 'Bridge health'}).waitFor();
+        await page.getByRole('status').filter({hasText: 'Live'}).waitFor();
+        expect(page.url()).toContain('/api/hassio_ingress/');
+        await checkPage('home');
+    });
+
+    it('shows a plug that connects while the page is open, without a reload', async () => {
+        await page.getByRole('link', {name: 'Devices'}).click();
+        await page.getByRole('heading', {name: 'Devices'}).waitFor();
+        await page.evaluate(() => ((globalThis as unknown as {notReloaded: boolean}).notReloaded = true));
+        plugs.push(...(await startIcomenPlugs({count: 1, host: '127.0.0.1', port: bridge.settings.icomen.balancerPort})));
+        const plugId = deviceIdFor(plugs[0]!.mac);
+        const row = page.locator(`tr[data-device="${plugId}"]`);
+        await row.waitFor();
+        await row.getByText('online').waitFor();
+        expect(await page.evaluate(() => (globalThis as unknown as {notReloaded?: boolean}).notReloaded)).toBe(true);
+        await checkPage('devices');
+    });
+
+    it('switches the plug from its page, and shows the state the plug reports', async () => {
+        const plug = plugs[0]!;
+        await page.locator(`tr[data-device="${deviceIdFor(plug.mac)}"]`).getByRole('link').click();
+        const toggle = page.getByRole('switch');
+        await expect.poll(() => toggle.getAttribute('aria-checked')).toBe('false');
+        await toggle.click();
+        await plug.waitForState(true);
+        await expect.poll(() => toggle.getAttribute('aria-checked')).toBe('true');
+        await checkPage('device-plug');
+    });
+
+    it('shows why a command was refused', async () => {
+        const plug = plugs.pop()!;
+        await plug.stop();
+        await page.getByText('offline').first().waitFor();
+        await page.getByRole('switch').click();
+        await page.getByRole('alert').filter({hasText: /Not sent: .*not connected/}).waitFor();
+    });
+
+    it('every control of a device with one feature of each kind passes the accessibility check', async () => {
+        await page.goto(`${proxy.url}#/device/${sinkId}`);
+        await page.getByRole('heading', {name: 'Fake sink01'}).waitFor();
+        await page.getByRole('button', {name: 'Start'}).click();
+        await expect.poll(() => fake.commands.at(-1)).toMatchObject({deviceId: sinkId, featureId: 'vacuum', action: 'start'});
+        await page.getByText('cleaning').waitFor();
+        await checkPage('device-all-kinds');
+    });
+
+    it('the onboarding page shows the dnsmasq lines with the address the user gives', async () => {
+        await page.getByRole('link', {name: 'Onboarding'}).click();
+        await page.getByRole('heading', {name: 'Connect your devices'}).waitFor();
+        await page.getByLabel("fogbridge's address on your network").fill('192.168.1.2');
+        await page.getByLabel('DNS server').selectOption('dnsmasq');
+        const lines = page.getByLabel('Lines to add');
+        await expect.poll(() => lines.textContent()).toContain('address=/yunext.com/192.168.1.2');
+        await page.getByLabel('Family').selectOption('icomen');
+        await expect.poll(() => lines.textContent()).not.toContain('mi.com');
+        await checkPage('onboarding');
+    });
+
+    it('shows the log live, filtered by level and search', async () => {
+        await page.getByRole('link', {name: 'Logs'}).click();
+        await page.getByRole('heading', {name: 'Logs'}).waitFor();
+        await page.getByLabel('Level').selectOption('warn');
+        await page.getByLabel('Search').fill('refused');
+        await page.getByRole('listitem').filter({hasText: /command refused: .*not connected/}).waitFor();
+        await checkPage('logs');
+    });
+});
