@@ -58,6 +58,25 @@ async function run(argv: ArgumentsCamelCase<CommonArgs & {demo?: boolean; 'mqtt-
     if (extra.length) throw new UsageError(`unknown command or argument "${extra.join(' ')}" (see fogbridge --help)`);
     const configured = settingsFromArgs(argv);
     const settings = configured.demo ? withDemoDevices(configured, FAMILIES) : configured;
+    // Signals are heard from the start: one that arrives while the bridge starts stops it as soon
+    // as it has started, rather than killing it halfway through a registry write.
+    let stopRunning: (() => Promise<number>) | null = null;
+    let signalled = false;
+    const stopAndExit = (): void => {
+        void stopRunning!().then((code) => process.exit(code));
+    };
+    const shutdown = (signal: string): void => {
+        if (signalled) {
+            log.warn(`${signal} again: exiting at once`);
+            process.exit(1);
+        }
+        signalled = true;
+        log.info(`${signal} received${stopRunning ? '' : '; stopping once started'}`);
+        if (stopRunning) stopAndExit();
+    };
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+
     const bridge = await startBridge(settings, FAMILIES);
     const demo = await (async () => {
         await removeDemoLeftovers(bridge);
@@ -66,30 +85,20 @@ async function run(argv: ArgumentsCamelCase<CommonArgs & {demo?: boolean; 'mqtt-
         await bridge.stop();
         throw error;
     });
-    let signalled = false;
-    const shutdown = (signal: string): void => {
-        if (signalled) {
-            log.warn(`${signal} again: exiting at once`);
-            process.exit(1);
-        }
-        signalled = true;
-        log.info(`${signal} received`);
-        void (async () => {
-            let code = 0;
-            // The bridge is stopped even if the demo fails to: its stop writes the registry.
-            await demo?.stop().catch((error: Error) => {
-                log.error(`stopping the demo devices: ${error.message}`);
-                code = 1;
-            });
-            await bridge.stop().catch((error: Error) => {
-                log.error(`stopping: ${error.message}`);
-                code = 1;
-            });
-            process.exit(code);
-        })();
+    stopRunning = async () => {
+        let code = 0;
+        // The bridge is stopped even if the demo fails to: its stop writes the registry.
+        await demo?.stop().catch((error: Error) => {
+            log.error(`stopping the demo devices: ${error.message}`);
+            code = 1;
+        });
+        await bridge.stop().catch((error: Error) => {
+            log.error(`stopping: ${error.message}`);
+            code = 1;
+        });
+        return code;
     };
-    process.on('SIGINT', () => shutdown('SIGINT'));
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    if (signalled) stopAndExit();
 }
 
 async function listDevices(argv: ArgumentsCamelCase<CommonArgs & {json?: boolean}>): Promise<void> {
