@@ -28,6 +28,8 @@ export interface XmppBotsOptions {
     /** Where the bot asks for the XMPP server (`http://<bridge>:8007/lookup.do`), as real bots ask `lbo.ecovacs.net:8007`. */
     lookupUrl: string;
     count?: number;
+    /** The first bot's serial number; the others count up from it. */
+    firstSerial?: number;
     /** The model class; `126` is a Deebot M81 Pro. */
     cls?: string;
     /** Take STARTTLS when offered (bots do; the certificate is not checked, §4.1). */
@@ -65,7 +67,7 @@ export class SimulatedXmppBot {
         index: number,
         private readonly options: XmppBotsOptions,
     ) {
-        this.did = `E0000${String(2001 + index).padStart(15, '0')}`;
+        this.did = `E0000${String((options.firstSerial ?? 2001) + index).padStart(15, '0')}`;
         this.cls = options.cls ?? '126';
         if (options.formerAdmin) this.users.add(options.formerAdmin);
     }

@@ -272,11 +272,13 @@ export class XmppServer {
         if (!admin || !requester) return false;
         const grantee = bareJid(requester);
         const grantKey = `${pending.did.toLowerCase()} ${grantee}`;
-        if (this.granted.has(grantKey)) return false;
-        this.granted.add(grantKey);
-        this.counters.grants++;
-        this.log.info(`bot ${pending.did} refused ${grantee} (errno 103, admin ${admin}): adding ${grantee} as its user and asking again`);
-        for (const grant of grantCtls(grantee)) bot.send(ctlIq({id: `grant${this.nextId++}`, to: bot.jid, from: admin}, grant));
+        // Requests refused while the grant was on its way are asked again too, without a second grant.
+        if (!this.granted.has(grantKey)) {
+            this.granted.add(grantKey);
+            this.counters.grants++;
+            this.log.info(`bot ${pending.did} refused ${grantee} (errno 103, admin ${admin}): adding ${grantee} as its user and asking again`);
+            for (const grant of grantCtls(grantee)) bot.send(ctlIq({id: `grant${this.nextId++}`, to: bot.jid, from: admin}, grant));
+        }
         pending.retried = true;
         this.pending.set(key, pending);
         bot.send(pending.iq);
