@@ -38,7 +38,7 @@ import {
     streamError,
     streamHeader,
 } from './stanza-codec.js';
-import {STREAM_LIMITS, type StreamEvent, StreamRefusal, type StreamLimits, xml, type XmlElement, XmppStreamParser} from './stream-codec.js';
+import {BYTES_PER_TURN, STREAM_LIMITS, type StreamEvent, StreamRefusal, type StreamLimits, xml, type XmlElement, XmppStreamParser} from './stream-codec.js';
 
 export interface TlsMaterial {
     cert: string;
@@ -349,6 +349,8 @@ class XmppConnection {
     private headerTimer: NodeJS.Timeout | null = null;
     private authTimer: NodeJS.Timeout | null;
     private idleTimer: NodeJS.Timeout | null = null;
+    /** The socket is paused while the rest of a large read waits for the next turn. */
+    private pacing = false;
     private readonly onData = (chunk: Buffer): void => this.receive(chunk);
 
     constructor(
@@ -413,12 +415,26 @@ class XmppConnection {
         });
     }
 
+    /** A large read is parsed a slice per event-loop turn, the socket paused meanwhile, so no peer holds the loop long. */
     private receive(chunk: Buffer): void {
         if (this.phase === 'closed') return;
         if (this.idleTimer) this.armIdle();
+        this.parse(chunk.subarray(0, BYTES_PER_TURN));
+        if (chunk.length <= BYTES_PER_TURN || this.isClosed) return;
+        const socket = this.socket;
+        socket.pause();
+        this.pacing = true;
+        setImmediate(() => {
+            this.pacing = false;
+            this.receive(chunk.subarray(BYTES_PER_TURN));
+            if (!this.pacing && !this.isClosed) socket.resume();
+        });
+    }
+
+    private parse(bytes: Buffer): void {
         let events: StreamEvent[];
         try {
-            events = this.parser.write(chunk);
+            events = this.parser.write(bytes);
         } catch (error) {
             if (error instanceof StreamRefusal) this.refuse(error.condition, error.message);
             else this.refuse('internal-server-error', `unexpected: ${(error as Error).message}`);

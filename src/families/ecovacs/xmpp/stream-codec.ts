@@ -89,6 +89,12 @@ export class StreamRefusal extends Error {
 }
 
 /**
+ * What a caller should feed per event-loop turn: about 5 ms of the worst input (a read full of tiny
+ * stanzas) on the CI machine class, within the 10 ms a turn may take (`npm run bench -- xml-worst`).
+ */
+export const BYTES_PER_TURN = 16 * 1024;
+
+/**
  * Bytes are handed to saxes in slices this large, and the pending count is checked between slices,
  * so no element grows more than one slice past the limit before it is refused.
  */
