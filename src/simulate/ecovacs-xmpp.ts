@@ -9,6 +9,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 
 import {createLogger} from '../util/logger.js';
+import {type RunningDevices, startAll} from './start-all.js';
 import {
     batteryElement,
     chargeElement,
@@ -327,18 +328,8 @@ async function lookUp(url: string): Promise<{ip: string; port: number}> {
     return {ip: answer.ip, port: answer.port};
 }
 
-export interface XmppBots {
-    bots: SimulatedXmppBot[];
-    stop(): Promise<void>;
-}
+export type XmppBots = RunningDevices<SimulatedXmppBot>;
 
-export async function startXmppBots(options: XmppBotsOptions): Promise<XmppBots> {
-    const bots = Array.from({length: options.count ?? 1}, (_, index) => new SimulatedXmppBot(index, options));
-    try {
-        await Promise.all(bots.map((bot) => bot.start()));
-    } catch (error) {
-        await Promise.all(bots.map((bot) => bot.stop()));
-        throw error;
-    }
-    return {bots, stop: async () => void (await Promise.all(bots.map((bot) => bot.stop())))};
+export function startXmppBots(options: XmppBotsOptions): Promise<XmppBots> {
+    return startAll(Array.from({length: options.count ?? 1}, (_, index) => new SimulatedXmppBot(index, options)));
 }
