@@ -7,6 +7,7 @@
 import mqtt, {type MqttClient} from 'mqtt';
 
 import {createLogger} from '../util/logger.js';
+import {type RunningDevices, startAll} from './start-all.js';
 import {isPlainObject} from '../util/plain-object.js';
 import {buildBotMessage, FAN_SPEEDS, parseMessage} from '../families/ecovacs/codec.js';
 import {atrTopic, botSubscriptions, type Endpoint, formatClientId, parseP2pTopic, replyTopicFor} from '../families/ecovacs/topics.js';
@@ -236,18 +237,8 @@ function lifespanParts(used: Record<string, number>): {type: string; left: numbe
     return LIFESPANS.map(({type, total}) => ({type, left: Math.max(0, total - (used[type] ?? 0)), total}));
 }
 
-export interface EcovacsBots {
-    bots: SimulatedEcovacsBot[];
-    stop(): Promise<void>;
-}
+export type EcovacsBots = RunningDevices<SimulatedEcovacsBot>;
 
-export async function startEcovacsBots(options: EcovacsBotsOptions): Promise<EcovacsBots> {
-    const bots = Array.from({length: options.count ?? 1}, (_, index) => new SimulatedEcovacsBot(index, options));
-    try {
-        await Promise.all(bots.map((bot) => bot.start()));
-    } catch (error) {
-        await Promise.all(bots.map((bot) => bot.stop()));
-        throw error;
-    }
-    return {bots, stop: async () => void (await Promise.all(bots.map((bot) => bot.stop())))};
+export function startEcovacsBots(options: EcovacsBotsOptions): Promise<EcovacsBots> {
+    return startAll(Array.from({length: options.count ?? 1}, (_, index) => new SimulatedEcovacsBot(index, options)));
 }

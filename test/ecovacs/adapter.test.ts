@@ -10,7 +10,7 @@ import type {VacuumState} from '../../src/core/device.js';
 import {DeviceRegistry} from '../../src/core/registry.js';
 import {CommandRouter} from '../../src/core/router.js';
 import {ecovacsDeviceId, EcovacsAdapter} from '../../src/families/ecovacs/adapter.js';
-import {buildBotMessage, type EcoBody, type EcoCommand} from '../../src/families/ecovacs/codec.js';
+import {answerOf, buildBotMessage, type EcoBody, type EcoCommand} from '../../src/families/ecovacs/codec.js';
 import {atrTopic} from '../../src/families/ecovacs/topics.js';
 import {waitFor} from '../support/net.js';
 
@@ -49,7 +49,7 @@ beforeEach(async () => {
     adapter = new EcovacsAdapter({
         registry,
         router,
-        link: {send: async (_did, command) => (sent.push(command), answer(command))},
+        link: {send: async (_did, command) => (sent.push(command), answerOf(command.name, answer(command)))},
         pollIntervalSeconds: 60,
         lifespanPollMinutes: 30,
     });

@@ -18,7 +18,7 @@ import {EcovacsService} from '../../src/families/ecovacs/service.js';
 import {ecovacsSettingsSchema} from '../../src/families/ecovacs/settings.js';
 import {type EcovacsBots, startEcovacsBots} from '../../src/simulate/ecovacs.js';
 import {startMosquitto, type MosquittoInstance} from '../support/mosquitto.js';
-import {waitFor} from '../support/net.js';
+import {freePort, waitFor} from '../support/net.js';
 
 let mosquitto: MosquittoInstance;
 let edge: MqttClient;
@@ -35,7 +35,7 @@ beforeAll(async () => {
     await registry.load();
     router = new CommandRouter(registry);
     edge = await mqtt.connectAsync(mosquitto.url, {clientId: 'helperbot@bumper/helperbot', reconnectPeriod: 0});
-    service = new EcovacsService({settings: ecovacsSettingsSchema.parse({relayTimeoutMs: 2000}), registry, router, dataDir}, {publish: (topic, payload) => edge.publish(topic, payload)});
+    service = new EcovacsService({settings: ecovacsSettingsSchema.parse({relayTimeoutMs: 2000, xmppHost: '127.0.0.1', xmppPort: await freePort()}), registry, router, dataDir}, {publish: (topic, payload) => edge.publish(topic, payload)});
     edge.on('message', (topic, payload) => {
         if (topic.startsWith('iot/atr/')) atrSeen.push(`${topic.split('/')[2]} ${payload.toString()}`);
         service.onPublish(topic, payload);

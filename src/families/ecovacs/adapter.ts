@@ -1,9 +1,10 @@
 /**
- * Ecovacs MQTT bots in the normalised model: one device `ecovacs-<did>` per bot, a vacuum with
- * battery, charge state, error, last job, consumables (with reset buttons), water level and mop
- * where the bot reports them, and an event entity. State comes from what the bot says: its `atr`
- * pushes and its replies to our getters. Commands go out as JSON commands through an injected
- * link (the helper bot on the device broker).
+ * Ecovacs bots in the normalised model: one device `ecovacs-<did>` per bot, a vacuum with battery,
+ * charge state, error, last job, consumables (with reset buttons), water level and mop where the
+ * bot reports them, and an event entity. State comes from what the bot says: its pushes and its
+ * replies to our getters, read by the protocol's codec into observations. Commands go out in the
+ * JSON vocabulary's terms through an injected link per protocol: the helper bot on the device
+ * broker for MQTT bots, the XMPP server (which translates them into `<ctl>`s) for XMPP bots.
  */
 import {CommandError} from '../../core/commands.js';
 import {type DeviceState, type Feature, makeDeviceId, type VacuumAction, type VacuumState} from '../../core/device.js';
@@ -13,11 +14,11 @@ import {createLogger, type Logger} from '../../util/logger.js';
 import {
     ALREADY_CHARGING,
     BASIC_LIFESPAN_TYPES,
+    type BotAnswer,
     chargeCommand,
     cleanCommand,
     cleanInfoActivity,
     type EcoActivity,
-    type EcoBody,
     type EcoCommand,
     ERROR_NAMES,
     errorName,
@@ -40,17 +41,26 @@ import {
 } from './codec.js';
 import type {CleanLogEntry, ListedBot} from './rest/routes.js';
 import {type Endpoint, parseAtrTopic} from './topics.js';
+import {XML_FAN_SPEEDS} from './xmpp/ctl-codec.js';
 
 const FAMILY = 'ecovacs';
 
-/** Sends one JSON command to a bot and resolves with its reply's body; rejects when it cannot be delivered or answered. */
+/**
+ * Sends one command (named as in the JSON vocabulary) to a bot and resolves with its answer; rejects
+ * when it cannot be delivered or answered.
+ */
 export interface BotLink {
-    send(did: string, command: EcoCommand): Promise<EcoBody>;
+    send(did: string, command: EcoCommand): Promise<BotAnswer>;
 }
+
+/** `mqtt`: JSON ("eco-ng") bots on the device broker; `xmpp`: XML ("eco-legacy") bots on the XMPP server. */
+export type BotProtocol = 'mqtt' | 'xmpp';
 
 export interface ConnectedBot extends Endpoint {
     /** The MQTT user name: the bot's serial (`E000…`). */
     serial?: string;
+    /** MQTT when absent. */
+    protocol?: BotProtocol;
 }
 
 export interface EcovacsAdapterOptions {
@@ -69,6 +79,8 @@ interface BotExtra {
     cls: string;
     resource: string;
     serial?: string;
+    /** Absent in registries from before XMPP bots: those were MQTT bots. */
+    protocol?: BotProtocol;
     /** Consumable types the bot reported. */
     lifespans: string[];
     /** Whether the bot reported water info (a mop module). */
@@ -97,6 +109,13 @@ const CLEAN_LOGS_KEPT = 20;
 /** Getters asked at every connect: what deebot-client asks at start-up (§5.3), plus water and map. */
 const CONNECT_GETTERS = ['getBattery', 'getChargeState', 'getCleanInfo', 'getSpeed', 'getError', 'getStats', 'getWaterInfo', 'getCachedMapInfo'];
 const ALL_LIFESPAN_TYPES = LIFESPAN_PARTS.map(([type]) => type);
+/** What is asked at each poll: MQTT bots push their state changes, XMPP bots not reliably. */
+const POLLED_GETTERS: Record<BotProtocol, string[]> = {mqtt: ['getBattery'], xmpp: ['getBattery', 'getChargeState', 'getCleanInfo']};
+
+/** The fan speeds a user picks from, with the JSON level each stands for. */
+function fanSpeedsOf(extra: Pick<BotExtra, 'protocol'>): readonly [name: string, level: number][] {
+    return extra.protocol === 'xmpp' ? XML_FAN_SPEEDS : FAN_SPEEDS;
+}
 
 export function ecovacsDeviceId(did: string): string {
     return makeDeviceId(FAMILY, did);
@@ -141,6 +160,7 @@ export class EcovacsAdapter {
             cls: bot.cls,
             resource: bot.resource,
             ...(bot.serial !== undefined && {serial: bot.serial}),
+            ...(bot.protocol === 'xmpp' && {protocol: bot.protocol}),
         };
         this.describe(id, extra);
         this.registry.markSeen(id);
@@ -195,6 +215,14 @@ export class EcovacsAdapter {
         else this.log.debug(() => `${id}: ${atr.event} not read`);
     }
 
+    /** What a bot said on its own (an XMPP bot's push), read by its protocol's codec. */
+    report(did: string, observations: Observation[]): void {
+        const id = ecovacsDeviceId(did);
+        if (!this.extra(id)) return;
+        this.registry.markSeen(id);
+        for (const observation of observations) this.apply(did, observation);
+    }
+
     // ── reading ────────────────────────────────────────────────────────────────────────────────
 
     private async readEverything(did: string): Promise<void> {
@@ -214,14 +242,13 @@ export class EcovacsAdapter {
     /** Sends a getter and applies its answer; false when the bot refused it or did not answer. */
     private async ask(did: string, command: EcoCommand): Promise<boolean> {
         try {
-            const body = await this.options.link.send(did, command);
+            const answer = await this.options.link.send(did, command);
             this.registry.markSeen(ecovacsDeviceId(did));
-            if (!isSuccess(body)) {
-                this.log.debug(() => `${ecovacsDeviceId(did)}: ${command.name} refused (${String(body.code)} ${body.msg ?? ''})`);
+            if (!isSuccess(answer)) {
+                this.log.debug(() => `${ecovacsDeviceId(did)}: ${command.name} refused (${String(answer.code)} ${answer.msg ?? ''})`);
                 return false;
             }
-            const observation = readObservation(command.name, body.data);
-            if (observation) this.apply(did, observation);
+            for (const observation of answer.observations) this.apply(did, observation);
             return true;
         } catch (error) {
             this.log.limited('info', `ask:${did}`, `${ecovacsDeviceId(did)}: ${command.name} failed: ${(error as Error).message}`);
@@ -233,7 +260,8 @@ export class EcovacsAdapter {
         const lifespanDue = this.now() - this.options.lifespanPollMinutes * 60_000;
         for (const [did, runtime] of this.runtime) {
             if (!runtime.online) continue;
-            void this.ask(did, {name: 'getBattery'});
+            const protocol = this.extra(ecovacsDeviceId(did))?.protocol ?? 'mqtt';
+            for (const name of POLLED_GETTERS[protocol]) void this.ask(did, {name});
             if (runtime.lastLifespanPoll < lifespanDue) void this.readLifespans(did);
         }
     }
@@ -262,7 +290,7 @@ export class EcovacsAdapter {
                 break;
             }
             case 'speed': {
-                const preset = FAN_SPEEDS.find(([, level]) => level === observation.level);
+                const preset = fanSpeedsOf(this.extra(id) ?? {}).find(([, level]) => level === observation.level);
                 if (preset) state.vacuum = {...this.vacuumState(id), fanSpeed: preset[0]};
                 break;
             }
@@ -357,7 +385,7 @@ export class EcovacsAdapter {
                 case 'locate':
                     return this.run(did, locateCommand, null);
                 case 'set_fan_speed': {
-                    const preset = FAN_SPEEDS.find(([name]) => name === command.fanSpeed);
+                    const preset = fanSpeedsOf(extra).find(([name]) => name === command.fanSpeed);
                     if (!preset) throw new CommandError(`unknown fan speed "${command.fanSpeed}"`);
                     return this.run(did, setSpeedCommand(preset[1]), 'getSpeed');
                 }
@@ -383,28 +411,28 @@ export class EcovacsAdapter {
 
     /** `charge` answers 0 when the bot sets off, 30007 when it is on its dock already (§5.2). */
     private async returnToBase(did: string): Promise<void> {
-        const body = await this.sendCommand(did, chargeCommand);
-        if (String(body.code) === ALREADY_CHARGING) {
+        const answer = await this.sendCommand(did, chargeCommand);
+        if (String(answer.code) === ALREADY_CHARGING) {
             this.registry.updateState(ecovacsDeviceId(did), {vacuum: this.setActivity(did, 'docked')});
             return;
         }
-        if (!isSuccess(body)) throw refusal(chargeCommand, body);
+        if (!isSuccess(answer)) throw refusal(chargeCommand, answer);
         // Where it is by now comes from the bot: it may have reached the dock before this reply did.
         void this.ask(did, {name: 'getCleanInfo'});
     }
 
     /** Sends a command; on success reads back what it changed (bots do not always push it). */
     private async run(did: string, command: EcoCommand, readBack: string | null): Promise<void> {
-        const body = await this.sendCommand(did, command);
-        if (!isSuccess(body)) throw refusal(command, body);
+        const answer = await this.sendCommand(did, command);
+        if (!isSuccess(answer)) throw refusal(command, answer);
         if (readBack) void this.ask(did, {name: readBack});
     }
 
-    private async sendCommand(did: string, command: EcoCommand): Promise<EcoBody> {
+    private async sendCommand(did: string, command: EcoCommand): Promise<BotAnswer> {
         try {
-            const body = await this.options.link.send(did, command);
+            const answer = await this.options.link.send(did, command);
             this.registry.markSeen(ecovacsDeviceId(did));
-            return body;
+            return answer;
         } catch (error) {
             this.registry.countTimeout(ecovacsDeviceId(did), `${command.name}: ${(error as Error).message}`);
             throw new CommandError(`${command.name} did not reach the bot: ${(error as Error).message}`);
@@ -449,7 +477,7 @@ export class EcovacsAdapter {
 
 function features(extra: BotExtra): Feature[] {
     const list: Feature[] = [
-        {id: 'vacuum', kind: 'vacuum', name: null, commands: [...VACUUM_COMMANDS], fanSpeeds: FAN_SPEEDS.map(([name]) => name)},
+        {id: 'vacuum', kind: 'vacuum', name: null, commands: [...VACUUM_COMMANDS], fanSpeeds: fanSpeedsOf(extra).map(([name]) => name)},
         {id: 'battery', kind: 'sensor', name: 'Battery', deviceClass: 'battery', unit: '%', stateClass: 'measurement'},
         {id: 'charging', kind: 'binary_sensor', name: 'Charging', deviceClass: 'battery_charging'},
         {id: 'error', kind: 'sensor', name: 'Error', deviceClass: 'enum', options: ERROR_OPTIONS},
@@ -474,6 +502,6 @@ function features(extra: BotExtra): Feature[] {
     return list;
 }
 
-function refusal(command: EcoCommand, body: EcoBody): CommandError {
-    return new CommandError(`${command.name} was refused by the bot: ${String(body.code)} ${body.msg ?? ''}`.trim());
+function refusal(command: EcoCommand, answer: BotAnswer): CommandError {
+    return new CommandError(`${command.name} was refused by the bot: ${String(answer.code)} ${answer.msg ?? ''}`.trim());
 }

@@ -62,7 +62,7 @@ export function buildBotMessage(data: unknown, nowMs: number, outcome: {code: nu
 }
 
 /** Success is code 0 (or `"0"`); a reply without a code (`getWKVer`) counts as success. */
-export function isSuccess(body: EcoBody): boolean {
+export function isSuccess(body: {code?: number | string}): boolean {
     return body.code === undefined || body.code === 0 || body.code === '0';
 }
 
@@ -284,6 +284,26 @@ function readMapSet(data: unknown): Observation | null {
         rooms.push({id, name: name ?? `Room ${id}`});
     }
     return {kind: 'map_set', mapId, rooms};
+}
+
+/**
+ * A bot's answer to one command, whatever protocol carried it: its code (as `EcoBody`'s) and what it
+ * said about the bot, read by that protocol's codec.
+ */
+export interface BotAnswer {
+    code?: number | string;
+    msg?: string;
+    observations: Observation[];
+}
+
+/** A JSON bot's reply body as an answer: the observation its data holds, read as `readObservation` reads pushes. */
+export function answerOf(commandName: string, body: EcoBody): BotAnswer {
+    const observation = isSuccess(body) ? readObservation(commandName, body.data) : null;
+    return {
+        ...(body.code !== undefined && {code: body.code}),
+        ...(body.msg !== undefined && {msg: body.msg}),
+        observations: observation ? [observation] : [],
+    };
 }
 
 // ── State (§5.3) ───────────────────────────────────────────────────────────────────────────────

@@ -1,7 +1,9 @@
 /**
  * The Ecovacs family put together: the helper bot, the adapter and the REST table over one device
- * broker connection. What faces the network (the broker policy, TLS routes, HTTP listeners) is the
- * device edge's; it calls the hooks here (`onClientConnected`, `onPublish`, `handleHttp`, …).
+ * broker connection, and the family's own XMPP server for older bots. What faces the network for
+ * MQTT bots and REST (the broker policy, TLS routes, HTTP listeners) is the device edge's; it calls
+ * the hooks here (`onClientConnected`, `onPublish`, `handleHttp`, …). The XMPP server listens by
+ * itself from `start()`.
  */
 import {randomBytes} from 'node:crypto';
 import {readFile} from 'node:fs/promises';
@@ -11,12 +13,14 @@ import {writeFileAtomic} from '../../util/atomic-file.js';
 import {createLogger, registerSecret} from '../../util/logger.js';
 import type {FamilyContext, FamilyService} from '../family.js';
 import {type BotLink, EcovacsAdapter} from './adapter.js';
-import {buildRequest, readMessage} from './codec.js';
+import {answerOf, buildRequest, readMessage} from './codec.js';
 import {HelperBot, RelayRefusedError, RelayTimeoutError} from './helper-bot.js';
 import {EcovacsRest, type RelayOutcome, type RelayRequest, type RestRequest, type RestResponse} from './rest/routes.js';
 import {SessionTokens} from './rest/session-tokens.js';
 import type {EcovacsSettings} from './settings.js';
 import {ATR_SUBSCRIPTION, parseClientId} from './topics.js';
+import {XmppBotLink} from './xmpp/link.js';
+import {type TlsMaterial, XmppServer} from './xmpp/server.js';
 
 const log = createLogger('ecovacs');
 
@@ -29,12 +33,16 @@ export class EcovacsService implements FamilyService {
     readonly helper: HelperBot;
     readonly adapter: EcovacsAdapter;
     private rest: EcovacsRest | null = null;
+    readonly xmpp: XmppServer;
+    private readonly xmppLink: XmppBotLink;
     /** Bot client ids connected now, by did: a bot that reconnects under a new id must not be marked offline by the old one. */
     private readonly connectedClients = new Map<string, string>();
 
     constructor(
         private readonly context: Pick<FamilyContext<EcovacsSettings>, 'settings' | 'registry' | 'router' | 'dataDir'>,
         broker: DeviceBrokerPort,
+        /** The edge's server certificate, offered to XMPP peers by STARTTLS; null offers none. */
+        xmppTls: TlsMaterial | null = null,
     ) {
         const {settings} = context;
         this.helper = new HelperBot({publish: (topic, payload) => broker.publish(topic, payload), timeoutMs: settings.relayTimeoutMs, maxPending: settings.maxPendingRelays});
@@ -45,6 +53,23 @@ export class EcovacsService implements FamilyService {
             pollIntervalSeconds: settings.pollIntervalSeconds,
             lifespanPollMinutes: settings.lifespanPollMinutes,
         });
+        this.xmpp = new XmppServer({
+            host: settings.xmppHost,
+            port: settings.xmppPort,
+            tls: xmppTls,
+            maxConnections: settings.xmppMaxConnections,
+            pingIntervalMs: settings.xmppPingSeconds * 1000,
+            requestTimeoutMs: settings.relayTimeoutMs,
+            events: {
+                botOnline: ({did, cls}) => this.adapter.botConnected({id: did, cls, resource: 'atom', protocol: 'xmpp'}),
+                botOffline: (did) => {
+                    this.xmppLink.forget(did);
+                    this.adapter.botDisconnected(did);
+                },
+                botSaid: (did, ctl) => this.adapter.report(did, this.xmppLink.pushed(did, ctl)),
+            },
+        });
+        this.xmppLink = new XmppBotLink(this.xmpp);
     }
 
     /** Topics the family's broker connection must receive (and pass to `onPublish`). */
@@ -67,11 +92,13 @@ export class EcovacsService implements FamilyService {
             maxJsonDepth: settings.maxJsonDepth,
         });
         this.adapter.start();
+        await this.xmpp.start();
     }
 
     async stop(): Promise<void> {
         this.adapter.stop();
         this.helper.close();
+        await this.xmpp.stop();
     }
 
     /** Every REST request, from the HTTPS routes and the plain port alike. */
@@ -119,15 +146,16 @@ export class EcovacsService implements FamilyService {
         }
     }
 
-    /** The adapter's commands, through the helper bot. */
+    /** The adapter's commands: to XMPP bots through the XMPP server, to the others through the helper bot. */
     private readonly link: BotLink = {
         send: async (did, command) => {
+            if (this.xmpp.hasBot(did)) return this.xmppLink.send(did, command);
             const bot = this.adapter.lookup(did);
             if (!bot?.online) throw new Error(`bot ${did} is offline`);
             const reply = await this.helper.request(bot.endpoint, command.name, buildRequest(command.data, Date.now()), 'j');
             const message = readMessage(reply.payload);
             if (!message.ok) throw new Error(`unreadable reply to ${command.name}: ${message.reason}`);
-            return message.message.body;
+            return answerOf(command.name, message.message.body);
         },
     };
 }

@@ -13,8 +13,12 @@ export const ecovacsSettingsSchema = z
          * on (the one the bot already reaches us at).
          */
         advertiseAddress: ipv4.nullable().default(null),
-        /** The XMPP port `lookup.do` names. */
+        /** The XMPP server's port (older bots and app-side XMPP clients), which `lookup.do` names. */
         xmppPort: port.default(5223),
+        xmppHost: z.string().default('0.0.0.0'),
+        xmppMaxConnections: z.number().int().min(1).max(100_000).default(1024),
+        /** The server pings every connection this often (Bumper: 30 s); one silent for three times as long is closed. */
+        xmppPingSeconds: z.number().int().min(5).max(3600).default(30),
         /**
          * How long a relayed command waits for the bot before the client gets errno 500. Clients give
          * up after 60 s (deebot-client), so this must end well before.
