@@ -10,17 +10,25 @@ import path from 'node:path';
 export async function writeFileAtomic(file: string, content: string, mode = 0o600): Promise<void> {
     const dir = path.dirname(file);
     const tmp = `${file}.tmp`;
-    const handle = await fs.open(tmp, 'w', mode);
+    await writeSynced(tmp, content, mode, 'w');
+    await keepBackup(file);
+    await fs.rename(tmp, file);
+    await syncDirectory(dir);
+}
+
+/**
+ * Writes `content` to `file` and fsyncs it before returning, with `mode` even if the file existed.
+ * `flag` `wx` refuses an existing file, for writers that pick a unique name.
+ */
+export async function writeSynced(file: string, content: string, mode: number, flag: 'w' | 'wx'): Promise<void> {
+    const handle = await fs.open(file, flag, mode);
     try {
         await handle.writeFile(content);
         await handle.sync();
     } finally {
         await handle.close();
     }
-    await fs.chmod(tmp, mode);
-    await keepBackup(file);
-    await fs.rename(tmp, file);
-    await syncDirectory(dir);
+    await fs.chmod(file, mode);
 }
 
 async function keepBackup(file: string): Promise<void> {

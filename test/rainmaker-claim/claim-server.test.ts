@@ -13,7 +13,7 @@ import {approveSelfClaim, claimNode, readClaimIndex} from '../../src/families/ra
 import {type ClaimServer, MAX_CLAIM_RESPONSE_BYTES, startClaimServer} from '../../src/families/rainmaker/claim-server.js';
 import {type CertificateAuthority, loadOrCreateCa} from '../../src/edge/tls/ca.js';
 import {issueServerCertificate} from '../../src/edge/tls/issue.js';
-import {opensslCsr, opensslVerify} from '../tls/openssl.js';
+import {opensslCsr, opensslVerify} from '../edge/tls/openssl.js';
 
 let dataDir: string;
 let ca: CertificateAuthority;

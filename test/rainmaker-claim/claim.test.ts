@@ -16,7 +16,7 @@ import {
     readClaimIndex,
 } from '../../src/families/rainmaker/claim.js';
 import {type CertificateAuthority, loadOrCreateCa} from '../../src/edge/tls/ca.js';
-import {opensslVerify} from '../tls/openssl.js';
+import {opensslVerify} from '../edge/tls/openssl.js';
 
 // Quiet: these tests assert on results, not on log lines.
 beforeAll(() => setLogSink(() => undefined));

@@ -2,10 +2,10 @@ import {randomBytes} from 'node:crypto';
 import {promises as fs} from 'node:fs';
 import path from 'node:path';
 
-import {syncDirectory} from '../../util/atomic-file.js';
+import {syncDirectory, writeSynced} from '../../util/atomic-file.js';
 
 /**
- * File helpers for key material. `core/atomic-file.ts` is made for JSON documents (it keeps a
+ * File helpers for key material. `util/atomic-file.ts`'s `writeFileAtomic` is made for JSON documents (it keeps a
  * parsed `.bak` and uses one fixed temp name); PEM files need neither, but they may be written by
  * two processes starting at once, so every temp name here is unique and the CA is created with an
  * exclusive link that only one process can win.
@@ -19,14 +19,7 @@ export async function ensurePrivateDirectory(dir: string): Promise<void> {
 
 async function writeTemporary(file: string, content: string, mode: number): Promise<string> {
     const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-    const handle = await fs.open(temporary, 'wx', mode);
-    try {
-        await handle.writeFile(content);
-        await handle.sync();
-    } finally {
-        await handle.close();
-    }
-    await fs.chmod(temporary, mode);
+    await writeSynced(temporary, content, mode, 'wx');
     return temporary;
 }
 

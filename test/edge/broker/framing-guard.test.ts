@@ -5,8 +5,8 @@ import fc from 'fast-check';
 import type {Packet} from 'mqtt-packet';
 import {afterEach, describe, expect, it} from 'vitest';
 
-import {DEFAULT_FRAMING_LIMITS, type FramingLimits, guardMqttStream} from '../../src/edge/broker/framing-guard.js';
-import {waitFor} from '../support/net.js';
+import {DEFAULT_FRAMING_LIMITS, type FramingLimits, guardMqttStream} from '../../../src/edge/broker/framing-guard.js';
+import {waitFor} from '../../support/net.js';
 import {collectMessages, connectClient, connectPacket, drainedOrClosed, encode, endClient, openRaw, startTestBroker, type TestBroker, waitForLog} from './harness.js';
 
 let running: TestBroker | undefined;

@@ -6,8 +6,8 @@ import tls from 'node:tls';
 
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 
-import {setLogSink} from '../../src/util/logger.js';
-import {type CertificateAuthority, loadOrCreateCa} from '../../src/edge/tls/ca.js';
+import {setLogSink} from '../../../src/util/logger.js';
+import {type CertificateAuthority, loadOrCreateCa} from '../../../src/edge/tls/ca.js';
 import {
     type IssuedCertificate,
     issueClientCertificate,
@@ -16,8 +16,8 @@ import {
     loadOrIssueServerCertificate,
     serverCertificateFiles,
     signCsr,
-} from '../../src/edge/tls/issue.js';
-import {pemBlocks, toPem} from '../../src/edge/tls/pem.js';
+} from '../../../src/edge/tls/issue.js';
+import {pemBlocks, toPem} from '../../../src/edge/tls/pem.js';
 import {opensslCsr, opensslText, opensslVerify} from './openssl.js';
 
 // Quiet: these tests assert on results, not on log lines.

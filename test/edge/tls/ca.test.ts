@@ -8,8 +8,8 @@ import {promisify} from 'node:util';
 
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest';
 
-import {setLogSink} from '../../src/util/logger.js';
-import {caFiles, loadOrCreateCa} from '../../src/edge/tls/ca.js';
+import {setLogSink} from '../../../src/util/logger.js';
+import {caFiles, loadOrCreateCa} from '../../../src/edge/tls/ca.js';
 import {opensslText} from './openssl.js';
 
 // Quiet: these tests assert on results, not on log lines.

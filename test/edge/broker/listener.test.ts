@@ -4,10 +4,10 @@ import net from 'node:net';
 import type {MqttClient} from 'mqtt';
 import {afterEach, describe, expect, it, vi} from 'vitest';
 
-import {createBroker} from '../../src/edge/broker/broker.js';
-import {attachMqttConnection} from '../../src/edge/broker/listener.js';
-import {createLogger} from '../../src/util/logger.js';
-import {freePort, waitFor} from '../support/net.js';
+import {createBroker} from '../../../src/edge/broker/broker.js';
+import {attachMqttConnection} from '../../../src/edge/broker/listener.js';
+import {createLogger} from '../../../src/util/logger.js';
+import {freePort, waitFor} from '../../support/net.js';
 import {connectClient, connectPacket, encode, endClient, openRaw, type RawConnection, startTestBroker, type TestBroker} from './harness.js';
 
 let running: TestBroker | undefined;

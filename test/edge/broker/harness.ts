@@ -7,11 +7,11 @@ import type {Aedes} from 'aedes';
 import mqtt, {type IClientOptions, type MqttClient} from 'mqtt';
 import mqttPacket, {type IConnectPacket, type Packet} from 'mqtt-packet';
 
-import {createBroker, type BrokerOptions} from '../../src/edge/broker/broker.js';
-import type {FramingLimits} from '../../src/edge/broker/framing-guard.js';
-import {listenMqtt} from '../../src/edge/broker/listener.js';
-import {createLogger, type LogLevel, setLogSink} from '../../src/util/logger.js';
-import {freePort, waitFor} from '../support/net.js';
+import {createBroker, type BrokerOptions} from '../../../src/edge/broker/broker.js';
+import type {FramingLimits} from '../../../src/edge/broker/framing-guard.js';
+import {listenMqtt} from '../../../src/edge/broker/listener.js';
+import {createLogger, type LogLevel, setLogSink} from '../../../src/util/logger.js';
+import {freePort, waitFor} from '../../support/net.js';
 
 export interface LogLine {
     level: LogLevel;

@@ -8,13 +8,13 @@ import type {Aedes, Client} from 'aedes';
 import mqtt from 'mqtt';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {createBroker} from '../../src/edge/broker/broker.js';
-import {socketOf} from '../../src/edge/broker/framing-guard.js';
-import {attachMqttConnection} from '../../src/edge/broker/listener.js';
-import {createLogger, setLogSink} from '../../src/util/logger.js';
-import {loadOrCreateCa} from '../../src/edge/tls/ca.js';
-import {issueServerCertificate} from '../../src/edge/tls/issue.js';
-import {freePort, waitFor} from '../support/net.js';
+import {createBroker} from '../../../src/edge/broker/broker.js';
+import {socketOf} from '../../../src/edge/broker/framing-guard.js';
+import {attachMqttConnection} from '../../../src/edge/broker/listener.js';
+import {createLogger, setLogSink} from '../../../src/util/logger.js';
+import {loadOrCreateCa} from '../../../src/edge/tls/ca.js';
+import {issueServerCertificate} from '../../../src/edge/tls/issue.js';
+import {freePort, waitFor} from '../../support/net.js';
 
 describe('the guard over TLS', () => {
     let broker: Aedes;

@@ -1,8 +1,8 @@
 import type {MqttClient} from 'mqtt';
 import {afterEach, describe, expect, it} from 'vitest';
 
-import type {BrokerOptions} from '../../src/edge/broker/broker.js';
-import {waitFor} from '../support/net.js';
+import type {BrokerOptions} from '../../../src/edge/broker/broker.js';
+import {waitFor} from '../../support/net.js';
 import {
     collectMessages,
     connectClient,
