@@ -58,17 +58,11 @@ beforeAll(async () => {
     const ports: Record<number, number> = {443: bridge.settings.edge.tlsPort!, 8883: bridge.settings.edge.mqttTlsPort!};
     originalConnect = tls.connect;
     // DNS and a port forward, in-process: Ecovacs names on 443/8883 reach the bridge.
-    tls.connect = ((...args: Parameters<typeof tls.connect>) => {
-        const options = args[0];
-        if (typeof options === 'object' && options !== null && typeof options.host === 'string' && ECOVACS_DOMAINS.test(options.host)) {
-            const port = ports[Number(options.port)];
-            if (port) {
-                redirected.push(`${options.host}:${String(options.port)}`);
-                const rest = args.slice(1) as [];
-                return originalConnect({...options, host: '127.0.0.1', port, servername: options.servername || options.host, ca: caPem}, ...rest);
-            }
-        }
-        return originalConnect(...args);
+    tls.connect = ((options: tls.ConnectionOptions, ...rest: unknown[]) => {
+        const target = typeof options === 'object' && options !== null && typeof options.host === 'string' && ECOVACS_DOMAINS.test(options.host) ? ports[Number(options.port)] : undefined;
+        if (target === undefined) return (originalConnect as (...args: unknown[]) => tls.TLSSocket)(options, ...rest);
+        redirected.push(`${options.host}:${String(options.port)}`);
+        return (originalConnect as (...args: unknown[]) => tls.TLSSocket)({...options, host: '127.0.0.1', port: target, servername: options.servername || options.host, ca: caPem}, ...rest);
     }) as typeof tls.connect;
     // yna5xi (OZMO 950) is a JSON bot to the library; it speaks XML to a DEEBOT 900 (ls1ok3), which the simulator does not.
     bots = await startEcovacsBots({url: `mqtts://127.0.0.1:${bridge.settings.edge.mqttTlsPort!}`, count: 1, cls: 'yna5xi', tickMs: 100});
