@@ -16,6 +16,7 @@ interface SimulateEcovacsArgs {
     url: string;
     servername: string | undefined;
     'tick-ms': number;
+    'first-index': number;
 }
 
 export const simulateEcovacsCommand: CommandModule<object, SimulateEcovacsArgs> = {
@@ -29,11 +30,13 @@ export const simulateEcovacsCommand: CommandModule<object, SimulateEcovacsArgs> 
             .option('url', {type: 'string', default: 'mqtts://127.0.0.1:8883', describe: 'the bridge\'s device MQTT port (edge.mqttTlsPort), or mqtts://…:443 for the shared TLS port'})
             .option('servername', {type: 'string', describe: 'the TLS server name the bots ask for, e.g. jmq-ngiot-eu.dc.ww.ecouser.net on 443'})
             .option('tick-ms', {type: 'number', default: 1000, describe: 'real milliseconds per simulated minute of cleaning'})
+            .option('first-index', {type: 'number', default: 10, describe: 'numbers the bots\' dids from here, so that they do not take over the --demo bots (0 and 1) or another simulator\'s'})
             .check((argv) => {
                 if (!Number.isInteger(argv.count) || argv.count < 1 || argv.count > 10_000) throw new Error('--count must be an integer from 1 to 10000');
                 if (!/^[A-Za-z0-9_-]{1,32}$/.test(argv.class)) throw new Error('--class must be a model class such as ls1ok3');
                 if (!/^mqtts?:\/\//.test(argv.url)) throw new Error('--url must be an mqtt:// or mqtts:// URL');
                 if (!(argv['tick-ms'] >= 10)) throw new Error('--tick-ms must be at least 10');
+                if (!Number.isInteger(argv['first-index']) || argv['first-index'] < 0 || argv['first-index'] > 1_000_000) throw new Error('--first-index must be an integer from 0 to 1000000');
                 return true;
             }) as unknown as Argv<SimulateEcovacsArgs>,
     handler: async (argv) => {
@@ -44,6 +47,7 @@ export const simulateEcovacsCommand: CommandModule<object, SimulateEcovacsArgs> 
             count: argv.count,
             cls: argv.class,
             tickMs: argv['tick-ms'],
+            firstIndex: argv['first-index'],
             ...(argv.servername && {servername: argv.servername}),
         });
         for (const bot of bots.bots) log.info(`bot ${bot.clientId} connected`);
