@@ -10,7 +10,8 @@ import type {CloudRedirects} from '../family.js';
  * the Chinese-market `.cn` names, and `ecouser.com` (Bumper's DNS docs).
  */
 export const ECOVACS_CERTIFICATE_NAMES: readonly string[] = [
-    'aliyun.com', 'aliyuncs.com', 'ecouser.net', 'ecovacs.com', '*.a1zYhiMF5J3.iot-as-mqtt.cn-shanghai.aliyuncs.com', '*.aliyun.com',
+    // First: the common name, when no family before Ecovacs names one.
+    '*.ecouser.net', 'ecouser.net', 'ecovacs.com', 'aliyun.com', 'aliyuncs.com', '*.a1zYhiMF5J3.iot-as-mqtt.cn-shanghai.aliyuncs.com', '*.aliyun.com',
     '*.aliyuncs.com', '*.api-app.dc-eu.ww.ecouser.net', '*.api-app.ww.ecouser.net', '*.api-base.dc-eu.ww.ecouser.net',
     '*.api-ngiot.dc-eu.ww.ecouser.net', '*.api.link.aliyun.com', '*.app.cn.ecouser.net', '*.app.ww.ecouser.net', '*.area.cn.ecouser.net',
     '*.area.robotcn.ecouser.net', '*.area.robotww.ecouser.net', '*.area.ww.ecouser.net', '*.as.dc.ww.ecouser.net', '*.autodiscover.ecovacs.com',
@@ -28,7 +29,7 @@ export const ECOVACS_CERTIFICATE_NAMES: readonly string[] = [
     '*.dc-hq.devhq.ecouser.net', '*.dc-na.app.ww.ecouser.net', '*.dc-na.base.ww.ecouser.net', '*.dc-na.bizww.ecouser.net',
     '*.dc-na.cloud.ww.ecouser.net', '*.dc-na.ngiot.ww.ecouser.net', '*.dc-na.rapp.ww.ecouser.net', '*.dc-na.rop.ww.ecouser.net',
     '*.dc-na.ww.ecouser.net', '*.dc.cn.ecouser.net', '*.dc.ecouser.net', '*.dc.robotcn.ecouser.net', '*.dc.robotww.ecouser.net',
-    '*.dc.ww.ecouser.net', '*.dev.ecouser.net', '*.devhq.ecouser.net', '*.dl.ecouser.net', '*.ecouser.net', '*.ecovacs.com',
+    '*.dc.ww.ecouser.net', '*.dev.ecouser.net', '*.devhq.ecouser.net', '*.dl.ecouser.net', '*.ecovacs.com',
     '*.eis-nlp.dc-eu.ww.ecouser.net', '*.eml.ecovacs.com', '*.eu-central-1.aliyuncs.com', '*.eu.dc.ww.ecouser.net', '*.exchange.ecovacs.com',
     '*.gl-de-api.ecovacs.com', '*.gl-de-openapi.ecovacs.com', '*.gl-us-pub.ecovacs.com', '*.iot-as-mqtt.cn-shanghai.aliyuncs.com',
     '*.itls.eu-central-1.aliyuncs.com', '*.jmq-ngiot-eu.dc.robotww.ecouser.net', '*.lb.ecouser.net', '*.lbo.ecouser.net', '*.link.aliyun.com',
