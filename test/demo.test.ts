@@ -53,6 +53,7 @@ describe('--demo', () => {
             '--icomen.sessionPort', String(await freePort()),
             '--miio.enabled', 'false',
             '--rainmaker.enabled', 'false',
+            '--ecovacs.enabled', 'false',
             '--web.port', String(await freePort()),
         ];
         const registryIds = (): string[] => {

@@ -28,6 +28,8 @@ import {type TlsRoute, TlsPortDispatcher} from './tls-port/dispatcher.js';
 
 export type {BrokerPolicy, ClientCertificate, Decision, DeviceClient, FamilyBroker} from './broker/policy.js';
 export {ALLOWED, refused} from './broker/policy.js';
+export type {BodyOutcome} from './http/body.js';
+export {readRequestBody, refuseBody} from './http/body.js';
 export type {HttpHandler, HttpRoute} from './http/router.js';
 export {replyJson} from './http/router.js';
 export type {PlainHttpListener} from './http/server.js';

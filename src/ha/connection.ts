@@ -5,8 +5,8 @@ import mqtt, {type IClientOptions, type IPublishPacket, type MqttClient} from 'm
 
 import type {HaSettings} from '../config/schema.js';
 import {createLogger, registerSecret} from '../util/logger.js';
+import {topicMatches} from '../util/mqtt-topic.js';
 import type {OutboundMessage} from './queue.js';
-import {topicMatches} from './topics.js';
 
 const log = createLogger('ha:mqtt');
 

@@ -22,7 +22,11 @@ export interface EcovacsBotsOptions {
     cls?: string;
     /** TLS: accept the bridge's certificate whatever it is (older bots do not check, §4.1). */
     rejectUnauthorized?: boolean;
+    /** The CA to check the bridge's certificate against, with `rejectUnauthorized` (newer bots, §4.1). */
+    ca?: string;
     servername?: string;
+    /** Numbers the bots from here (dids and serials), so that two groups of bots do not share ids. */
+    firstIndex?: number;
     /** One simulated minute of cleaning per tick. */
     tickMs?: number;
 }
@@ -79,6 +83,7 @@ export class SimulatedEcovacsBot {
             reconnectPeriod: 0,
             rejectUnauthorized: this.options.rejectUnauthorized ?? false,
             ...(this.options.servername && {servername: this.options.servername}),
+            ...(this.options.ca && {ca: this.options.ca}),
         });
         this.client.on('message', (topic, payload) => this.onMessage(topic, payload));
         await this.client.subscribeAsync(botSubscriptions(this.endpoint));
@@ -240,5 +245,6 @@ function lifespanParts(used: Record<string, number>): {type: string; left: numbe
 export type EcovacsBots = RunningDevices<SimulatedEcovacsBot>;
 
 export function startEcovacsBots(options: EcovacsBotsOptions): Promise<EcovacsBots> {
-    return startAll(Array.from({length: options.count ?? 1}, (_, index) => new SimulatedEcovacsBot(index, options)));
+    const first = options.firstIndex ?? 0;
+    return startAll(Array.from({length: options.count ?? 1}, (_, index) => new SimulatedEcovacsBot(first + index, options)));
 }

@@ -85,7 +85,7 @@ beforeAll(async () => {
     server = new XmppServer({
         host: '127.0.0.1',
         port: 0,
-        tls: tlsMaterial,
+        tls: () => tlsMaterial,
         maxConnections: 2000,
         pingIntervalMs: 60_000,
         requestTimeoutMs: 2000,

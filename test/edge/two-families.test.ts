@@ -13,12 +13,12 @@ import type {NodeCredentials} from '../../src/simulate/rainmaker.js';
 import {waitFor} from '../support/net.js';
 import {type Harness, MQTT_HOST, startHarness} from '../rainmaker/harness.js';
 
-/** The second family: `acme-<name>` clients, password `acme-pass`, topics under `acme/<name>/`; `acme-sniffer` may subscribe to anything. */
+/** The second family: `acme-<name>` clients, password `acme-pass`, topics under `acme/<name>/`; `acme-sniffer…` may subscribe to anything. */
 const acmePolicy: BrokerPolicy = {
     claims: (client) => client.certificate === null && client.id.startsWith('acme-'),
     authenticate: (_client, password) => (password?.toString() === 'acme-pass' ? ALLOWED : refused('wrong password')),
     authorizePublish: (client, topic) => (topic.startsWith(`acme/${client.id}/`) ? ALLOWED : refused(`publish to "${topic}" refused`)),
-    authorizeSubscribe: (client, topic) => client.id === 'acme-sniffer' || topic.startsWith(`acme/${client.id}/`),
+    authorizeSubscribe: (client, topic) => client.id.startsWith('acme-sniffer') || topic.startsWith(`acme/${client.id}/`),
 };
 
 let harness: Harness;
@@ -26,6 +26,7 @@ let node: NodeCredentials;
 let acme: FamilyBroker;
 const acmePublishes: {client: string; topic: string; payload: string}[] = [];
 const acmeConnects: string[] = [];
+const acmeSubscribes: string[] = [];
 const clients: MqttClient[] = [];
 
 async function connect(options: IClientOptions): Promise<MqttClient> {
@@ -60,6 +61,7 @@ beforeAll(async () => {
     acme = harness.edge.forFamily('acme').registerBrokerPolicy(acmePolicy);
     acme.onConnect((client: DeviceClient) => acmeConnects.push(client.id));
     acme.onPublish((client, topic, payload) => acmePublishes.push({client: client.id, topic, payload: payload.toString()}));
+    acme.onSubscribe((client, topics) => acmeSubscribes.push(`${client.id} ${topics.join(',')}`));
 });
 
 afterAll(async () => {
@@ -124,6 +126,30 @@ describe('two families on one device broker', () => {
         await own.publishAsync('acme/acme-three/state', 'marker', {qos: 1});
         await waitFor(() => seen.includes('acme/acme-three/state'), 5000, 'the acme marker at the sniffer');
         expect(seen).toEqual(['acme/acme-three/state']);
+    });
+
+    it('publishes as the family itself to its own subscribers only, and reports granted subscriptions', async () => {
+        const sniffer = await connectAcme('acme-sniffer-2');
+        expect(await granted(sniffer, '#')).toEqual([1]);
+        await waitFor(() => acmeSubscribes.includes('acme-sniffer-2 #'), 5000, 'the subscription reported');
+        const rainmakerNode = await connectNode();
+        const nodeSeen: string[] = [];
+        rainmakerNode.on('message', (topic) => nodeSeen.push(topic));
+        await rainmakerNode.subscribeAsync(`node/${node.nodeId}/params/remote`, {qos: 1});
+
+        const heard = new Promise<string>((resolve) => sniffer.once('message', (topic, payload) => resolve(`${topic} ${payload.toString()}`)));
+        await acme.publishAsFamily('acme/broadcast', 'from the family', {qos: 0});
+        expect(await heard).toBe('acme/broadcast from the family');
+        // Not a client's publish: the family's own handler does not hear itself.
+        expect(acmePublishes.map((message) => message.topic)).not.toContain('acme/broadcast');
+        // RainMaker's node never gets it, even on a topic it subscribed to.
+        await acme.publishAsFamily(`node/${node.nodeId}/params/remote`, '{}', {qos: 1});
+        await rainmakerNode.publishAsync(`node/${node.nodeId}/params/local`, '{}', {qos: 1});
+        expect(nodeSeen).toEqual([]);
+        // A refused subscription is not reported.
+        expect(await granted(rainmakerNode, 'acme/broadcast')).toEqual([128]);
+        await rainmakerNode.endAsync();
+        await sniffer.endAsync();
     });
 
     it('refuses a client no family claims, and a client id another family holds', async () => {

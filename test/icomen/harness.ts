@@ -12,7 +12,7 @@ import {CommandRouter} from '../../src/core/router.js';
 import {IcomenAdapter, type IcomenAdapterOptions} from '../../src/families/icomen/adapter.js';
 import {FrameCodec, FrameSplitter, type IcomenFrame} from '../../src/families/icomen/codec.js';
 import type {TopicPort} from '../../src/families/family.js';
-import {topicMatches} from '../../src/ha/topics.js';
+import {topicMatches} from '../../src/util/mqtt-topic.js';
 import {freePort, waitFor} from '../support/net.js';
 
 export interface Published {

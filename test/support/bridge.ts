@@ -49,6 +49,7 @@ export async function startTestBridge(options: TestBridgeOptions): Promise<TestB
         // Tests that open the web UI enable it on a port of their own.
         web: {enabled: false},
         miio: {enabled: enabled.has('miio')},
+        ecovacs: {enabled: enabled.has('ecovacs'), host: '127.0.0.1', restPort: await freePort(), xmppHost: '127.0.0.1', xmppPort: await freePort()},
         rainmaker: {
             enabled: enabled.has('rainmaker'),
             host: '127.0.0.1',

@@ -6,6 +6,7 @@
  * belongs to the same family.
  */
 
+import {randomBytes} from 'node:crypto';
 import type net from 'node:net';
 import {TLSSocket} from 'node:tls';
 
@@ -18,6 +19,8 @@ import {type GuardedMqttStream, socketOf} from './framing-guard.js';
 import {attachMqttConnection} from './listener.js';
 import type {BrokerPolicy, ClientCertificate, Decision, DeviceClient, FamilyBroker} from './policy.js';
 
+/** SUBACK's return code for a refused subscription. */
+const SUBSCRIPTION_REFUSED = 0x80;
 /** CONNACK 0x05. */
 const NOT_AUTHORIZED = 5 as AuthErrorCode;
 
@@ -30,10 +33,16 @@ export interface DeviceBrokerOptions {
 
 interface RegisteredPolicy {
     family: string;
+    /**
+     * The origin its `publishAsFamily` messages carry: no client can take it, as it holds random
+     * bytes no client knows (authorizeForward tells families apart by origin).
+     */
+    origin: string;
     policy: BrokerPolicy;
     active: boolean;
     connectHandlers: ((client: DeviceClient) => void)[];
     disconnectHandlers: ((client: DeviceClient) => void)[];
+    subscribeHandlers: ((client: DeviceClient, topics: string[]) => void)[];
     publishHandlers: ((client: DeviceClient, topic: string, payload: Buffer) => void)[];
 }
 
@@ -65,14 +74,19 @@ export class DeviceBroker {
 
     register(family: string, policy: BrokerPolicy): FamilyBroker {
         if (this.policies.some((registered) => registered.family === family)) throw new Error(`${family} has a broker policy already`);
-        const registered: RegisteredPolicy = {family, policy, active: true, connectHandlers: [], disconnectHandlers: [], publishHandlers: []};
+        const registered: RegisteredPolicy = {family, origin: `$fogbridge/${family}/${randomBytes(12).toString('hex')}`, policy, active: true, connectHandlers: [], disconnectHandlers: [], subscribeHandlers: [], publishHandlers: []};
         this.policies.push(registered);
         return {
             onConnect: (handler) => void registered.connectHandlers.push(handler),
             onDisconnect: (handler) => void registered.disconnectHandlers.push(handler),
+            onSubscribe: (handler) => void registered.subscribeHandlers.push(handler),
             onPublish: (handler) => void registered.publishHandlers.push(handler),
             isConnected: (clientId) => this.sessionOf(registered, clientId) !== null,
-            publish: (clientId, topic, payload, options) => this.publishFor(registered, clientId, topic, payload, options?.qos ?? 1),
+            publish: (clientId, topic, payload, options) => {
+                if (!this.sessionOf(registered, clientId)) return Promise.reject(new Error(`client ${clientId} is not connected`));
+                return this.publishAs(registered, clientId, topic, payload, options?.qos ?? 1);
+            },
+            publishAsFamily: (topic, payload, options) => this.publishAs(registered, registered.origin, topic, payload, options?.qos ?? 1),
             attach: (socket, listener) => this.attach(socket, listener),
             unregister: () => this.unregister(registered),
         };
@@ -83,6 +97,14 @@ export class DeviceBroker {
         const aedes = await createBroker({id: 'fogbridge-devices', keepaliveLimit: this.options.keepaliveLimitSeconds, hooks: this.hooks()});
         aedes.on('clientReady', (client) => this.onReady(client));
         aedes.on('clientDisconnect', (client) => this.onDisconnect(client));
+        aedes.on('subscribe', (subscriptions, client) => {
+            const owned = this.ownership.get(client);
+            if (!owned?.authenticated || !owned.owner.active) return;
+            // aedes reports refused subscriptions too, with the SUBACK's 0x80 as their QoS.
+            const topics = subscriptions.filter((subscription) => (subscription.qos as number) !== SUBSCRIPTION_REFUSED).map((subscription) => subscription.topic);
+            if (topics.length === 0) return;
+            for (const handler of owned.owner.subscribeHandlers) this.notify(owned.owner, 'subscribe', () => handler(owned.device, topics));
+        });
         aedes.on('publish', (packet, client) => {
             const owned = client ? this.ownership.get(client) : undefined;
             if (!owned?.authenticated || !owned.owner.active) return;
@@ -180,7 +202,9 @@ export class DeviceBroker {
                 const originId = (packet as {clientId?: string}).clientId;
                 const origin = originId === undefined ? undefined : this.sessions.get(originId);
                 // A message whose origin is gone (stored, retained) has no family to vouch for it.
-                if (!receiver?.authenticated || !origin || this.ownership.get(origin)?.owner !== receiver.owner) return null;
+                if (!receiver?.authenticated) return null;
+                const originFamily = originId === receiver.owner.origin ? receiver.owner : origin && this.ownership.get(origin)?.owner;
+                if (originFamily !== receiver.owner) return null;
                 return (receiver.owner.policy.authorizeForward?.(receiver.device, packet.topic) ?? true) ? packet : null;
             },
         };
@@ -245,13 +269,14 @@ export class DeviceBroker {
         return client && this.ownership.get(client)?.owner === owner ? client : null;
     }
 
-    private publishFor(owner: RegisteredPolicy, clientId: string, topic: string, payload: Buffer | string, qos: 0 | 1): Promise<void> {
+    /** Publishes with `origin` as the message's client id: a session of `owner`'s, or its own origin. */
+    private publishAs(owner: RegisteredPolicy, origin: string, topic: string, payload: Buffer | string, qos: 0 | 1): Promise<void> {
         const aedes = this.aedes;
-        if (!aedes || !owner.active || !this.sessionOf(owner, clientId)) return Promise.reject(new Error(`client ${clientId} is not connected`));
+        if (!aedes || !owner.active) return Promise.reject(new Error(`the device broker does not serve ${owner.family} now`));
         const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
         return new Promise((resolve, reject) => {
-            // The session's client id marks the message as this family's (see authorizeForward).
-            aedes.publish({cmd: 'publish', topic, payload: body, qos, retain: false, dup: false, clientId} as Parameters<Aedes['publish']>[0], (error) =>
+            // The origin marks the message as this family's (see authorizeForward).
+            aedes.publish({cmd: 'publish', topic, payload: body, qos, retain: false, dup: false, clientId: origin} as Parameters<Aedes['publish']>[0], (error) =>
                 error ? reject(error) : resolve(),
             );
         });

@@ -64,6 +64,11 @@ export interface FamilyBroker {
     onConnect(handler: (client: DeviceClient) => void): void;
     /** Not called for a session that a newer one with the same client id took over. */
     onDisconnect(handler: (client: DeviceClient) => void): void;
+    /**
+     * Subscriptions the policy granted, once they are in place: a message published from now on
+     * reaches the client (unlike at `onConnect`, which comes before the client could subscribe).
+     */
+    onSubscribe(handler: (client: DeviceClient, topics: string[]) => void): void;
     /** Publishes the policy allowed, from this family's clients. */
     onPublish(handler: (client: DeviceClient, topic: string, payload: Buffer) => void): void;
     isConnected(clientId: string): boolean;
@@ -72,6 +77,12 @@ export interface FamilyBroker {
      * clients subscribed to `topic` receive it. Never retained.
      */
     publish(clientId: string, topic: string, payload: Buffer | string, options?: {qos?: 0 | 1}): Promise<void>;
+    /**
+     * Publishes as the family itself, for a party that lives in the bridge rather than on a
+     * socket (Ecovacs' helper bot relaying app commands to bots): only this family's clients
+     * subscribed to `topic` receive it, and the family's own `onPublish` does not see it. Never retained.
+     */
+    publishAsFamily(topic: string, payload: Buffer | string, options?: {qos?: 0 | 1}): Promise<void>;
     /** Hands over a socket a TLS route accepted, as a connection from the listener named `listener`. */
     attach(socket: Socket, listener: string): void;
     /** Disconnects the family's clients and removes its policy. */

@@ -31,7 +31,9 @@ export interface PlainHttpListener {
 }
 
 export function createHttpServer(router: HttpRouter, log: Logger, label: string): http.Server {
-    const server = http.createServer({maxHeaderSize: 8192, requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5000}, (request, response) =>
+    // Node checks the two timeouts only every `connectionsCheckingInterval` (30 s by default), which
+    // would let a request that never finishes its headers hold the socket for up to 40 s.
+    const server = http.createServer({maxHeaderSize: 8192, requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5000, connectionsCheckingInterval: 1000}, (request, response) =>
         router.handle(request, response),
     );
     server.maxConnections = MAX_CONNECTIONS;

@@ -107,6 +107,8 @@ export async function listenDeviceTls(
     server.on('tlsClientError', (error, socket) => {
         const peer = peerAddress(socket, sockets);
         log.limited('warn', `${label}:tls:${peer}`, `${label} TLS handshake from ${peer} failed: ${describeTlsError(error)}`);
+        // With a listener here Node leaves a timed-out handshake's socket open: a ClientHello cut short would hold it for good.
+        socket.destroy();
     });
     if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
     server.on('drop', (dropped) => {

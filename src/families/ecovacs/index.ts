@@ -1,17 +1,27 @@
+import {startEcovacsBots} from '../../simulate/ecovacs.js';
+import {createLogger} from '../../util/logger.js';
 import type {FamilyModule} from '../family.js';
+import {ecovacsDeviceId} from './adapter.js';
+import {simulateEcovacsCommand} from './cli.js';
+import {EcovacsOnEdge} from './on-edge.js';
+import {ecovacsRedirects} from './server-names.js';
 import {ecovacsSettingsSchema} from './settings.js';
 
-/**
- * Ecovacs Deebot / Ozmo MQTT bots (a local Ecovacs cloud). Not in ALL_FAMILIES yet: bots reach it
- * only through the device edge (broker policy, SNI routes on 443, HTTP routes on 443 and 8007),
- * which this build lacks. Registering it then means building EcovacsService (service.ts) with the
- * edge's broker port and registering its hooks.
- */
+const DEMO_BOTS = 2;
+
+/** Ecovacs Deebot / Ozmo MQTT bots: a local Ecovacs cloud (REST, helper bot, broker policy) on the device edge. */
 export const ecovacsFamily = {
     id: 'ecovacs',
     settings: ecovacsSettingsSchema,
     enabled: (section) => section.enabled,
-    create: () => {
-        throw new Error('the ecovacs family needs the device edge (src/edge/) to reach its bots; this build has none');
+    create: (context) => new EcovacsOnEdge(context),
+    simulateCommand: () => simulateEcovacsCommand,
+    redirects: () => ecovacsRedirects(),
+    async startDemo(_section, bridge) {
+        const {mqttTlsPort, host} = bridge.edge;
+        if (mqttTlsPort === null) return {deviceIds: [], stop: async () => {}};
+        const bots = await startEcovacsBots({url: `mqtts://${host === '0.0.0.0' ? '127.0.0.1' : host}:${mqttTlsPort}`, count: DEMO_BOTS});
+        createLogger('demo').info(`started ${bots.bots.length} simulated Ecovacs bots: ${bots.bots.map((bot) => bot.endpoint.id).join(', ')}`);
+        return {deviceIds: bots.bots.map((bot) => ecovacsDeviceId(bot.endpoint.id)), stop: () => bots.stop()};
     },
 } satisfies FamilyModule<'ecovacs', typeof ecovacsSettingsSchema>;

@@ -42,7 +42,7 @@ export class EcovacsService implements FamilyService {
         private readonly context: Pick<FamilyContext<EcovacsSettings>, 'settings' | 'registry' | 'router' | 'dataDir'>,
         broker: DeviceBrokerPort,
         /** The edge's server certificate, offered to XMPP peers by STARTTLS; null offers none. */
-        xmppTls: TlsMaterial | null = null,
+        xmppTls: () => TlsMaterial | null = () => null,
     ) {
         const {settings} = context;
         this.helper = new HelperBot({publish: (topic, payload) => broker.publish(topic, payload), timeoutMs: settings.relayTimeoutMs, maxPending: settings.maxPendingRelays});

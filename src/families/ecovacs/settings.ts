@@ -6,6 +6,8 @@ import {ipv4, nullablePort, port} from '../../config/schema.js';
 export const ecovacsSettingsSchema = z
     .strictObject({
         enabled: z.boolean().default(true),
+        /** Address the plain REST port binds to (the shared TLS port is the edge's: `edge.host`). */
+        host: z.string().default('0.0.0.0'),
         /** Plain-HTTP REST (the same route table as HTTPS on the shared TLS port): `lookup.do` for XMPP bots, HA's self-hosted mode. null disables it. */
         restPort: nullablePort.default(8007),
         /**

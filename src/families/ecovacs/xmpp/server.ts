@@ -56,8 +56,11 @@ export interface XmppBotEvents {
 export interface XmppServerOptions {
     host: string;
     port: number;
-    /** The server certificate for STARTTLS; null offers no STARTTLS. */
-    tls: TlsMaterial | null;
+    /**
+     * The server certificate for STARTTLS, read when the server starts (the edge issues it after the
+     * families are created); null offers no STARTTLS.
+     */
+    tls: () => TlsMaterial | null;
     maxConnections: number;
     pingIntervalMs: number;
     /** How long our own requests (and clients' relayed ones, for the 103 retry) wait for a bot. */
@@ -96,7 +99,7 @@ export class BotUnreachableError extends Error {
 export class XmppServer {
     private server: net.Server | null = null;
     private readonly log: Logger;
-    private readonly secureContext: tls.SecureContext | null;
+    private secureContext: tls.SecureContext | null = null;
     private readonly connections = new Set<XmppConnection>();
     /** Ready bots by lower-case did. */
     private readonly bots = new Map<string, XmppConnection>();
@@ -109,11 +112,12 @@ export class XmppServer {
 
     constructor(readonly options: XmppServerOptions) {
         this.log = options.logger ?? createLogger('ecovacs:xmpp');
-        this.secureContext = options.tls ? tls.createSecureContext({cert: options.tls.cert, key: options.tls.key}) : null;
     }
 
     /** Resolves with the port bound. */
     async start(): Promise<number> {
+        const material = this.options.tls();
+        this.secureContext = material ? tls.createSecureContext({cert: material.cert, key: material.key}) : null;
         const server = net.createServer((socket) => this.accept(socket));
         server.maxConnections = this.options.maxConnections;
         server.on('drop', (data) => this.log.limited('warn', 'drop', `refused a connection from ${data?.remoteAddress ?? 'unknown'}: ${this.options.maxConnections} connections open`));
