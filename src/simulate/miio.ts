@@ -6,6 +6,7 @@
  */
 import {createHash, randomBytes} from 'node:crypto';
 import dgram from 'node:dgram';
+import {gzipSync} from 'node:zlib';
 
 import {createLogger} from '../util/logger.js';
 import {isPlainObject} from '../util/plain-object.js';
@@ -20,6 +21,7 @@ import {
     type MiioMessage,
     readHeader,
 } from '../families/miio/codec.js';
+import {encodeRawRoborockMap, type RoborockFloorPlan} from '../families/miio/map/roborock-map-codec.js';
 
 const log = createLogger('simulate:miio');
 
@@ -104,6 +106,45 @@ export const SIMULATED_ROOMS: readonly [segmentId: number, cloudRoomId: string][
     [18, '1100003'],
     [19, '1100004'],
 ];
+/** The flat's floor plan as drawn (x right, y down), 60 × 40 pixels of 5 cm: room 16 on the left, 17 top right, 18 bottom right. */
+const PLAN = {width: 60, height: 40, top: 480, left: 480};
+
+function plannedCell(x: number, y: number): number {
+    if (x === 0 || y === 0 || x === PLAN.width - 1 || y === PLAN.height - 1 || x === 29 || (x > 29 && y === 19)) return 1;
+    const room = x < 29 ? 16 : y < 19 ? 17 : 18;
+    return (room << 3) | 0b111;
+}
+
+/** Millimetres of the centre of drawn pixel (x, y). */
+export function simulatedMapPoint(x: number, y: number): {x: number; y: number} {
+    return {x: (PLAN.left + x) * 50, y: (PLAN.top + PLAN.height - 1 - y) * 50};
+}
+
+/** Where the simulated robot and its charger are drawn. */
+export const SIMULATED_ROBOT_PIXEL = {x: 45, y: 10};
+export const SIMULATED_CHARGER_PIXEL = {x: 10, y: 30};
+
+/** The simulated vacuum's map: the floor plan, its dock, the robot and its path from the dock. */
+export function simulatedFloorPlan(): RoborockFloorPlan {
+    const pixels = new Uint8Array(PLAN.width * PLAN.height);
+    // Stored bottom row first, as the robot stores it.
+    for (let y = 0; y < PLAN.height; y++) for (let x = 0; x < PLAN.width; x++) pixels[(PLAN.height - 1 - y) * PLAN.width + x] = plannedCell(x, y);
+    const path = [SIMULATED_CHARGER_PIXEL, {x: 10, y: 10}, {x: 28, y: 10}, SIMULATED_ROBOT_PIXEL].map(({x, y}) => simulatedMapPoint(x, y));
+    return {
+        ...PLAN,
+        pixels,
+        charger: simulatedMapPoint(SIMULATED_CHARGER_PIXEL.x, SIMULATED_CHARGER_PIXEL.y),
+        robot: simulatedMapPoint(SIMULATED_ROBOT_PIXEL.x, SIMULATED_ROBOT_PIXEL.y),
+        path,
+        virtualWalls: [[simulatedMapPoint(40, 25), simulatedMapPoint(50, 25)]],
+    };
+}
+
+/** The gzipped upload of the simulated map. */
+export function simulatedMapUpload(): Buffer {
+    return gzipSync(encodeRawRoborockMap(simulatedFloorPlan()));
+}
+
 /** Simulated seconds spent in each room of a room job. */
 const TICKS_PER_ROOM = 3;
 
