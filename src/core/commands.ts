@@ -8,6 +8,7 @@ import type {
     FanFeature,
     FanState,
     Feature,
+    FeatureValue,
     LightFeature,
     LightState,
     NumberFeature,
@@ -16,9 +17,16 @@ import type {
     UpdateFeature,
     VacuumAction,
     VacuumFeature,
+    VacuumState,
 } from './device.js';
 
-export type VacuumCommand = {kind: 'vacuum'; action: VacuumAction} | {kind: 'vacuum'; action: 'set_fan_speed'; fanSpeed: string};
+export type VacuumCommand =
+    | {kind: 'vacuum'; action: VacuumAction}
+    | {kind: 'vacuum'; action: 'set_fan_speed'; fanSpeed: string}
+    /** Cleans these rooms, in this order: ids from the vacuum's `segments` state. */
+    | {kind: 'vacuum'; action: 'clean_segments'; segments: string[]}
+    /** The user's name for a room (the robot knows only ids); the adapter keeps it. */
+    | {kind: 'vacuum'; action: 'rename_segment'; segment: string; name: string};
 
 export interface SwitchCommand {
     kind: 'switch';
@@ -64,14 +72,19 @@ export class CommandError extends Error {
     override readonly name = 'CommandError';
 }
 
+/** More rooms than any flat has: a longer list is a sender's mistake, not a cleaning job. */
+export const MAX_SEGMENTS_PER_COMMAND = 64;
+export const MAX_ROOM_NAME = 64;
+
 /** The kelvin range checked when a light declares none: wider than any lamp, narrower than nonsense. */
 const KELVIN_SANITY = {min: 1000, max: 20_000};
 
 /**
  * Throws a CommandError saying why `command` does not fit `feature`. The values are checked as
  * well as their ranges: intakes that build commands from JSON may pass on what they were sent.
+ * `value` is the feature's current state, for what the device changes at run time (a vacuum's rooms).
  */
-export function validateCommand(feature: Feature, command: FeatureCommand): void {
+export function validateCommand(feature: Feature, command: FeatureCommand, value: FeatureValue = null): void {
     if (command.kind !== feature.kind) {
         const takes = isCommandable(feature) ? `takes ${feature.kind} commands, not ${String(command.kind)}` : 'takes no command';
         throw new CommandError(`${feature.kind} "${feature.id}" ${takes}`);
@@ -79,7 +92,7 @@ export function validateCommand(feature: Feature, command: FeatureCommand): void
     // The kinds are equal (checked above); TypeScript cannot pair the two unions by it.
     switch (command.kind) {
         case 'vacuum':
-            return validateVacuum(feature as VacuumFeature, command);
+            return validateVacuum(feature as VacuumFeature, command, value as VacuumState | null);
         case 'switch':
             return validateSwitch(feature as SwitchFeature, command);
         case 'light':
@@ -101,7 +114,14 @@ function isCommandable(feature: Feature): boolean {
     return feature.kind !== 'sensor' && feature.kind !== 'binary_sensor' && feature.kind !== 'event';
 }
 
-function validateVacuum(feature: VacuumFeature, command: VacuumCommand): void {
+function validateVacuum(feature: VacuumFeature, command: VacuumCommand, state: VacuumState | null): void {
+    if (command.action === 'clean_segments') return validateSegments(feature, command.segments, state?.segments ?? {});
+    if (command.action === 'rename_segment') {
+        validateSegments(feature, [command.segment], state?.segments ?? {});
+        const name = command.name;
+        if (typeof name !== 'string' || name.trim().length === 0 || name.length > MAX_ROOM_NAME) throw new CommandError(`a room name is 1–${MAX_ROOM_NAME} characters, got ${quote(name)}`);
+        return;
+    }
     if (command.action === 'set_fan_speed') {
         if (!feature.fanSpeeds?.includes(command.fanSpeed)) {
             const known = feature.fanSpeeds?.length ? `: one of ${feature.fanSpeeds.join(', ')}` : ' (this vacuum has no fan speeds)';
@@ -110,6 +130,21 @@ function validateVacuum(feature: VacuumFeature, command: VacuumCommand): void {
         return;
     }
     if (!feature.commands.includes(command.action)) throw new CommandError(`unsupported vacuum command ${quote(command.action)}`);
+}
+
+function validateSegments(feature: VacuumFeature, segments: unknown, known: Record<string, string>): void {
+    if (!feature.segments) throw new CommandError(`vacuum "${feature.id}" cannot clean single rooms`);
+    if (!Array.isArray(segments) || segments.length === 0) throw new CommandError('clean_segments needs a non-empty list of segment ids');
+    if (segments.length > MAX_SEGMENTS_PER_COMMAND) throw new CommandError(`at most ${MAX_SEGMENTS_PER_COMMAND} segments at once, got ${segments.length}`);
+    const seen = new Set<unknown>();
+    for (const segment of segments) {
+        if (typeof segment !== 'string' || !Object.hasOwn(known, segment)) {
+            const rooms = Object.keys(known);
+            throw new CommandError(`unknown segment ${quote(segment)}: ${rooms.length ? `one of ${rooms.join(', ')}` : 'the vacuum has reported no rooms yet'}`);
+        }
+        if (seen.has(segment)) throw new CommandError(`segment ${quote(segment)} is listed twice`);
+        seen.add(segment);
+    }
 }
 
 function validateSwitch(feature: SwitchFeature, command: SwitchCommand): void {

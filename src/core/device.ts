@@ -47,6 +47,11 @@ export interface VacuumFeature extends FeatureBase {
     kind: 'vacuum';
     commands: VacuumAction[];
     fanSpeeds?: string[];
+    /**
+     * The vacuum cleans single rooms ("segments"). Which rooms there are is state, not a
+     * declaration (`VacuumState.segments`): the robot's map changes them at any time.
+     */
+    segments?: boolean;
 }
 
 export interface SwitchFeature extends FeatureBase {
@@ -138,6 +143,8 @@ export type Feature =
 export interface VacuumState {
     activity: VacuumActivity | null;
     fanSpeed?: string;
+    /** Segment id → room name, for a vacuum with `segments`; ids are strings, as HA sends them back. */
+    segments?: Record<string, string>;
 }
 export interface LightState {
     on: boolean;

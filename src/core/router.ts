@@ -46,7 +46,7 @@ export class CommandRouter {
             const feature = device.features.find((candidate) => candidate.id === featureId);
             if (!feature) throw new CommandError(`${deviceId} has no feature "${featureId}"`);
             const command = decode(feature);
-            validateCommand(feature, command);
+            validateCommand(feature, command, device.state[feature.id] ?? null);
             const handler = this.handlers.get(device.family);
             if (!handler) throw new CommandError(`no adapter for ${device.family} is running`);
             log.debug(() => `${deviceId}/${featureId}: ${JSON.stringify(command)}`);

@@ -1,6 +1,7 @@
 import {CommandError, type FanCommand, type FeatureCommand, type LightCommand, quote} from '../core/commands.js';
 import {type Feature, type LightState, VACUUM_ACTIONS, type VacuumAction} from '../core/device.js';
 import {isPlainObject} from '../util/plain-object.js';
+import {CLEAN_SEGMENTS_ATTRIBUTE} from './topics.js';
 
 const MAX_PAYLOAD = 4096;
 
@@ -19,6 +20,7 @@ export function decodeCommand(feature: Feature, attribute: string | null, payloa
             return {kind: 'switch', on: onOff(text)};
         case 'vacuum':
             if (attribute === 'fan_speed') return {kind: 'vacuum', action: 'set_fan_speed', fanSpeed: text};
+            if (attribute === CLEAN_SEGMENTS_ATTRIBUTE) return {kind: 'vacuum', action: 'clean_segments', segments: decodeSegmentIds(text)};
             if (attribute) break;
             if (!(VACUUM_ACTIONS as readonly string[]).includes(text)) throw new CommandError(`unsupported vacuum command ${quote(text)}`);
             return {kind: 'vacuum', action: text as VacuumAction};
@@ -54,6 +56,22 @@ function onOff(text: string): boolean {
     const upper = text.toUpperCase();
     if (upper === 'ON' || upper === 'OFF') return upper === 'ON';
     throw new CommandError(`expected ON or OFF, got ${quote(text)}`);
+}
+
+/** HA sends the segment ids as a JSON list of strings (`["16","17"]`); numbers are read as their text. */
+function decodeSegmentIds(text: string): string[] {
+    let body: unknown;
+    try {
+        body = JSON.parse(text);
+    } catch {
+        throw new CommandError(`segment ids are a JSON list such as ["16","17"], got ${quote(text)}`);
+    }
+    if (!Array.isArray(body)) throw new CommandError(`segment ids are a JSON list such as ["16","17"], got ${quote(text)}`);
+    return body.map((id) => {
+        if (typeof id === 'string') return id;
+        if (Number.isInteger(id)) return String(id);
+        throw new CommandError(`a segment id is a string, got ${quote(id)}`);
+    });
 }
 
 function decodeNumber(text: string): number {

@@ -16,7 +16,7 @@ import type {
 } from '../core/device.js';
 import {LOG_LEVELS} from '../util/logger.js';
 import {PROJECT_URL, VERSION} from '../version.js';
-import {BRIDGE_DEVICE_ID, type TopicLayout} from './topics.js';
+import {BRIDGE_DEVICE_ID, CLEAN_SEGMENTS_ATTRIBUTE, type TopicLayout} from './topics.js';
 
 /**
  * Device-based discovery (`<prefix>/device/<id>/config`): one retained message per device with
@@ -121,6 +121,8 @@ const BUILDERS: {[K in Feature['kind']]: (context: BuildContext<Extract<Feature,
             config.fan_speed_list = feature.fanSpeeds;
             config.set_fan_speed_topic = commandTopic(context, 'fan_speed');
         }
+        // HA 2026.5: the rooms come with the state (`segments`); HA publishes the chosen ids as a JSON list.
+        if (feature.segments) config.clean_segments_command_topic = commandTopic(context, CLEAN_SEGMENTS_ATTRIBUTE);
         return config;
     },
     switch(context: BuildContext<SwitchFeature>) {

@@ -28,6 +28,7 @@ export function renderFeature(feature: Feature, value: FeatureValue): unknown {
             const vacuum = value as VacuumState | null;
             const out: Record<string, unknown> = {state: vacuum?.activity ?? null};
             if (vacuum?.fanSpeed) out.fan_speed = vacuum.fanSpeed;
+            if (feature.segments && vacuum?.segments) out.segments = vacuum.segments;
             return out;
         }
         case 'light': {

@@ -13,6 +13,9 @@
  * | <base>/<device>/<feature>[/<attr>]/set  | no       | command                         |
  * | <prefix>/device/<device>/config         | yes      | device-based discovery          |
  */
+/** `<base>/<device>/<vacuum>/clean_segments/set`: where HA sends the room ids to clean. */
+export const CLEAN_SEGMENTS_ATTRIBUTE = 'clean_segments';
+
 /** Command topics `<base>/bridge/<feature>/set` address the bridge itself. */
 export const BRIDGE_DEVICE_ID = 'bridge';
 

@@ -1,11 +1,12 @@
 /**
  * Simulated miIO devices that talk to a cloud (the bridge) exactly as a real `miio_client` does
  * (protocol note miio.md §3.1): hello, `_otc.info`, keepalives every 15 s, pushes on change, and
- * answers to the cloud's requests. A Roborock S5-like vacuum drains its battery while cleaning and
- * docks when sent home; a chuangmi plug switches.
+ * answers to the cloud's requests. A Roborock S5-like vacuum drains its battery while cleaning,
+ * cleans single rooms of its small flat and docks when sent home; a chuangmi plug switches.
  */
 import {createHash, randomBytes} from 'node:crypto';
 import dgram from 'node:dgram';
+import {gzipSync} from 'node:zlib';
 
 import {createLogger} from '../util/logger.js';
 import {isPlainObject} from '../util/plain-object.js';
@@ -20,6 +21,7 @@ import {
     type MiioMessage,
     readHeader,
 } from '../families/miio/codec.js';
+import {encodeRawRoborockMap, type RoborockFloorPlan} from '../families/miio/map/roborock-map-codec.js';
 
 const log = createLogger('simulate:miio');
 
@@ -94,6 +96,58 @@ export async function startMiioSimulator(options: MiioSimulatorOptions): Promise
 
 type Status = Record<string, number>;
 
+/**
+ * The simulated vacuum's flat: segment id → the cloud room id `get_room_mapping` pairs it with
+ * (a number the vendor app resolves to a name; the robot never knows the name).
+ */
+export const SIMULATED_ROOMS: readonly [segmentId: number, cloudRoomId: string][] = [
+    [16, '1100001'],
+    [17, '1100002'],
+    [18, '1100003'],
+    [19, '1100004'],
+];
+/** The flat's floor plan as drawn (x right, y down), 60 × 40 pixels of 5 cm: room 16 on the left, 17 top right, 18 bottom right. */
+const PLAN = {width: 60, height: 40, top: 480, left: 480};
+
+function plannedCell(x: number, y: number): number {
+    if (x === 0 || y === 0 || x === PLAN.width - 1 || y === PLAN.height - 1 || x === 29 || (x > 29 && y === 19)) return 1;
+    const room = x < 29 ? 16 : y < 19 ? 17 : 18;
+    return (room << 3) | 0b111;
+}
+
+/** Millimetres of the centre of drawn pixel (x, y). */
+export function simulatedMapPoint(x: number, y: number): {x: number; y: number} {
+    return {x: (PLAN.left + x) * 50, y: (PLAN.top + PLAN.height - 1 - y) * 50};
+}
+
+/** Where the simulated robot and its charger are drawn. */
+export const SIMULATED_ROBOT_PIXEL = {x: 45, y: 10};
+export const SIMULATED_CHARGER_PIXEL = {x: 10, y: 30};
+
+/** The simulated vacuum's map: the floor plan, its dock, the robot and its path from the dock. */
+export function simulatedFloorPlan(): RoborockFloorPlan {
+    const pixels = new Uint8Array(PLAN.width * PLAN.height);
+    // Stored bottom row first, as the robot stores it.
+    for (let y = 0; y < PLAN.height; y++) for (let x = 0; x < PLAN.width; x++) pixels[(PLAN.height - 1 - y) * PLAN.width + x] = plannedCell(x, y);
+    const path = [SIMULATED_CHARGER_PIXEL, {x: 10, y: 10}, {x: 28, y: 10}, SIMULATED_ROBOT_PIXEL].map(({x, y}) => simulatedMapPoint(x, y));
+    return {
+        ...PLAN,
+        pixels,
+        charger: simulatedMapPoint(SIMULATED_CHARGER_PIXEL.x, SIMULATED_CHARGER_PIXEL.y),
+        robot: simulatedMapPoint(SIMULATED_ROBOT_PIXEL.x, SIMULATED_ROBOT_PIXEL.y),
+        path,
+        virtualWalls: [[simulatedMapPoint(40, 25), simulatedMapPoint(50, 25)]],
+    };
+}
+
+/** The gzipped upload of the simulated map. */
+export function simulatedMapUpload(): Buffer {
+    return gzipSync(encodeRawRoborockMap(simulatedFloorPlan()));
+}
+
+/** Simulated seconds spent in each room of a room job. */
+const TICKS_PER_ROOM = 3;
+
 export class SimulatedMiioDevice {
     readonly did: number;
     readonly key: string;
@@ -118,6 +172,9 @@ export class SimulatedMiioDevice {
     otcAnswered = false;
     private spotTicks = 0;
     private returnTicks = 0;
+    private segmentTicks = 0;
+    /** The rooms of the last `app_segment_clean`, in the order asked: tests read it. */
+    lastSegmentClean: number[] = [];
 
     constructor(private readonly options: MiioSimulatorOptions & {did: number; key: string}) {
         this.did = options.did;
@@ -257,14 +314,27 @@ export class SimulatedMiioDevice {
                 return {model: this.model, fw_ver: '3.5.8_002034', hw_ver: 'Linux'};
             case 'app_start':
             case 'resume_zoned_clean':
-            case 'resume_segment_clean':
                 this.setStatus({state: 5, in_cleaning: 1, in_returning: 0});
                 return ok;
+            case 'resume_segment_clean':
+                if (this.segmentTicks <= 0) return undefined;
+                this.setStatus({state: 18, in_cleaning: 3, in_returning: 0});
+                return ok;
+            case 'get_room_mapping':
+                return SIMULATED_ROOMS.map(([segment, cloudRoom]) => [segment, cloudRoom]);
+            case 'app_segment_clean': {
+                const segments = segmentsOf(params);
+                if (!segments) return undefined;
+                this.lastSegmentClean = segments;
+                this.segmentTicks = segments.length * TICKS_PER_ROOM;
+                this.setStatus({state: 18, in_cleaning: 3, in_returning: 0});
+                return ok;
+            }
             case 'app_stop':
                 this.setStatus({state: 3, in_cleaning: 0, in_returning: 0});
                 return ok;
             case 'app_pause':
-                if (this.status.state === 5 || this.status.state === 11 || this.status.state === 6) this.setStatus({state: 10});
+                if ([5, 6, 11, 18].includes(this.status.state ?? 0)) this.setStatus({state: 10});
                 return ok;
             case 'app_charge':
                 this.returnTicks = 5;
@@ -348,7 +418,7 @@ export class SimulatedMiioDevice {
     tick(): void {
         const state = this.status.state;
         const battery = this.status.battery ?? 100;
-        if (state === 5 || state === 11) {
+        if (state === 5 || state === 11 || state === 18) {
             this.status.clean_time = (this.status.clean_time ?? 0) + 1;
             this.status.clean_area = (this.status.clean_area ?? 0) + 250_000;
             this.consumables.main_brush_work_time++;
@@ -359,6 +429,13 @@ export class SimulatedMiioDevice {
                 this.returnTicks = 5;
                 this.push('event.low_power_back', []);
                 this.setStatus({battery: drained, state: 6, in_returning: 1});
+                return;
+            }
+            if (state === 18 && --this.segmentTicks <= 0) {
+                // The rooms are done: the robot heads home, as a real one does after a room job.
+                this.push('event.segment_clean_succ', []);
+                this.returnTicks = 5;
+                this.setStatus({battery: drained, state: 6, in_returning: 1, in_cleaning: 0});
                 return;
             }
             if (state === 11 && --this.spotTicks <= 0) {
@@ -376,4 +453,13 @@ export class SimulatedMiioDevice {
             this.setStatus({battery: Math.min(100, battery + 1)});
         }
     }
+}
+
+/** `[{"segments":[16,17],"repeat":1,…}]` (newer firmware) or `[16,17]` (older); null unless every id is a room of the flat. */
+function segmentsOf(params: unknown[]): number[] | null {
+    const first = params[0];
+    const list = isPlainObject(first) ? first.segments : params;
+    if (!Array.isArray(list) || list.length === 0) return null;
+    const known = new Set(SIMULATED_ROOMS.map(([segment]) => segment));
+    return list.every((id) => typeof id === 'number' && known.has(id)) ? (list as number[]) : null;
 }

@@ -16,7 +16,10 @@ export function decodeWebCommand(body: unknown, feature: Feature): FeatureComman
     // The values are whatever the browser sent, typed only by these casts: validateCommand checks them next.
     switch (feature.kind) {
         case 'vacuum':
-            return (body.action === 'set_fan_speed' ? {kind: 'vacuum', action: 'set_fan_speed', fanSpeed: body.fanSpeed} : {kind: 'vacuum', action: body.action}) as VacuumCommand;
+            if (body.action === 'set_fan_speed') return {kind: 'vacuum', action: 'set_fan_speed', fanSpeed: body.fanSpeed} as VacuumCommand;
+            if (body.action === 'clean_segments') return {kind: 'vacuum', action: 'clean_segments', segments: body.segments} as VacuumCommand;
+            if (body.action === 'rename_segment') return {kind: 'vacuum', action: 'rename_segment', segment: body.segment, name: body.name} as VacuumCommand;
+            return {kind: 'vacuum', action: body.action} as VacuumCommand;
         case 'switch':
             return {kind: 'switch', on: body.on as boolean};
         case 'light':

@@ -1,11 +1,12 @@
 import {describe, expect, it} from 'vitest';
 
 import {CommandError, type FeatureCommand, validateCommand} from '../../src/core/commands.js';
-import type {Feature} from '../../src/core/device.js';
+import type {Feature, FeatureValue} from '../../src/core/device.js';
 
 const features = {
     vacuum: {id: 'vacuum', kind: 'vacuum', name: null, commands: ['start', 'return_to_base'], fanSpeeds: ['quiet', 'max']},
     bareVacuum: {id: 'vacuum', kind: 'vacuum', name: null, commands: ['start']},
+    roomVacuum: {id: 'vacuum', kind: 'vacuum', name: null, commands: ['start'], segments: true},
     relay: {id: 'relay', kind: 'switch', name: 'Relay'},
     lamp: {id: 'lamp', kind: 'light', name: 'Lamp', colorModes: ['hs', 'color_temp'], minKelvin: 2700, maxKelvin: 6500},
     dimmer: {id: 'dimmer', kind: 'light', name: 'Dimmer', colorModes: ['brightness']},
@@ -22,9 +23,9 @@ const features = {
 } satisfies Record<string, Feature>;
 
 /** The reason a command is refused, or null when it is accepted. */
-function refusal(feature: Feature, command: FeatureCommand): string | null {
+function refusal(feature: Feature, command: FeatureCommand, value: FeatureValue = null): string | null {
     try {
-        validateCommand(feature, command);
+        validateCommand(feature, command, value);
         return null;
     } catch (error) {
         expect(error).toBeInstanceOf(CommandError);
@@ -48,6 +49,27 @@ describe('validateCommand', () => {
         expect(refusal(features.vacuum, unchecked({kind: 'vacuum', action: 'self_destruct'}))).toBe('unsupported vacuum command "self_destruct"');
         expect(refusal(features.vacuum, {kind: 'vacuum', action: 'set_fan_speed', fanSpeed: 'warp'})).toBe('unknown fan speed "warp": one of quiet, max');
         expect(refusal(features.bareVacuum, {kind: 'vacuum', action: 'set_fan_speed', fanSpeed: 'max'})).toBe('unknown fan speed "max" (this vacuum has no fan speeds)');
+    });
+
+    it('vacuum rooms: ids of the rooms the vacuum reported, each once; names of 1–64 characters', () => {
+        const rooms = {activity: 'docked', segments: {'16': 'Kitchen', '17': 'Hall'}} as const;
+        const clean = (segments: unknown): FeatureCommand => unchecked({kind: 'vacuum', action: 'clean_segments', segments});
+        expect(refusal(features.roomVacuum, clean(['17', '16']), rooms)).toBeNull();
+        expect(refusal(features.roomVacuum, clean(['18']), rooms)).toBe('unknown segment "18": one of 16, 17');
+        expect(refusal(features.roomVacuum, clean(['16']), null)).toBe('unknown segment "16": the vacuum has reported no rooms yet');
+        expect(refusal(features.roomVacuum, clean([16]), rooms)).toBe('unknown segment 16: one of 16, 17');
+        expect(refusal(features.roomVacuum, clean(['constructor']), rooms)).toBe('unknown segment "constructor": one of 16, 17');
+        expect(refusal(features.roomVacuum, clean(['16', '16']), rooms)).toBe('segment "16" is listed twice');
+        expect(refusal(features.roomVacuum, clean([]), rooms)).toBe('clean_segments needs a non-empty list of segment ids');
+        expect(refusal(features.roomVacuum, clean('16'), rooms)).toBe('clean_segments needs a non-empty list of segment ids');
+        expect(refusal(features.roomVacuum, clean(Array.from({length: 65}, (_, index) => String(index))), rooms)).toBe('at most 64 segments at once, got 65');
+        expect(refusal(features.bareVacuum, clean(['16']), rooms)).toBe('vacuum "vacuum" cannot clean single rooms');
+
+        const rename = (segment: unknown, name: unknown): FeatureCommand => unchecked({kind: 'vacuum', action: 'rename_segment', segment, name});
+        expect(refusal(features.roomVacuum, rename('16', 'Küche'), rooms)).toBeNull();
+        expect(refusal(features.roomVacuum, rename('18', 'Bath'), rooms)).toBe('unknown segment "18": one of 16, 17');
+        expect(refusal(features.roomVacuum, rename('16', '  '), rooms)).toBe('a room name is 1–64 characters, got "  "');
+        expect(refusal(features.roomVacuum, rename('16', 'x'.repeat(65)), rooms)).toMatch(/^a room name is 1–64 characters/);
     });
 
     it('switch: true or false', () => {

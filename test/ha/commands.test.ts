@@ -33,6 +33,15 @@ describe('decodeCommand: HA wire format → typed command', () => {
         expect(decode('relay', 'x'.repeat(4097))).toBe('payload of 4097 bytes is too large');
     });
 
+    it('reads the segment ids HA sends for a room clean: a JSON list of strings', () => {
+        expect(decode('vacuum', '["16","17"]', 'clean_segments')).toEqual({kind: 'vacuum', action: 'clean_segments', segments: ['16', '17']});
+        expect(decode('vacuum', '[16]', 'clean_segments')).toEqual({kind: 'vacuum', action: 'clean_segments', segments: ['16']});
+        expect(decode('vacuum', '16', 'clean_segments')).toBe('segment ids are a JSON list such as ["16","17"], got "16"');
+        expect(decode('vacuum', 'kitchen', 'clean_segments')).toBe('segment ids are a JSON list such as ["16","17"], got "kitchen"');
+        expect(decode('vacuum', '[{"id":16}]', 'clean_segments')).toBe('a segment id is a string, got {"id":16}');
+        expect(decode('vacuum', '[1.5]', 'clean_segments')).toBe('a segment id is a string, got 1.5');
+    });
+
     it('reads the JSON light schema; any change but "off" also means "on"', () => {
         expect(decode('lamp', '{"color":{"h":120,"s":50}}')).toEqual({kind: 'light', change: {on: true, hs: {h: 120, s: 50}, colorMode: 'hs'}});
         expect(decode('lamp', '{"state":"OFF"}')).toEqual({kind: 'light', change: {on: false}});

@@ -63,3 +63,22 @@ describe('availability per component', () => {
         expect(payload.cmps.key_status).not.toHaveProperty('available_while_offline');
     });
 });
+
+describe('vacuum rooms (HA 2026.5 segments)', () => {
+    it('a vacuum that cleans rooms gets clean_segments_command_topic; its state carries the rooms', () => {
+        const vacuum: Feature = {id: 'vacuum', kind: 'vacuum', name: null, commands: ['start'], segments: true};
+        const target = device([vacuum]);
+        const payload = buildDiscovery(target, topics);
+        assertValidDiscovery(topics.discovery(target.id), JSON.stringify(payload));
+        expect(payload.cmps.vacuum).toMatchObject({clean_segments_command_topic: `fogbridge/${target.id}/vacuum/clean_segments/set`});
+        expect(renderDeviceState(target, {vacuum: {activity: 'docked', segments: {'16': 'Kitchen'}}})).toEqual({vacuum: {state: 'docked', segments: {'16': 'Kitchen'}}});
+        // Before the robot has told its rooms, none are claimed.
+        expect(renderDeviceState(target, {vacuum: {activity: 'docked'}})).toEqual({vacuum: {state: 'docked'}});
+    });
+
+    it('a vacuum without rooms has neither', () => {
+        const target = device([{id: 'vacuum', kind: 'vacuum', name: null, commands: ['start']}]);
+        expect(buildDiscovery(target, topics).cmps.vacuum).not.toHaveProperty('clean_segments_command_topic');
+        expect(renderDeviceState(target, {vacuum: {activity: 'docked', segments: {'16': 'Kitchen'}}})).toEqual({vacuum: {state: 'docked'}});
+    });
+});

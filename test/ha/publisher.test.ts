@@ -56,7 +56,7 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
         expect(state).toMatchObject({relay: 'OFF', vacuum: {state: 'docked', fan_speed: 'balanced'}, charging: 'ON', mode: 'eco'});
         // The vacuum's own topic is published after the device state, possibly in a later packet.
         await ha.waitFor((message) => message.topic === `fogbridge/${id}/vacuum/state` && JSON.parse(message.payload).state === 'docked', {what: 'the vacuum state docked'});
-        expect(ha.latest(`fogbridge/${id}/vacuum/state`)?.payload).toBe('{"state":"docked","fan_speed":"balanced"}');
+        expect(ha.latest(`fogbridge/${id}/vacuum/state`)?.payload).toBe('{"state":"docked","fan_speed":"balanced","segments":{"16":"Kitchen","17":"Hall"}}');
 
         // A late subscriber (HA restarting) gets everything from the broker's retained store.
         const late = await HaTestClient.connect(bridge!.haUrl);
@@ -81,9 +81,10 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
         await ha.waitFor((message) => message.topic === `fogbridge/${id}/vacuum/state` && JSON.parse(message.payload).state === 'cleaning');
         await ha.command(id, 'vacuum', 'max', 'fan_speed');
         await ha.waitFor((message) => message.topic === `fogbridge/${id}/vacuum/state` && JSON.parse(message.payload).fan_speed === 'max');
+        await ha.command(id, 'vacuum', '["17","16"]', 'clean_segments');
         await ha.command(id, 'lamp', JSON.stringify({state: 'ON', color: {h: 120, s: 50}}));
         await ha.waitFor((message) => message.topic === `fogbridge/${id}/lamp/state` && message.payload === '{"state":"ON","color_mode":"hs","color":{"h":120,"s":50}}');
-        expect(family.commands.map((command) => `${command.featureId}:${command.action}`)).toEqual(['relay:set', 'vacuum:start', 'vacuum:set_fan_speed', 'lamp:set']);
+        expect(family.commands.map((command) => `${command.featureId}:${command.action}`)).toEqual(['relay:set', 'vacuum:start', 'vacuum:set_fan_speed', 'vacuum:clean_segments', 'lamp:set']);
     });
 
     it('refuses commands that do not fit the feature', async () => {
@@ -93,6 +94,7 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
         await ha.command(id, 'mode', 'turbo');
         await ha.command(id, 'volume', '101');
         await ha.command(id, 'vacuum', 'self_destruct');
+        await ha.command(id, 'vacuum', '["16","99"]', 'clean_segments');
         await ha.command(id, 'relay', 'maybe');
         // A valid command after the bad ones proves they were processed (and dropped) in order.
         await ha.command(id, 'mode', 'normal');

@@ -34,7 +34,7 @@ describe('miIO end to end: simulated devices → bridge → Mosquitto → HA', (
                     port: udpPort,
                     gslb: {enabled: false},
                     devices: [
-                        {did: VACUUM_DID, key: simulatedCloudKey(VACUUM_DID), name: 'Robot'},
+                        {did: VACUUM_DID, key: simulatedCloudKey(VACUUM_DID), name: 'Robot', rooms: {'16': 'Kitchen', '18': 'Bathroom'}},
                         {did: PLUG_DID, key: simulatedCloudKey(PLUG_DID)},
                     ],
                 },
@@ -99,6 +99,42 @@ describe('miIO end to end: simulated devices → bridge → Mosquitto → HA', (
         const event = await ha.waitFor((message) => message.topic === `${ha.baseTopic}/${vacuumId}/event/event`, {since, timeoutMs: 8000, what: 'the back_to_dock event'});
         expect(JSON.parse(event.payload)).toMatchObject({event_type: 'back_to_dock'});
         await ha.waitFor((message) => message.topic === vacuumTopic && (JSON.parse(message.payload) as Tree).state === 'docked', {since, timeoutMs: 8000, what: 'docked again'});
+    });
+
+    it('the vacuum shows its rooms in HA, and a room clean from HA reaches the robot as app_segment_clean', async () => {
+        const discovery = await discoveryWith(vacuumId, 'vacuum');
+        const segmentsTopic = discovery.cmps.vacuum!.clean_segments_command_topic;
+        expect(segmentsTopic).toBe(`${ha.baseTopic}/${vacuumId}/vacuum/clean_segments/set`);
+        const vacuumTopic = `${ha.baseTopic}/${vacuumId}/vacuum/state`;
+        const withRooms = await ha.waitFor((message) => message.topic === vacuumTopic && 'segments' in (JSON.parse(message.payload) as Tree), {timeoutMs: 8000, what: 'the rooms'});
+        expect((JSON.parse(withRooms.payload) as Tree).segments).toEqual({'16': 'Kitchen', '17': 'Room 17', '18': 'Bathroom', '19': 'Room 19'});
+
+        const robot = simulators[0]!.devices[0]!;
+        const since = Date.now();
+        // As HA publishes it: a JSON list of segment id strings.
+        await ha.publish(segmentsTopic as string, '["18","16"]');
+        await ha.waitFor((message) => message.topic === vacuumTopic && (JSON.parse(message.payload) as Tree).state === 'cleaning', {since, timeoutMs: 8000, what: 'cleaning the rooms'});
+        expect(robot.received).toContain('app_segment_clean');
+        expect(robot.lastSegmentClean).toEqual([18, 16]);
+        expect(robot.status).toMatchObject({state: 18, in_cleaning: 3});
+
+        // A room the robot does not have is refused by the bridge: the robot never hears of it.
+        const asked = robot.received.length;
+        await ha.publish(segmentsTopic as string, '["42"]');
+        await ha.command(vacuumId, 'vacuum', 'pause');
+        await ha.waitFor((message) => message.topic === vacuumTopic && (JSON.parse(message.payload) as Tree).state === 'paused', {since, timeoutMs: 8000, what: 'paused'});
+        expect(robot.received.slice(asked).filter((method) => method !== 'get_status')).toEqual(['app_pause']);
+        // "start" resumes the paused room job, not a full clean.
+        await ha.command(vacuumId, 'vacuum', 'start');
+        await expect.poll(() => robot.received.includes('resume_segment_clean'), {timeout: 8000}).toBe(true);
+        expect(robot.status.state).toBe(18);
+
+        // A rename (the web UI's) is kept by the bridge and shown at once; the robot is not asked.
+        const before = robot.received.length;
+        await bridge.router.route(vacuumId, 'vacuum', {kind: 'vacuum', action: 'rename_segment', segment: '17', name: 'Hall'});
+        await ha.waitFor((message) => message.topic === vacuumTopic && ((JSON.parse(message.payload) as {segments?: Tree}).segments?.['17'] === 'Hall'), {since, timeoutMs: 8000, what: 'the renamed room'});
+        expect(bridge.registry.get(vacuumId)!.extra.roomNames).toEqual({'17': 'Hall'});
+        expect(robot.received.slice(before).filter((method) => method !== 'get_status')).toEqual([]);
     });
 
     it('the plug appears as a switch and follows on/off from HA', async () => {

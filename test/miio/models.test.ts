@@ -30,7 +30,10 @@ describe('Roborock vacuum', () => {
             name: null,
             commands: ['start', 'stop', 'pause', 'return_to_base', 'locate', 'clean_spot'],
             fanSpeeds: ['low', 'medium', 'high', 'max', 'off'],
+            segments: true,
         });
+        // The first generation cleans no single rooms.
+        expect(new RoborockVacuum('rockrobo.vacuum.v1').features()[0]).not.toHaveProperty('segments');
         expect(features.find((feature) => feature.id === 'battery')).toEqual({id: 'battery', kind: 'sensor', name: 'Battery', deviceClass: 'battery', unit: '%', stateClass: 'measurement'});
         expect(features.find((feature) => feature.id === 'fan_speed')).toMatchObject({kind: 'select', options: ['low', 'medium', 'high', 'max', 'off']});
         expect(features.find((feature) => feature.id === 'error')).toMatchObject({kind: 'sensor', deviceClass: 'enum'});
@@ -60,7 +63,45 @@ describe('Roborock vacuum', () => {
             filter_left: 0,
             sensor_clean_left: 50,
         });
-        expect(device.calls.map(([method]) => method)).toEqual(['get_status', 'get_consumable']);
+        // A firmware without rooms says unknown_method once and is not asked again.
+        expect(device.calls.map(([method]) => method)).toEqual(['get_status', 'get_room_mapping', 'get_consumable']);
+        await vacuum.poll(device.call, {consumables: false});
+        expect(device.calls.map(([method]) => method).slice(3)).toEqual(['get_status']);
+    });
+
+    it('reads the rooms with get_room_mapping, names them, and reads them again when the map changes', async () => {
+        const names: Record<string, string> = {'16': 'Kitchen'};
+        const vacuum = new RoborockVacuum('roborock.vacuum.s5', undefined, (id) => names[id]);
+        const device = fakeDevice({get_status: [V11_STATUS], get_room_mapping: [[16, '1100001'], [17, '1100002'], ['x', 'y'], [9999, 'z'], 'junk']});
+        const state = await vacuum.poll(device.call, {consumables: false});
+        expect(state.vacuum).toEqual({activity: 'cleaning', fanSpeed: 'medium', segments: {'16': 'Kitchen', '17': 'Room 17'}});
+        await vacuum.poll(device.call, {consumables: false});
+        expect(device.calls.map(([method]) => method)).toEqual(['get_status', 'get_room_mapping', 'get_status']);
+
+        // segment_map_done, or another map_status, asks for a poll that reads the rooms again.
+        expect(vacuum.applyPush('event.segment_map_done', []).pollNow).toBe(true);
+        await vacuum.poll(device.call, {consumables: false});
+        expect(device.calls.at(-1)?.[0]).toBe('get_room_mapping');
+        expect(vacuum.applyPush('props', {map_status: 3}).pollNow).toBe(false);
+        expect(vacuum.applyPush('props', {map_status: 7}).pollNow).toBe(true);
+
+        names['17'] = 'Hall';
+        expect(vacuum.roomNamesChanged()).toEqual({vacuum: {activity: 'cleaning', fanSpeed: 'medium', segments: {'16': 'Kitchen', '17': 'Hall'}}});
+        // A pushed status keeps the rooms in the vacuum's state.
+        expect(vacuum.applyPush('props', {state: 8}).state.vacuum).toMatchObject({activity: 'docked', segments: {'16': 'Kitchen', '17': 'Hall'}});
+    });
+
+    it('keeps the status when get_room_mapping times out, and asks again at the next poll', async () => {
+        const vacuum = new RoborockVacuum('roborock.vacuum.s5');
+        let fail = true;
+        const call = async (method: string): Promise<unknown> => {
+            if (method === 'get_status') return [V11_STATUS];
+            if (fail) throw new Error('get_room_mapping got no answer');
+            return [[16, '1']];
+        };
+        expect(await vacuum.poll(call, {consumables: false})).toMatchObject({status: 'cleaning', vacuum: {activity: 'cleaning'}});
+        fail = false;
+        expect((await vacuum.poll(call, {consumables: false})).vacuum).toMatchObject({segments: {'16': 'Room 16'}});
     });
 
     it('applies event.status (V8) and partial props pushes; unknown states keep the activity', () => {
@@ -102,6 +143,15 @@ describe('Roborock vacuum', () => {
         vacuum.applyPush('props', {state: 10, in_cleaning: 2});
         await vacuum.command(device.call, 'vacuum', {kind: 'vacuum', action: 'start'});
         expect(device.calls.at(-1)).toEqual(['resume_zoned_clean', []]);
+        // A room job: the ids go out as the numbers the robot gave; a paused one resumes as a room job.
+        const rooms = fakeDevice({app_segment_clean: ok, resume_segment_clean: ok});
+        await vacuum.command(rooms.call, 'vacuum', {kind: 'vacuum', action: 'clean_segments', segments: ['17', '16']});
+        vacuum.applyPush('props', {state: 10, in_cleaning: 3});
+        await vacuum.command(rooms.call, 'vacuum', {kind: 'vacuum', action: 'start'});
+        expect(rooms.calls).toEqual([
+            ['app_segment_clean', [{segments: [17, 16], repeat: 1, clean_order_mode: 0}]],
+            ['resume_segment_clean', []],
+        ]);
         await expect(vacuum.command(device.call, 'vacuum', {kind: 'vacuum', action: 'set_fan_speed', fanSpeed: 'turbo'})).rejects.toThrow(/unknown fan speed "turbo": one of low/);
         await expect(vacuum.command(device.call, 'vacuum', {kind: 'vacuum', action: 'dance'} as unknown as VacuumCommand)).rejects.toThrow(/unknown vacuum command/);
         await expect(vacuum.command(fakeDevice({}).call, 'vacuum', {kind: 'vacuum', action: 'start'})).rejects.toThrow(/refused by the device: "unknown_method"/);

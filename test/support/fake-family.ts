@@ -7,7 +7,7 @@ import type {FamilyModule} from '../../src/families/family.js';
 
 /** One feature of every kind, as a family adapter would describe them. */
 export const KITCHEN_SINK_FEATURES: Feature[] = [
-    {id: 'vacuum', kind: 'vacuum', name: null, commands: ['start', 'stop', 'pause', 'return_to_base', 'locate'], fanSpeeds: ['quiet', 'balanced', 'max']},
+    {id: 'vacuum', kind: 'vacuum', name: null, commands: ['start', 'stop', 'pause', 'return_to_base', 'locate'], fanSpeeds: ['quiet', 'balanced', 'max'], segments: true},
     {id: 'relay', kind: 'switch', name: 'Relay', deviceClass: 'outlet'},
     {id: 'lamp', kind: 'light', name: 'Lamp', colorModes: ['hs', 'color_temp'], minKelvin: 2700, maxKelvin: 6500},
     {id: 'dimmer', kind: 'light', name: 'Dimmer', colorModes: ['brightness']},
@@ -21,6 +21,8 @@ export const KITCHEN_SINK_FEATURES: Feature[] = [
     {id: 'firmware', kind: 'update', name: 'Firmware', installable: true, entityCategory: 'config'},
     {id: 'alert', kind: 'event', name: 'Alert', eventTypes: ['low_battery', 'stuck']},
 ];
+
+export const KITCHEN_SINK_ROOMS = {'16': 'Kitchen', '17': 'Hall'};
 
 /** What the fake "device" was asked, told as a verb (`set`, `start`, `press`, …) and its value. */
 export interface ReceivedCommand {
@@ -97,7 +99,7 @@ export function createFakeFamily(): FakeFamily {
             target.upsert({id, family: 'ecovacs', facts: {manufacturer: 'Fake', model: 'Kitchen sink', name: `Fake ${hardwareId}`}, features});
             target.markSeen(id);
             target.updateState(id, {
-                vacuum: {activity: 'docked', fanSpeed: 'balanced'},
+                vacuum: {activity: 'docked', fanSpeed: 'balanced', segments: KITCHEN_SINK_ROOMS},
                 relay: false,
                 lamp: {on: false},
                 dimmer: {on: true, brightness: 10, colorMode: 'brightness'},
@@ -117,7 +119,9 @@ export function createFakeFamily(): FakeFamily {
 function received(command: FeatureCommand): {action: string; value?: unknown} {
     switch (command.kind) {
         case 'vacuum':
-            return command.action === 'set_fan_speed' ? {action: command.action, value: command.fanSpeed} : {action: command.action};
+            if (command.action === 'set_fan_speed') return {action: command.action, value: command.fanSpeed};
+            if (command.action === 'clean_segments') return {action: command.action, value: command.segments};
+            return {action: command.action};
         case 'button':
         case 'update':
             return {action: command.action};

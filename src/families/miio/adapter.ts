@@ -27,6 +27,8 @@ export const MAX_UNKNOWN_DEVICES = 16;
 /** A did without a key that stayed silent this long is forgotten at the next start. */
 const FORGET_UNKNOWN_AFTER_MS = 7 * 86_400_000;
 export const LOCAL_TOKEN_SECRET = 'localToken';
+/** Room names given in the web UI, by segment id (registry `extra`): they win over the settings'. */
+const ROOM_NAMES_EXTRA = 'roomNames';
 
 export type CloudKeyStatus = 'ok' | 'missing' | 'wrong';
 
@@ -54,6 +56,8 @@ interface DeviceEntry {
     id: string;
     keys: MiioKeys | null;
     configuredName?: string;
+    /** Room names from the settings, by segment id. */
+    configuredRooms: Record<string, string>;
     model: MiioModel | null;
     modelName?: string;
     firmware?: string;
@@ -171,6 +175,7 @@ export class MiioService implements FamilyService {
             const entry = this.entryFor(configured.did);
             entry.keys = keysFromCloudKey(configured.key);
             if (configured.name) entry.configuredName = configured.name;
+            if (configured.rooms) entry.configuredRooms = configured.rooms;
             if (configured.model && !entry.modelName) entry.modelName = configured.model;
         }
         for (const entry of this.entries.values()) {
@@ -197,7 +202,7 @@ export class MiioService implements FamilyService {
     private entryFor(did: number): DeviceEntry {
         let entry = this.entries.get(did);
         if (!entry) {
-            entry = {did, id: miioDeviceId(did), keys: null, model: null, lastConsumablePoll: 0, polling: false, pollAgain: false};
+            entry = {did, id: miioDeviceId(did), keys: null, configuredRooms: {}, model: null, lastConsumablePoll: 0, polling: false, pollAgain: false};
             this.entries.set(did, entry);
         }
         return entry;
@@ -206,7 +211,7 @@ export class MiioService implements FamilyService {
     /** (Re)writes the device's facts and features from what we know of its model. */
     private describe(entry: DeviceEntry): void {
         if (entry.modelName && entry.model?.model !== entry.modelName) {
-            entry.model = createModel(entry.modelName, entry.firmware);
+            entry.model = createModel(entry.modelName, entry.firmware, (segmentId) => this.roomName(entry, segmentId));
             if (!entry.model) log.warn(`${entry.id}: model ${entry.modelName} is not supported yet; only its link is shown`);
         }
         const existing = this.registry.get(entry.id);
@@ -224,6 +229,21 @@ export class MiioService implements FamilyService {
         const features = [...(entry.model?.features() ?? []), CLOUD_KEY_FEATURE];
         this.registry.upsert({id: entry.id, family: 'miio', facts, features});
         this.registry.setExtra(entry.id, 'did', entry.did);
+    }
+
+    private roomName(entry: DeviceEntry, segmentId: string): string | undefined {
+        return this.renamedRooms(entry)[segmentId] ?? entry.configuredRooms[segmentId];
+    }
+
+    private renamedRooms(entry: DeviceEntry): Record<string, string> {
+        const stored = this.registry.get(entry.id)?.extra[ROOM_NAMES_EXTRA];
+        return isPlainObject(stored) ? (stored as Record<string, string>) : {};
+    }
+
+    private renameRoom(entry: DeviceEntry, segmentId: string, name: string): void {
+        this.registry.setExtra(entry.id, ROOM_NAMES_EXTRA, {...this.renamedRooms(entry), [segmentId]: name.trim()});
+        const patch = entry.model?.roomNamesChanged?.() ?? {};
+        if (Object.keys(patch).length > 0) this.registry.updateState(entry.id, patch);
     }
 
     private setCloudKeyStatus(entry: DeviceEntry, status: CloudKeyStatus, explain: boolean): void {
@@ -308,6 +328,7 @@ export class MiioService implements FamilyService {
         const outcome = entry.model.applyPush(method, params);
         if (Object.keys(outcome.state).length > 0) this.registry.updateState(entry.id, outcome.state);
         for (const event of outcome.events) this.registry.emitEvent(entry.id, event.featureId, event.eventType, event.attributes);
+        if (outcome.pollNow) void this.poll(entry, false);
         if (Object.keys(outcome.state).length === 0 && outcome.events.length === 0) {
             log.debug(() => `${entry.id}: unhandled device request ${method}`);
         }
@@ -384,6 +405,8 @@ export class MiioService implements FamilyService {
         const did = device.extra.did;
         const entry = typeof did === 'number' ? this.entries.get(did) : undefined;
         if (!entry) throw new CommandError(`${device.id} is not a miIO device this bridge knows`);
+        // A name is ours to keep: the robot is not asked, and need not be online.
+        if (command.kind === 'vacuum' && command.action === 'rename_segment') return this.renameRoom(entry, command.segment, command.name);
         if (!entry.keys) throw new CommandError(`${device.id} has no cloud key: ${KEY_NEEDED(entry.did)}`);
         const session = this.server.session(entry.did);
         if (!session?.verified || !session.address) throw new CommandError(`${device.id} has not connected to the bridge yet`);

@@ -16,6 +16,11 @@ export const miioDeviceSchema = z.strictObject({
         if (problem) context.addIssue({code: 'custom', message: problem});
     }),
     name: z.string().min(1).max(64).optional(),
+    /**
+     * Vacuum room names by segment id (`{"16": "Kitchen"}`): the robot knows only ids, its app kept
+     * the names in the cloud. Rooms not named here are "Room <id>" until renamed in the web UI.
+     */
+    rooms: z.record(z.string().regex(/^\d{1,4}$/, 'a segment id such as "16"'), z.string().trim().min(1).max(64)).optional(),
     /** Only needed until the device has told its model in `_otc.info`, e.g. `roborock.vacuum.s5`. */
     model: z.string().regex(/^[a-z0-9]+\.[a-z0-9_]+\.[a-z0-9_]+$/, 'a miIO model such as roborock.vacuum.s5').optional(),
 });

@@ -1,5 +1,7 @@
 // One control per feature kind. Each sends a command in the core's shape; what the device then
 // reports comes back over the WebSocket, so a control always shows the device's state, never a guess.
+import {useState} from 'preact/hooks';
+
 import {html} from './html.js';
 import {t} from './i18n.js';
 
@@ -39,6 +41,36 @@ function NumberInput({feature, value, send, label}) {
         ${feature.unit ? html`<span>${feature.unit}</span>` : null}
         <button type="submit">${t('action.set')}</button>
     </form>`;
+}
+
+// The vacuum's rooms: tick some and clean them, or give one a name (the robot only knows ids).
+function Rooms({segments, send}) {
+    const [chosen, setChosen] = useState([]);
+    const ids = Object.keys(segments);
+    if (ids.length === 0) return null;
+    const toggle = (id) => setChosen(chosen.includes(id) ? chosen.filter((other) => other !== id) : [...chosen, id]);
+    const rename = (event, id) => {
+        event.preventDefault();
+        const name = String(new FormData(event.target).get('name') ?? '').trim();
+        if (name && name !== segments[id]) send({kind: 'vacuum', action: 'rename_segment', segment: id, name});
+    };
+    return html`<fieldset class="rooms">
+        <legend>${t('control.rooms')}</legend>
+        <ul>
+            ${ids.map(
+                (id) => html`<li key=${id}>
+                    <label><input type="checkbox" checked=${chosen.includes(id)} onChange=${() => toggle(id)} /> ${segments[id]}</label>
+                    <form class="inline" onSubmit=${(event) => rename(event, id)}>
+                        <input name="name" aria-label=${t('room.name', {room: segments[id]})} value=${segments[id]} maxlength="64" required />
+                        <button type="submit">${t('room.rename')}</button>
+                    </form>
+                </li>`,
+            )}
+        </ul>
+        <button type="button" disabled=${chosen.length === 0} onClick=${() => send({kind: 'vacuum', action: 'clean_segments', segments: chosen.filter((id) => id in segments)})}>
+            ${t('vacuum.clean_segments')}
+        </button>
+    </fieldset>`;
 }
 
 export function Control({feature, value, send, label, events}) {
@@ -81,6 +113,7 @@ export function Control({feature, value, send, label, events}) {
                 ${feature.fanSpeeds?.length
                     ? html`<${Choice} label=${t('control.fanSpeed')} options=${feature.fanSpeeds} value=${vacuum.fanSpeed} onSet=${(fanSpeed) => send({kind: 'vacuum', action: 'set_fan_speed', fanSpeed})} />`
                     : null}
+                ${feature.segments && vacuum.segments ? html`<${Rooms} segments=${vacuum.segments} send=${send} />` : null}
             </div>`;
         }
         case 'select':

@@ -1,11 +1,14 @@
 /**
  * Roborock / Xiaomi vacuums (`rockrobo.vacuum.*`, `roborock.vacuum.*`): `get_status`, the state and
- * error tables, fan-power presets per model and consumables (protocol note miio.md §4.1–4.6).
+ * error tables, fan-power presets per model, consumables and rooms (protocol note miio.md §4.1–4.6).
  */
 import {CommandError, type FeatureCommand} from '../../../core/commands.js';
 import {type DeviceState, type Feature, VACUUM_ACTIONS, type VacuumActivity, type VacuumState} from '../../../core/device.js';
+import {createLogger} from '../../../util/logger.js';
 import {isPlainObject} from '../../../util/plain-object.js';
 import {expectOk, finiteNumber, type MiioCall, type MiioModel, type ModelEvent, type PushOutcome} from './types.js';
+
+const log = createLogger('miio:roborock');
 
 /** State code → [status name, Home Assistant activity] (miio.md §4.2). */
 const STATES: Record<number, [string, VacuumActivity]> = {
@@ -156,10 +159,35 @@ export function isRoborockVacuum(model: string): boolean {
     return /^(rockrobo|roborock)\.vacuum\./.test(model);
 }
 
+/** `map_status` bit 1: the map has segments (miio.md §4.1). */
+const MAP_HAS_SEGMENTS = 0b10;
+/** Segment ids are small numbers (16, 17, … on every map seen); anything else is not a room. */
+const MAX_SEGMENT_ID = 1023;
+const MAX_ROOMS = 64;
+
+/** The first generation has no room cleaning; every later model has it. */
+function cleansRooms(model: string): boolean {
+    return model !== 'rockrobo.vacuum.v1';
+}
+
+/** Where room names come from: the robot only knows ids (its app kept the names in the cloud, now us). */
+export type RoomNameLookup = (segmentId: string) => string | undefined;
+
+export function defaultRoomName(segmentId: string): string {
+    return `Room ${segmentId}`;
+}
+
 export class RoborockVacuum implements MiioModel {
     readonly manufacturer: string;
     readonly displayName: string;
     private readonly presets: Presets;
+    private readonly rooms: boolean;
+    /** Segment ids from the last `get_room_mapping`; null until read. */
+    private segmentIds: string[] | null = null;
+    /** The map changed (`map_status`, `segment_map_done`): the room list is read again at the next poll. */
+    private roomsStale = true;
+    /** The firmware answered `get_room_mapping` with `unknown_method`: not asked again. */
+    private roomsUnsupported = false;
     /** The last status the device reported: "start" resumes a paused zone/segment job from it. */
     private lastStatus: Record<string, unknown> = {};
     /** An unknown state code keeps the previous activity (miio.md §4.2 "other"). */
@@ -168,16 +196,20 @@ export class RoborockVacuum implements MiioModel {
     constructor(
         readonly model: string,
         firmware?: string,
+        private readonly roomName: RoomNameLookup = () => undefined,
     ) {
         this.manufacturer = model.startsWith('rockrobo.') ? 'Xiaomi' : 'Roborock';
         this.displayName = NAMES[model] ?? `${this.manufacturer} vacuum (${model})`;
         this.presets = fanPresets(model, firmware);
+        this.rooms = cleansRooms(model);
     }
 
     features(): Feature[] {
         const fanSpeeds = this.presets.map(([name]) => name);
+        const vacuum: Feature = {id: 'vacuum', kind: 'vacuum', name: null, commands: [...VACUUM_ACTIONS], fanSpeeds};
+        if (this.rooms) vacuum.segments = true;
         return [
-            {id: 'vacuum', kind: 'vacuum', name: null, commands: [...VACUUM_ACTIONS], fanSpeeds},
+            vacuum,
             {id: 'battery', kind: 'sensor', name: 'Battery', deviceClass: 'battery', unit: '%', stateClass: 'measurement'},
             {id: 'status', kind: 'sensor', name: 'Status', deviceClass: 'enum', options: STATUS_OPTIONS},
             {id: 'error', kind: 'sensor', name: 'Error', deviceClass: 'enum', options: ERROR_OPTIONS},
@@ -197,6 +229,11 @@ export class RoborockVacuum implements MiioModel {
         const first = Array.isArray(status) ? status[0] : status;
         if (!isPlainObject(first)) throw new Error(`get_status answered ${JSON.stringify(status)}`);
         const state = this.applyStatus(first);
+        if (this.wantsRooms()) {
+            // The status is news on its own: a room list that could not be read is asked for at the next poll.
+            await this.readRooms(call).catch((error: Error) => log.limited('info', `rooms:${this.model}`, `get_room_mapping failed: ${error.message}`));
+            state.vacuum = this.vacuumState();
+        }
         if (options.consumables) {
             const consumables = await call('get_consumable', []);
             const record = Array.isArray(consumables) ? consumables[0] : consumables;
@@ -208,18 +245,20 @@ export class RoborockVacuum implements MiioModel {
     applyPush(method: string, params: unknown): PushOutcome {
         if (method === 'event.status') {
             const first = Array.isArray(params) ? params[0] : params;
-            return {state: isPlainObject(first) ? this.applyStatus(first) : {}, events: []};
+            return {state: isPlainObject(first) ? this.applyStatus(first) : {}, events: [], pollNow: this.wantsRooms()};
         }
-        if (method === 'props') return {state: isPlainObject(params) ? this.applyStatus(params) : {}, events: []};
+        if (method === 'props') return {state: isPlainObject(params) ? this.applyStatus(params) : {}, events: [], pollNow: this.wantsRooms()};
         if (method.startsWith('event.')) {
             const name = method.slice('event.'.length);
+            // The robot finished splitting its map into rooms: the next poll reads them.
+            if (name === 'segment_map_done') this.roomsStale = true;
             const known = VACUUM_EVENTS.includes(name) && name !== 'other';
             const event: ModelEvent = {
                 featureId: 'event',
                 eventType: known ? name : 'other',
                 attributes: known ? {params: params ?? null} : {method, params: params ?? null},
             };
-            return {state: {}, events: [event]};
+            return {state: {}, events: [event], pollNow: this.wantsRooms()};
         }
         return {state: {}, events: []};
     }
@@ -244,10 +283,53 @@ export class RoborockVacuum implements MiioModel {
                 return this.send(call, 'app_spot', []);
             case 'set_fan_speed':
                 return this.setFanSpeed(call, command.fanSpeed);
+            case 'clean_segments':
+                // The core checked the ids against the rooms we published, which came from the robot as numbers.
+                return this.send(call, 'app_segment_clean', [{segments: command.segments.map(Number), repeat: 1, clean_order_mode: 0}]);
             default:
                 // Unreachable for commands the core checked; a hand-built one still gets a reason.
                 throw new CommandError(`unknown vacuum command ${JSON.stringify((command as {action: unknown}).action)}`);
         }
+    }
+
+    private wantsRooms(): boolean {
+        return this.rooms && this.roomsStale && !this.roomsUnsupported && this.mapHasSegments();
+    }
+
+    /** Whether a room list should be there; before the first status, asking costs one request at most. */
+    private mapHasSegments(): boolean {
+        const mapStatus = finiteNumber(this.lastStatus.map_status);
+        return mapStatus === undefined || (mapStatus & MAP_HAS_SEGMENTS) !== 0;
+    }
+
+    /** `get_room_mapping` → `[[segmentId, cloudRoomId], …]`; the second item names nothing a user knows. */
+    private async readRooms(call: MiioCall): Promise<void> {
+        const mapping = await call('get_room_mapping', []);
+        if (mapping === 'unknown_method' || (Array.isArray(mapping) && mapping[0] === 'unknown_method')) {
+            this.roomsUnsupported = true;
+            return;
+        }
+        if (!Array.isArray(mapping)) throw new Error(`get_room_mapping answered ${JSON.stringify(mapping).slice(0, 80)}`);
+        const ids = new Set<string>();
+        for (const room of mapping.slice(0, MAX_ROOMS)) {
+            const id = Array.isArray(room) ? finiteNumber(room[0]) : undefined;
+            if (id !== undefined && Number.isInteger(id) && id >= 0 && id <= MAX_SEGMENT_ID) ids.add(String(id));
+        }
+        this.segmentIds = [...ids];
+        this.roomsStale = false;
+    }
+
+    /** Names may change without the robot saying anything (the settings, a rename in the web UI). */
+    roomNamesChanged(): DeviceState {
+        return this.segmentIds ? {vacuum: this.vacuumState()} : {};
+    }
+
+    private vacuumState(): VacuumState {
+        const vacuum: VacuumState = {activity: this.lastActivity};
+        const preset = this.presets.find(([, code]) => code === finiteNumber(this.lastStatus.fan_power));
+        if (preset) vacuum.fanSpeed = preset[0];
+        if (this.segmentIds) vacuum.segments = Object.fromEntries(this.segmentIds.map((id) => [id, this.roomName(id) ?? defaultRoomName(id)]));
+        return vacuum;
     }
 
     /** A paused zone or segment job resumes as what it was (miio.md §4.2, Valetudo's rule). */
@@ -275,17 +357,18 @@ export class RoborockVacuum implements MiioModel {
         const state: DeviceState = {};
         const stateCode = finiteNumber(status.state);
         const fanPower = finiteNumber(status.fan_power);
-        for (const key of ['state', 'in_cleaning', 'fan_power', 'error_code', 'battery'] as const) {
+        const mapStatus = finiteNumber(status.map_status);
+        // Another map slot, or segments appearing or going: the rooms are no longer the ones we know.
+        if (mapStatus !== undefined && mapStatus !== finiteNumber(this.lastStatus.map_status)) this.roomsStale = true;
+        for (const key of ['state', 'in_cleaning', 'fan_power', 'error_code', 'battery', 'map_status'] as const) {
             if (key in status) this.lastStatus[key] = status[key];
         }
         if (stateCode !== undefined || fanPower !== undefined) {
             const known = STATES[finiteNumber(this.lastStatus.state) ?? -1];
             this.lastActivity = known?.[1] ?? this.lastActivity;
-            const vacuum: VacuumState = {activity: this.lastActivity};
-            const preset = this.presets.find(([, code]) => code === finiteNumber(this.lastStatus.fan_power));
-            if (preset) vacuum.fanSpeed = preset[0];
+            const vacuum = this.vacuumState();
             state.vacuum = vacuum;
-            if (preset) state.fan_speed = preset[0];
+            if (vacuum.fanSpeed) state.fan_speed = vacuum.fanSpeed;
         }
         if (stateCode !== undefined) state.status = STATES[stateCode]?.[0] ?? 'unknown';
         const battery = finiteNumber(status.battery);

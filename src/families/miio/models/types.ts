@@ -13,6 +13,8 @@ export interface ModelEvent {
 export interface PushOutcome {
     state: DeviceState;
     events: ModelEvent[];
+    /** The push says something only a poll reads (a vacuum's new room list): poll now. */
+    pollNow?: boolean;
 }
 
 /**
@@ -35,6 +37,8 @@ export interface MiioModel {
      * device's ack, rejects with the reason.
      */
     command(call: MiioCall, featureId: string, command: FeatureCommand): Promise<void>;
+    /** The user renamed rooms: the state patch that shows the new names (empty if the model has none). */
+    roomNamesChanged?(): DeviceState;
 }
 
 /** Action results are `["ok"]` or `"ok"`; anything else (e.g. `"unknown_method"`) is a refusal. */
