@@ -7,7 +7,8 @@ import path from 'node:path';
  * rename itself survives a power cut. At any instant `<file>` is either the old or the new
  * complete document, and `<file>.bak` is the one before it.
  */
-export async function writeFileAtomic(file: string, content: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(file: string, content: string, options: {mode?: number; currentIsValid?: boolean} = {}): Promise<void> {
+    const mode = options.mode ?? 0o600;
     const dir = path.dirname(file);
     const tmp = `${file}.tmp`;
     const handle = await fs.open(tmp, 'w', mode);
@@ -18,12 +19,13 @@ export async function writeFileAtomic(file: string, content: string, mode = 0o60
         await handle.close();
     }
     await fs.chmod(tmp, mode);
-    await keepBackup(file);
+    await keepBackup(file, options.currentIsValid ?? false);
     await fs.rename(tmp, file);
     await syncDirectory(dir);
 }
 
-async function keepBackup(file: string): Promise<void> {
+/** `currentIsValid`: the caller wrote or read the current file whole, so it need not be parsed again. */
+async function keepBackup(file: string, currentIsValid: boolean): Promise<void> {
     const backup = `${file}.bak`;
     try {
         await fs.access(file, fsConstants.F_OK);
@@ -31,10 +33,12 @@ async function keepBackup(file: string): Promise<void> {
         return;
     }
     // Only a parseable file may become the backup: a corrupted original must not replace the last good copy.
-    try {
-        JSON.parse(await fs.readFile(file, 'utf8'));
-    } catch {
-        return;
+    if (!currentIsValid) {
+        try {
+            JSON.parse(await fs.readFile(file, 'utf8'));
+        } catch {
+            return;
+        }
     }
     await fs.rm(backup, {force: true});
     await fs.link(file, backup);
