@@ -6,7 +6,7 @@
  * `npm run bench -- scale [--devices 200,2000] [--families icomen,miio] [--window 30] [--commands 300]`
  * prints one JSON line. Per family and size: seconds until all devices are online in HA (watched
  * on HA's broker), the icomen balancer's slowest answer during that storm, bridge CPU per device
- * per minute at steady state (over `--window` seconds), RSS per device (above the idle bridge),
+ * per minute at steady state (over `--window` seconds, less the idle bridge's own), RSS per device (above the idle bridge),
  * command p50/p99 next to the broker echo measured just before, seconds until all are offline
  * after the simulator is killed, and seconds the bridge takes to stop (SIGTERM) in the middle of a
  * reconnect storm. Per family: CPU per device at the largest size over the smallest.
@@ -58,6 +58,8 @@ const COMMANDED_DEVICES = 20;
 const MIIO_DID_BASE = 278_000_001;
 /** Far above any simulated plug, so the probe never takes a simulated plug's MAC. */
 const PROBE_PLUG_INDEX = 0xfffff0;
+/** The bridge's own cost before any device connects, subtracted from the steady state's. */
+const IDLE_WINDOW_MS = 5000;
 /** The cost at steady state, not the connect storm's tail (replays, device list). */
 const SETTLE_MS = 5000;
 const CPU_PROFILE_DIR = process.argv.includes('--cpu-prof') ? argument('cpu-prof', '') || path.join(tmpdir(), 'fogbridge-profiles') : null;
@@ -67,6 +69,7 @@ interface SizeResult {
     onlineS: number;
     balancerMaxMs?: number;
     steadyCorePercent: number;
+    idleCorePercent: number;
     cpuMsPerDevicePerMin: number;
     rssMb: number;
     rssKbPerDevice: number;
@@ -173,6 +176,9 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
         await waitForBridge(ha, bridge);
         await sleep(2000);
         const idleRss = rssBytes(bridge.pid!);
+        const idleCpuStart = cpuSeconds(bridge.pid!);
+        await sleep(IDLE_WINDOW_MS);
+        const idleCpuPerSecond = (cpuSeconds(bridge.pid!) - idleCpuStart) / (IDLE_WINDOW_MS / 1000);
 
         const ids = deviceIds(family, size);
         const started = Date.now();
@@ -208,7 +214,9 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
             onlineS,
             ...(balancerMaxMs === undefined ? {} : {balancerMaxMs}),
             steadyCorePercent: Number(((cpuUsed / WINDOW_S) * 100).toFixed(2)),
-            cpuMsPerDevicePerMin: Number(((cpuUsed * 1000) / size / (WINDOW_S / 60)).toFixed(4)),
+            idleCorePercent: Number((idleCpuPerSecond * 100).toFixed(2)),
+            // What the devices cost: the idle bridge's own timers are not a per-device cost.
+            cpuMsPerDevicePerMin: Number((((cpuUsed - idleCpuPerSecond * WINDOW_S) * 1000) / size / (WINDOW_S / 60)).toFixed(4)),
             rssMb: Number((rss / 2 ** 20).toFixed(1)),
             rssKbPerDevice: Number(((rss - idleRss) / 1024 / size).toFixed(2)),
             commandsMs,

@@ -36,6 +36,9 @@ import type {IcomenSettings} from './settings.js';
 
 export type ListenerName = 'balancer' | 'session';
 
+/** Room in the accept queue for a whole fleet reconnecting at once (the kernel caps it at somaxconn). */
+const STORM_BACKLOG = 16_384;
+
 export interface PlugIdentity {
     /** 12 lower-case hex digits. */
     mac: string;
@@ -222,7 +225,8 @@ export class IcomenServer {
             this.log.limited('warn', `drop:${name}`, `${name}: refused a connection from ${data?.remoteAddress ?? 'unknown'}: maxConnections (${this.settings.maxConnections}) reached`);
         });
         this.listeners.set(name, server);
-        return listen(server, {host: this.settings.host, port, log: this.log, label: name});
+        // Plugs reconnect all at once after a power cut or a bridge restart.
+        return listen(server, {host: this.settings.host, port, log: this.log, label: name, backlog: STORM_BACKLOG});
     }
 
     private accept(socket: net.Socket, listener: ListenerName): void {
