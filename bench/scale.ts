@@ -174,7 +174,8 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
         const bridge = fogbridge(['run', '--config', settingsFile], {nodeOptions});
         children.push(bridge);
         await waitForBridge(ha, bridge);
-        await sleep(2000);
+        // Past the start-up's compilation and first collections.
+        await sleep(5000);
         const idleRss = rssBytes(bridge.pid!);
         const idleCpuStart = cpuSeconds(bridge.pid!);
         await sleep(IDLE_WINDOW_MS);
@@ -254,6 +255,9 @@ if (process.argv.includes('--echo')) {
         results[family] = perSize;
         if (perSize.length > 1) {
             results[`${family}CpuRatioLargeToSmall`] = Number((perSize.at(-1)!.cpuMsPerDevicePerMin / perSize[0]!.cpuMsPerDevicePerMin).toFixed(2));
+            // V8 grows in steps: the slope between two sizes says more than one size's average (performance.md §3.2).
+            const [small, large] = [perSize[0]!, perSize.at(-1)!];
+            results[`${family}RssKbPerDeviceSlope`] = Number((((large.rssMb - small.rssMb) * 1024) / (large.devices - small.devices)).toFixed(2));
         }
     }
     printResult({
