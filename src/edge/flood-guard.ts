@@ -113,6 +113,15 @@ export class FloodGuard {
         return budget !== undefined && this.now() < budget.blockedUntil;
     }
 
+    /** For a packet not yet proven to be the device's: dropped, and counted, only while the device is cut off. */
+    dropIfCutOff(device: string): boolean {
+        const budget = this.budgets.get(device);
+        const now = this.now();
+        if (!budget || now >= budget.blockedUntil) return false;
+        this.countDrop(budget, now);
+        return true;
+    }
+
     stats(): FloodStats {
         const now = this.now();
         for (const device of this.recentFlooders) {

@@ -246,7 +246,7 @@ export class MiioSocket {
         const keys = this.hooks.keysFor(header.did);
         if (!keys) return this.handleKeyless(datagram, header, remote);
         // A device in its back-off costs no checksum; only checked packets can put it there.
-        if (this.flood?.isCutOff(String(header.did))) return;
+        if (this.flood?.dropIfCutOff(String(header.did))) return;
         if (!hasValidChecksum(datagram, keys)) {
             return this.drop(datagram, remote, 'bad_checksum', 'checksum does not match the cloud key (wrong key, or not from this device)');
         }
