@@ -132,6 +132,7 @@ export class MiioSocket {
     private readonly sessions = new Map<number, MiioSession>();
     /** Sessions without a cloud key, counted so a flood of made-up dids never scans the sessions. */
     private keylessSessions = 0;
+    private readonly floodSettings: FloodGuardSettings;
     private flood: FloodGuard | null = null;
     private sweepTimer: NodeJS.Timeout | null = null;
     private readonly helloBucket: TokenBucket;
@@ -147,12 +148,13 @@ export class MiioSocket {
         private readonly log: Logger,
     ) {
         this.helloBucket = new TokenBucket(options.helloRatePerSecond, options.helloRatePerSecond, Date.now());
+        this.floodSettings = options.flood ?? floodGuardSettingsSchema.parse(undefined);
     }
 
     async start(): Promise<void> {
         // A storm of a few thousand devices arrives at once; the kernel holds it while we catch up.
         const socket = dgram.createSocket({type: 'udp4', recvBufferSize: 4 << 20});
-        this.flood = createFloodGuard(this.options.flood ?? floodGuardSettingsSchema.parse(undefined), 'miIO device', this.log);
+        this.flood = createFloodGuard(this.floodSettings, 'miIO device', this.log);
         socket.on('message', (datagram, remote) => {
             try {
                 this.handleDatagram(datagram, remote);
@@ -252,7 +254,9 @@ export class MiioSocket {
         }
         const verdict = this.flood?.admit(String(header.did)) ?? 'pass';
         if (verdict !== 'pass') {
-            if (verdict === 'cut-off') this.countBad(header.did, 'flooding', `more than ${this.options.flood?.packetsPerSecond ?? 'the budget of'} packets/s for too long: ignored for a while`);
+            if (verdict === 'cut-off') {
+                this.countBad(header.did, 'flooding', `more than ${this.floodSettings.packetsPerSecond} packets/s for too long: ignored for ${this.floodSettings.backoffSeconds} s`);
+            }
             return;
         }
         const session = this.sessionFor(header.did, keys);
