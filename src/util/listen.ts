@@ -67,7 +67,8 @@ function listenOnce(server: net.Server, host: string, port: number, backlog?: nu
     return new Promise<void>((resolve, reject) => {
         const onError = (error: Error): void => reject(error);
         server.once('error', onError);
-        server.listen({port, host, ...(backlog === undefined ? {} : {backlog})}, () => {
+        // 511 is Node's own default: listeners that expect no storms keep it.
+        server.listen(port, host, backlog ?? 511, () => {
             server.off('error', onError);
             resolve();
         });
