@@ -3,7 +3,7 @@
  * simulator process holding the whole fleet, Mosquitto as Home Assistant's broker, an echo client
  * for the plain-broker baseline, and this process as "HA".
  *
- * `npm run bench -- scale [--devices 200,2000] [--families icomen,miio] [--window 30] [--commands 300]`
+ * `npm run bench -- scale [--devices 200,2000] [--families icomen,miio] [--window 30] [--commands 300] [--heartbeat-s 30] [--cpu-prof dir]`
  * prints one JSON line. Per family and size: seconds until all devices are online in HA (watched
  * on HA's broker), the icomen balancer's slowest answer during that storm, bridge CPU per device
  * per minute at steady state (over `--window` seconds, less the idle bridge's own), RSS per device (above the idle bridge),
@@ -51,6 +51,8 @@ type FamilyName = 'icomen' | 'miio';
 const SIZES = argument('devices', '200,2000').split(',').map(Number);
 const FAMILIES = argument('families', 'icomen,miio').split(',') as FamilyName[];
 const WINDOW_S = Number(argument('window', '30'));
+/** Heartbeat (icomen) and keepalive (miIO) interval; shorter than the real 30 s / 15 s magnifies the per-packet cost over the noise. */
+const HEARTBEAT_S = process.argv.includes('--heartbeat-s') ? Number(argument('heartbeat-s', '30')) : null;
 const COMMANDS = Number(argument('commands', '300'));
 const WARMUP = 50;
 /** Devices the command loop cycles through, spread over the fleet. */
@@ -67,7 +69,7 @@ const CPU_PROFILE_DIR = process.argv.includes('--cpu-prof') ? argument('cpu-prof
 interface SizeResult {
     devices: number;
     onlineS: number;
-    balancerMaxMs?: number;
+    balancerMaxMs?: BalancerProbe;
     steadyCorePercent: number;
     idleCorePercent: number;
     cpuMsPerDevicePerMin: number;
@@ -103,36 +105,54 @@ function bridgeSettings(family: FamilyName, size: number, haUrl: string, dataDir
 }
 
 function simulatorArgs(family: FamilyName, size: number, ports: number[]): string[] {
-    return family === 'icomen'
-        ? ['simulate', 'icomen', '--count', String(size), '--port', String(ports[0])]
-        : ['simulate', 'miio', '--model', 'chuangmi.plug.m1', '--count', String(size), '--did-base', String(MIIO_DID_BASE), '--port', String(ports[0])];
+    if (family === 'icomen') {
+        return ['simulate', 'icomen', '--count', String(size), '--port', String(ports[0]), ...(HEARTBEAT_S ? ['--heartbeat-ms', String(HEARTBEAT_S * 1000)] : [])];
+    }
+    return [
+        'simulate', 'miio', '--model', 'chuangmi.plug.m1', '--count', String(size), '--did-base', String(MIIO_DID_BASE), '--port', String(ports[0]),
+        ...(HEARTBEAT_S ? ['--keepalive-seconds', String(HEARTBEAT_S)] : []),
+    ];
+}
+
+interface BalancerProbe {
+    /** From the first SYN to the answer: includes the kernel's accept queue and SYN retries. */
+    totalMs: number;
+    /** From the established connection to the answer: the bridge's own share. */
+    answerMs: number;
 }
 
 /** How long the icomen balancer takes to answer one 0x41, as a plug in a storm sees it. */
-function probeBalancer(port: number): Promise<number> {
+function probeBalancer(port: number): Promise<BalancerProbe> {
     const codec = new FrameCodec({key: DEFAULT_KEY, mac: simulatedPlugMac(PROBE_PLUG_INDEX), vendor: VENDOR_ALDI, counters: echoCounters()});
     return new Promise((resolve) => {
         const start = process.hrtime.bigint();
+        let connected = start;
         const socket = net.connect({host: '127.0.0.1', port});
         socket.setNoDelay(true);
         const done = (): void => {
             socket.destroy();
-            resolve(Number(process.hrtime.bigint() - start) / 1e6);
+            const now = process.hrtime.bigint();
+            resolve({totalMs: Number(now - start) / 1e6, answerMs: Number(now - connected) / 1e6});
         };
         socket.setTimeout(30_000, done);
         socket.once('data', done);
         socket.once('error', done);
-        socket.on('connect', () => socket.write(codec.request(Command.changeServer).frame));
+        socket.on('connect', () => {
+            connected = process.hrtime.bigint();
+            socket.write(codec.request(Command.changeServer).frame);
+        });
     });
 }
 
-/** Probes every 250 ms until stopped; returns the slowest answer. */
-function balancerProbes(port: number): {stop(): Promise<number>} {
+/** Probes every 250 ms until stopped; returns the slowest of each figure. */
+function balancerProbes(port: number): {stop(): Promise<BalancerProbe>} {
     let running = true;
-    let slowest = 0;
+    const slowest: BalancerProbe = {totalMs: 0, answerMs: 0};
     const loop = (async () => {
         while (running) {
-            slowest = Math.max(slowest, await probeBalancer(port));
+            const probe = await probeBalancer(port);
+            slowest.totalMs = Math.max(slowest.totalMs, probe.totalMs);
+            slowest.answerMs = Math.max(slowest.answerMs, probe.answerMs);
             await sleep(250);
         }
     })();
@@ -140,7 +160,7 @@ function balancerProbes(port: number): {stop(): Promise<number>} {
         async stop() {
             running = false;
             await loop;
-            return Number(slowest.toFixed(1));
+            return {totalMs: Number(slowest.totalMs.toFixed(1)), answerMs: Number(slowest.answerMs.toFixed(1))};
         },
     };
 }
@@ -263,6 +283,7 @@ if (process.argv.includes('--echo')) {
     printResult({
         bench: 'scale',
         windowS: WINDOW_S,
+        heartbeatS: HEARTBEAT_S ?? 'default (icomen 30, miIO 15)',
         ...results,
         targets: {icomen10kOnlineS: 20, offlineS: 20, balancerMs: 100, steadyCorePercentAt10k: 15, rssKbPerPlug: 8, miio1kOnlineS: 30, cpuRatio: 1.3, ratioP99: 3, stopS: 5},
     });
