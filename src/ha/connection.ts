@@ -42,6 +42,7 @@ export class HaConnection {
     private readonly handlers: {filter: string; handler: MessageHandler}[] = [];
     private readonly connectListeners: (() => void)[] = [];
     private readonly disconnectListeners: (() => void)[] = [];
+    private corked = false;
     /** When the current outage began; null while connected. */
     private downSince: number | null = null;
     private lastDownLog = 0;
@@ -151,8 +152,25 @@ export class HaConnection {
         const client = this.client;
         if (!client?.connected) return Promise.reject(new Error('not connected'));
         if (/[+#]/.test(message.topic)) return Promise.reject(new Error(`refusing to publish to wildcard topic ${message.topic}`));
+        this.corkUntilNextTick(client);
         return new Promise((resolve, reject) => {
             client.publish(message.topic, message.payload, {qos: message.qos, retain: message.retain}, (error) => (error ? reject(error) : resolve()));
+        });
+    }
+
+    /**
+     * A connect storm publishes thousands of small messages per tick: held back until the tick ends,
+     * they leave in a few large writes instead of one system call each.
+     */
+    private corkUntilNextTick(client: MqttClient): void {
+        if (this.corked) return;
+        const stream = client.stream as Partial<Socket>;
+        if (!stream.cork || !stream.uncork) return;
+        stream.cork();
+        this.corked = true;
+        process.nextTick(() => {
+            this.corked = false;
+            stream.uncork!();
         });
     }
 

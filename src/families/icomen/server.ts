@@ -249,6 +249,8 @@ export class IcomenServer {
     private receive(connection: PlugConnection, chunk: Buffer): void {
         if (connection.closed) return;
         let completed = false;
+        // The answers to one chunk's frames (key, time, query) leave in one write, not one each.
+        connection.socket.cork();
         try {
             connection.splitter.push(chunk, (frame) => {
                 completed = true;
@@ -257,6 +259,8 @@ export class IcomenServer {
         } catch (error) {
             this.reject(connection, (error as Error).message);
             return;
+        } finally {
+            connection.socket.uncork();
         }
         connection.armFrameTimer(completed, this.frameTimeoutMs, () => this.frameTimeout(connection));
     }
