@@ -11,10 +11,11 @@
  * after the simulator is killed, and seconds the bridge takes to stop (SIGTERM) in the middle of a
  * reconnect storm. Per family: CPU per device at the largest size over the smallest.
  */
-import type {ChildProcess} from 'node:child_process';
+import {type ChildProcess, spawn} from 'node:child_process';
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
+import {createInterface} from 'node:readline';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 
@@ -144,22 +145,29 @@ function probeBalancer(port: number): Promise<BalancerProbe> {
     });
 }
 
-/** Probes every 250 ms until stopped; returns the slowest of each figure. */
+/** `--probe <port>`: probes every 250 ms and prints each result as a JSON line, until killed. */
+async function runProbes(port: number): Promise<void> {
+    for (;;) {
+        process.stdout.write(`${JSON.stringify(await probeBalancer(port))}\n`);
+        await sleep(250);
+    }
+}
+
+/**
+ * The probes run in a process of their own: this one is busy reading every message HA gets, which
+ * would delay the answers it times.
+ */
 function balancerProbes(port: number): {stop(): Promise<BalancerProbe>} {
-    let running = true;
     const slowest: BalancerProbe = {totalMs: 0, answerMs: 0};
-    const loop = (async () => {
-        while (running) {
-            const probe = await probeBalancer(port);
-            slowest.totalMs = Math.max(slowest.totalMs, probe.totalMs);
-            slowest.answerMs = Math.max(slowest.answerMs, probe.answerMs);
-            await sleep(250);
-        }
-    })();
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--probe', String(port)], {stdio: ['ignore', 'pipe', 'inherit']});
+    createInterface({input: child.stdout!}).on('line', (line) => {
+        const probe = JSON.parse(line) as BalancerProbe;
+        slowest.totalMs = Math.max(slowest.totalMs, probe.totalMs);
+        slowest.answerMs = Math.max(slowest.answerMs, probe.answerMs);
+    });
     return {
         async stop() {
-            running = false;
-            await loop;
+            await stopProcess(child);
             return {totalMs: Number(slowest.totalMs.toFixed(1)), answerMs: Number(slowest.answerMs.toFixed(1))};
         },
     };
@@ -256,6 +264,8 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
 
 if (process.argv.includes('--echo')) {
     await runEcho(argument('echo', ''));
+} else if (process.argv.includes('--probe')) {
+    await runProbes(Number(argument('probe', '0')));
 } else {
     const results: Record<string, SizeResult[] | number> = {};
     for (const family of FAMILIES) {
