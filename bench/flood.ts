@@ -72,14 +72,15 @@ if (process.argv.includes('--echo')) {
         const commanded = Array.from({length: COMMANDED_DEVICES}, (_, index) => ids[Math.floor((index * DEVICES) / COMMANDED_DEVICES)]!);
 
         const echoMs = summarise(await closedLoop(ha, COMMANDS, WARMUP, echoStep));
-        const withoutFlood = summarise(await closedLoop(ha, COMMANDS, WARMUP, switchStep(commanded)));
+        const step = switchStep(commanded);
+        const withoutFlood = summarise(await closedLoop(ha, COMMANDS, WARMUP, step));
 
         const flooder = spawn(process.execPath, ['--import', 'tsx', self, '--flooder', String(balancerPort)], {stdio: ['ignore', 'pipe', 'ignore']});
         children.push(flooder);
         await new Promise((resolve) => flooder.stdout!.once('data', resolve));
         // Let the flood reach the guard, past the plug's burst.
         await sleep(1000);
-        const withFlood = summarise(await closedLoop(ha, COMMANDS, WARMUP, switchStep(commanded)));
+        const withFlood = summarise(await closedLoop(ha, COMMANDS, WARMUP, step));
         const diagnostics = await new Promise<string>((resolve) => {
             ha.on('message', (topic, payload) => {
                 if (topic === 'fogbridge/bridge/diagnostics' && payload.toString().includes('"flood_dropped":') && !payload.toString().includes('"flood_dropped":0,')) resolve(payload.toString());

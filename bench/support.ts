@@ -53,10 +53,16 @@ export async function closedLoop(client: MqttClient, count: number, warmup: numb
             topics.add(receiveTopic);
             await client.subscribeAsync(receiveTopic, {qos: 0});
         }
-        const arrived = new Promise<void>((resolve) => (pending = {receiveTopic, accept, resolve}));
+        let timer: NodeJS.Timeout | undefined;
+        const arrived = new Promise<void>((resolve, reject) => {
+            pending = {receiveTopic, accept, resolve};
+            // A lost answer must end the run with its reason, not hang it.
+            timer = setTimeout(() => reject(new Error(`no answer on ${receiveTopic} to ${topic} = ${payload} within 10 s`)), 10_000);
+        });
         const start = process.hrtime.bigint();
         client.publish(topic, payload, {qos: 0});
         await arrived;
+        clearTimeout(timer);
         if (i >= warmup) samples.push(process.hrtime.bigint() - start);
     }
     client.off('message', onMessage);
@@ -69,12 +75,17 @@ export function echoStep(i: number): LoopStep {
     return {topic: 'bench/ping', payload: String(i), receiveTopic: 'bench/pong', accept: (payload) => payload === String(i)};
 }
 
-/** Switches the `switch` feature of `deviceIds[i % n]` ON and OFF from the HA side and waits for each state. */
+/**
+ * Switches the `switch` feature of `deviceIds[i % n]` ON and OFF from the HA side and waits for each
+ * state. Each device alternates from OFF (the simulators' start), across every loop that reuses
+ * the returned step: asking for the state a device already has would get no answer.
+ */
 export function switchStep(deviceIds: string[]): (i: number) => LoopStep {
+    const on = new Map<string, boolean>();
     return (i) => {
         const deviceId = deviceIds[i % deviceIds.length]!;
-        // Each device alternates on its own, whatever the number of devices.
-        const wanted = Math.floor(i / deviceIds.length) % 2 === 0 ? 'ON' : 'OFF';
+        on.set(deviceId, !(on.get(deviceId) ?? false));
+        const wanted = on.get(deviceId) ? 'ON' : 'OFF';
         return {
             topic: `fogbridge/${deviceId}/switch/set`,
             payload: wanted,

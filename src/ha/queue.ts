@@ -127,6 +127,8 @@ export class OutboundQueue {
 
     /** Resolves once nothing is pending or in flight (used at shutdown and in tests). */
     async idle(timeoutMs = 5000): Promise<boolean> {
+        // Without a broker nothing drains: waiting would only delay a stop.
+        if (!this.ready) return this.pending() + this.inflight === 0;
         const deadline = this.options.now() + timeoutMs;
         while (this.pending() + this.inflight > 0) {
             if (this.options.now() > deadline) return false;
