@@ -8,7 +8,7 @@ import path from 'node:path';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const available = readdirSync(here)
-    .filter((file) => file.endsWith('.ts') && !['run.ts', 'stats.ts'].includes(file))
+    .filter((file) => file.endsWith('.ts') && !['run.ts', 'stats.ts', 'support.ts'].includes(file))
     .map((file) => file.slice(0, -3));
 const name = process.argv[2];
 if (!name || !available.includes(name)) {

@@ -48,8 +48,8 @@ const haSchema = z.strictObject({
     birthDelayMaxMs: z.number().int().min(0).max(120_000).default(5000),
     /** Messages per second the publisher may send when it replays everything (HA asks for gentle bursts). */
     replayRatePerSecond: z.number().int().min(10).max(100_000).default(200),
-    /** Device→HA queue: the latest message per topic is kept, up to this many topics. */
-    queueCapacity: z.number().int().min(100).max(1_000_000).default(10_000),
+    /** Device→HA queue: the latest message per topic is kept, up to this many topics (10,000 devices need 30,000). */
+    queueCapacity: z.number().int().min(100).max(1_000_000).default(50_000),
     /** Per-device budget of state messages, refilled per second, before the device is throttled. */
     deviceRatePerSecond: z.number().min(1).max(10_000).default(20),
     deviceBurst: z.number().int().min(1).max(100_000).default(100),

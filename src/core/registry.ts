@@ -25,6 +25,19 @@ const REGISTRY_VERSION = 1;
 /** After a failed write (disk full, read-only mount), try again this often rather than at the next change. */
 const SAVE_RETRY_MS = 5000;
 
+/**
+ * Every write is the whole document, so writes are batched: a storm of 10,000 new devices costs a
+ * few dozen writes, not 10,000, and a heartbeat costs none.
+ */
+const DEFAULT_SAVE_DELAYS = {
+    /** New, changed or removed devices, secrets, extras: lost work if the process dies, so soon. */
+    structural: 500,
+    /** Feature state: the device reports it again anyway. */
+    state: 2000,
+    /** Last seen, packet counters, last error: only shown, never needed to work, so rarely. */
+    link: 60_000,
+};
+
 export interface DeviceDescription {
     id: string;
     family: Family;
@@ -35,8 +48,12 @@ export interface DeviceDescription {
 export interface RegistryOptions {
     file: string;
     bus: EventBus;
-    /** How long state and link changes may wait before they are written (devices and secrets are written at once). */
+    /** How long a new device, a secret or an extra may wait before it is written. */
+    structuralSaveDelayMs?: number;
+    /** How long state changes may wait before they are written. */
     stateSaveDelayMs?: number;
+    /** How long last-seen times, counters and link errors may wait before they are written. */
+    linkSaveDelayMs?: number;
 }
 
 /** The registry's file in a data directory. */
@@ -53,19 +70,28 @@ export class RegistryLockedError extends Error {}
  */
 export class DeviceRegistry {
     private readonly devices = new Map<string, Device>();
+    private readonly familyCounts = new Map<Family, number>();
     private readonly file: string;
     private readonly bus: EventBus;
-    private readonly stateSaveDelayMs: number;
+    private readonly delays: {structural: number; state: number; link: number};
     private saveTimer: NodeJS.Timeout | null = null;
+    private saveDue = 0;
     private saving: Promise<void> | null = null;
-    private dirtyWhileSaving = false;
+    /** The shortest delay asked for while a write ran: the next write follows within it. */
+    private delayWantedWhileSaving: number | null = null;
     private dirty = false;
     private closed = false;
+    /** The file on disk is a complete document (loaded as is, or written by us): it may become the backup unchecked. */
+    private fileKnownValid = false;
 
     constructor(options: RegistryOptions) {
         this.file = options.file;
         this.bus = options.bus;
-        this.stateSaveDelayMs = options.stateSaveDelayMs ?? 2000;
+        this.delays = {
+            structural: options.structuralSaveDelayMs ?? DEFAULT_SAVE_DELAYS.structural,
+            state: options.stateSaveDelayMs ?? DEFAULT_SAVE_DELAYS.state,
+            link: options.linkSaveDelayMs ?? DEFAULT_SAVE_DELAYS.link,
+        };
     }
 
     /**
@@ -91,12 +117,14 @@ export class DeviceRegistry {
                 log.error(`the device registry is damaged (${result.error}); using the last good copy ${result.source}`);
                 break;
             case 'ok':
+                this.fileKnownValid = result.source === this.file;
                 break;
         }
         for (const device of result.value) {
             // Nobody is connected to a process that just started: link health starts offline.
             device.link.online = false;
             for (const secret of Object.values(device.secrets)) registerSecret(secret);
+            if (!this.devices.has(device.id)) this.countFamily(device.family, 1);
             this.devices.set(device.id, device);
         }
         log.info(`loaded ${this.devices.size} device(s) from ${result.source}`);
@@ -111,9 +139,20 @@ export class DeviceRegistry {
         return this.devices.has(id);
     }
 
+    /** Every device (of a family): a copy of the whole fleet, so never on a per-packet path. */
     list(family?: Family): Device[] {
         const all = [...this.devices.values()];
         return family ? all.filter((device) => device.family === family) : all;
+    }
+
+    /** How many devices (of a family) there are, without looking at them. */
+    count(family?: Family): number {
+        return family ? (this.familyCounts.get(family) ?? 0) : this.devices.size;
+    }
+
+    /** The devices in insertion order, for a walk that must not copy the fleet. */
+    ids(): IterableIterator<string> {
+        return this.devices.keys();
     }
 
     /** Adds a device or updates its facts and features; announces it only when something changed. */
@@ -130,7 +169,7 @@ export class DeviceRegistry {
             const kept = new Set(existing.features.map((feature) => feature.id));
             for (const key of Object.keys(existing.state)) if (!kept.has(key)) delete existing.state[key];
             this.bus.emit('device', {device: toPublic(existing)});
-            this.scheduleSave(0);
+            this.scheduleSave(this.delays.structural);
             return existing;
         }
         const device: Device = {
@@ -141,9 +180,10 @@ export class DeviceRegistry {
             secrets: {},
         };
         this.devices.set(device.id, device);
+        this.countFamily(device.family, 1);
         log.info(`new device ${device.id} (${device.facts.manufacturer} ${device.facts.model})`);
         this.bus.emit('device', {device: toPublic(device)});
-        this.scheduleSave(0);
+        this.scheduleSave(this.delays.structural);
         return device;
     }
 
@@ -174,7 +214,7 @@ export class DeviceRegistry {
         }
         if (changed.length === 0) return;
         this.bus.emit('state', {deviceId: id, state: structuredClone(device.state), changed});
-        this.scheduleSave(this.stateSaveDelayMs);
+        this.scheduleSave(this.delays.state);
     }
 
     /** A packet arrived from the device: it is online and seen now. */
@@ -183,7 +223,7 @@ export class DeviceRegistry {
         device.link.lastSeen = Date.now();
         device.link.packetsIn++;
         if (!device.link.online) this.updateLink(id, {online: true, lastError: null});
-        else this.scheduleSave(this.stateSaveDelayMs);
+        else this.scheduleSave(this.delays.link);
     }
 
     countSent(id: string): void {
@@ -197,7 +237,7 @@ export class DeviceRegistry {
         if (!device) return;
         device.link.badPackets++;
         device.link.lastError = reason;
-        this.scheduleSave(this.stateSaveDelayMs);
+        this.scheduleSave(this.delays.link);
     }
 
     countTimeout(id: string, reason: string): void {
@@ -205,7 +245,7 @@ export class DeviceRegistry {
         if (!device) return;
         device.link.timeouts++;
         device.link.lastError = reason;
-        this.scheduleSave(this.stateSaveDelayMs);
+        this.scheduleSave(this.delays.link);
     }
 
     /** Announces only changes of `online` or `lastError`: counters change too often to be news. */
@@ -216,14 +256,14 @@ export class DeviceRegistry {
         if (before.online !== device.link.online || before.lastError !== device.link.lastError) {
             this.bus.emit('link', {deviceId: id, link: {...device.link}});
         }
-        this.scheduleSave(this.stateSaveDelayMs);
+        this.scheduleSave(this.delays.link);
     }
 
     setExtra(id: string, key: string, value: unknown): void {
         const device = this.require(id);
         if (isDeepStrictEqual(device.extra[key], value)) return;
         device.extra[key] = structuredClone(value);
-        this.scheduleSave(0);
+        this.scheduleSave(this.delays.structural);
     }
 
     setSecret(id: string, key: string, value: string): void {
@@ -231,7 +271,7 @@ export class DeviceRegistry {
         registerSecret(value);
         if (device.secrets[key] === value) return;
         device.secrets[key] = value;
-        this.scheduleSave(0);
+        this.scheduleSave(this.delays.structural);
     }
 
     emitEvent(id: string, featureId: string, eventType: string, attributes: Record<string, unknown> = {}): void {
@@ -245,9 +285,10 @@ export class DeviceRegistry {
         const device = this.devices.get(id);
         if (!device) return false;
         this.devices.delete(id);
+        this.countFamily(device.family, -1);
         log.info(`removed device ${id}`);
         this.bus.emit('removed', {deviceId: id, device: toPublic(device)});
-        this.scheduleSave(0);
+        this.scheduleSave(this.delays.structural);
         return true;
     }
 
@@ -311,17 +352,24 @@ export class DeviceRegistry {
         return device;
     }
 
+    private countFamily(family: Family, delta: number): void {
+        this.familyCounts.set(family, (this.familyCounts.get(family) ?? 0) + delta);
+    }
+
+    /** A write within `delayMs`; a pending write due sooner already covers it. */
     private scheduleSave(delayMs: number): void {
         this.dirty = true;
         if (this.closed) return;
         if (this.saving) {
-            this.dirtyWhileSaving = true;
+            this.delayWantedWhileSaving = Math.min(this.delayWantedWhileSaving ?? delayMs, delayMs);
             return;
         }
+        const due = Date.now() + delayMs;
         if (this.saveTimer) {
-            if (delayMs > 0) return;
+            if (this.saveDue <= due) return;
             clearTimeout(this.saveTimer);
         }
+        this.saveDue = due;
         this.saveTimer = setTimeout(() => {
             this.saveTimer = null;
             this.save().catch((error: Error) => {
@@ -335,12 +383,14 @@ export class DeviceRegistry {
     private async save(): Promise<void> {
         // Another write's failure is reported by its own caller; this one still writes.
         while (this.saving) await this.saving.catch(() => undefined);
-        const document = JSON.stringify({version: REGISTRY_VERSION, devices: [...this.devices.values()]}, null, 2);
-        this.dirtyWhileSaving = false;
+        // Compact: at 10,000 devices indentation alone is megabytes to write and parse.
+        const document = JSON.stringify({version: REGISTRY_VERSION, devices: [...this.devices.values()]});
+        this.delayWantedWhileSaving = null;
         this.dirty = false;
-        this.saving = writeFileAtomic(this.file, document);
+        this.saving = writeFileAtomic(this.file, document, {currentIsValid: this.fileKnownValid});
         try {
             await this.saving;
+            this.fileKnownValid = true;
         } catch (error) {
             // Nothing reached the disk: the changes are still to be written.
             this.dirty = true;
@@ -348,7 +398,9 @@ export class DeviceRegistry {
         } finally {
             this.saving = null;
         }
-        if (this.dirtyWhileSaving && !this.closed) this.scheduleSave(0);
+        const wanted = this.delayWantedWhileSaving;
+        this.delayWantedWhileSaving = null;
+        if (wanted !== null && !this.closed) this.scheduleSave(wanted);
     }
 }
 

@@ -10,8 +10,26 @@ import type {OutboundMessage} from './queue.js';
 
 const log = createLogger('ha:mqtt');
 
-const MIN_RECONNECT_MS = 1000;
+/**
+ * A broker restart (an add-on update, a host reboot of Mosquitto) is back within seconds: while the
+ * outage is short, retry every quarter second or so, so the bridge is back within a second of the
+ * port returning. Only a long outage backs off, up to the maximum. Jitter spreads the retries of
+ * several bridges.
+ */
+const SHORT_OUTAGE_MS = 30_000;
+const SHORT_RETRY_MS = 250;
+const LONG_RETRY_MIN_MS = 1000;
 const MAX_RECONNECT_MS = 30_000;
+/** How long a stop waits for the broker to take the `offline` state. */
+const STOP_WAIT_MS = 1500;
+
+/** The wait before the next attempt, `outageMs` into an outage. */
+export function reconnectDelayMs(outageMs: number, random: () => number = Math.random): number {
+    if (outageMs < SHORT_OUTAGE_MS) return Math.round(SHORT_RETRY_MS * (0.5 + random()));
+    const doublings = Math.floor((outageMs - SHORT_OUTAGE_MS) / 10_000);
+    const base = Math.min(MAX_RECONNECT_MS, LONG_RETRY_MIN_MS * 2 ** doublings);
+    return Math.round(base * (0.8 + 0.4 * random()));
+}
 
 type MessageHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
 
@@ -24,7 +42,9 @@ export class HaConnection {
     private readonly handlers: {filter: string; handler: MessageHandler}[] = [];
     private readonly connectListeners: (() => void)[] = [];
     private readonly disconnectListeners: (() => void)[] = [];
-    private reconnectMs = MIN_RECONNECT_MS;
+    private corked = false;
+    /** When the current outage began; null while connected. */
+    private downSince: number | null = null;
     private lastDownLog = 0;
 
     constructor(
@@ -72,7 +92,7 @@ export class HaConnection {
             password: options.password,
             keepalive: options.keepaliveSeconds,
             clean: true,
-            reconnectPeriod: MIN_RECONNECT_MS,
+            reconnectPeriod: reconnectDelayMs(0),
             connectTimeout: 10_000,
             resubscribe: false,
             // Offline, the outbound queue coalesces; mqtt.js must not keep its own unbounded copy.
@@ -89,9 +109,9 @@ export class HaConnection {
         this.client = client;
         client.on('connect', () => {
             (client.stream as Partial<Socket>).setNoDelay?.(true);
-            this.reconnectMs = MIN_RECONNECT_MS;
-            client.options.reconnectPeriod = MIN_RECONNECT_MS;
-            log.info(`connected to ${redactUrl(this.url)}`);
+            const outage = this.downSince === null ? null : Date.now() - this.downSince;
+            this.downSince = null;
+            log.info(`connected to ${redactUrl(this.url)}${outage === null ? '' : ` after ${(outage / 1000).toFixed(1)} s without it`}`);
             client.publish(this.bridgeStateTopic, 'online', {retain: true, qos: 1});
             const filters = [...new Set(this.handlers.map((entry) => entry.filter))];
             if (filters.length) client.subscribe(filters, {qos: 1});
@@ -100,15 +120,17 @@ export class HaConnection {
         client.on('close', () => {
             for (const listener of this.disconnectListeners) listener();
             if (this.client !== client) return; // stopping
-            client.options.reconnectPeriod = this.reconnectMs;
             const now = Date.now();
+            this.downSince ??= now;
+            const delay = reconnectDelayMs(now - this.downSince);
+            client.options.reconnectPeriod = delay;
             if (now - this.lastDownLog > 10_000) {
                 this.lastDownLog = now;
-                log.warn(`not connected to ${redactUrl(this.url)}; retrying in ${this.reconnectMs / 1000} s`);
+                log.warn(`not connected to ${redactUrl(this.url)}; retrying in ${(delay / 1000).toFixed(2)} s`);
             }
-            this.reconnectMs = Math.min(MAX_RECONNECT_MS, this.reconnectMs * 2);
         });
-        client.on('error', (error) => log.warn(`broker ${redactUrl(this.url)}: ${error.message}`));
+        // Every failed retry errors; during an outage that is four lines a second.
+        client.on('error', (error) => log.limited('warn', 'broker-error', `broker ${redactUrl(this.url)}: ${error.message}`));
         client.on('message', (topic, payload, packet) => {
             for (const {filter, handler} of this.handlers) {
                 if (!topicMatches(filter, topic)) continue;
@@ -134,20 +156,47 @@ export class HaConnection {
         const client = this.client;
         if (!client?.connected) return Promise.reject(new Error('not connected'));
         if (/[+#]/.test(message.topic)) return Promise.reject(new Error(`refusing to publish to wildcard topic ${message.topic}`));
+        this.corkUntilNextTick(client);
         return new Promise((resolve, reject) => {
             client.publish(message.topic, message.payload, {qos: message.qos, retain: message.retain}, (error) => (error ? reject(error) : resolve()));
         });
     }
 
-    /** Says `offline` itself (a clean stop sends no will) and disconnects. */
+    /**
+     * A connect storm publishes thousands of small messages per tick: held back until the tick ends,
+     * they leave in a few large writes instead of one system call each.
+     */
+    private corkUntilNextTick(client: MqttClient): void {
+        if (this.corked) return;
+        const stream = client.stream as Partial<Socket>;
+        if (!stream.cork || !stream.uncork) return;
+        stream.cork();
+        this.corked = true;
+        process.nextTick(() => {
+            this.corked = false;
+            stream.uncork!();
+        });
+    }
+
+    /**
+     * Says `offline` itself (a clean stop sends no will) and disconnects. A broker that does not
+     * answer within STOP_WAIT_MS is not waited for: the stop must finish within seconds at any load.
+     */
     async stop(): Promise<void> {
         const client = this.client;
         if (!client) return;
         this.client = null;
-        if (client.connected) {
-            await new Promise<void>((resolve) => client.publish(this.bridgeStateTopic, 'offline', {retain: true, qos: 1}, () => resolve()));
+        let timer: NodeJS.Timeout | undefined;
+        const giveUp = new Promise<'gave-up'>((resolve) => (timer = setTimeout(() => resolve('gave-up'), STOP_WAIT_MS)));
+        const said = client.connected
+            ? new Promise<void>((resolve) => client.publish(this.bridgeStateTopic, 'offline', {retain: true, qos: 1}, () => resolve()))
+            : Promise.resolve();
+        const outcome = await Promise.race([said.then(() => client.endAsync()), giveUp]);
+        clearTimeout(timer);
+        if (outcome === 'gave-up') {
+            log.warn(`the broker did not confirm our goodbye within ${STOP_WAIT_MS} ms; disconnecting anyway`);
+            await client.endAsync(true);
         }
-        await client.endAsync();
     }
 }
 

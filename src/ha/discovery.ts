@@ -233,6 +233,36 @@ const BUILDERS: {[K in Feature['kind']]: (context: BuildContext<Extract<Feature,
  * devices it knows, and its log level (changed from HA while diagnosing). Every device links to it
  * with `via_device`.
  */
+/** The counters in `<base>/bridge/diagnostics`, each a sensor of the bridge's own device. */
+export const BRIDGE_DIAGNOSTICS = {
+    queue_dropped: {name: 'HA queue dropped', icon: 'mdi:tray-remove'},
+    queue_throttled: {name: 'HA queue throttled', icon: 'mdi:speedometer-slow'},
+    flood_dropped: {name: 'Flood packets dropped', icon: 'mdi:waves-arrow-up'},
+    flooding_devices: {name: 'Flooding devices', icon: 'mdi:alert-octagon'},
+} as const;
+
+export type BridgeDiagnostics = Record<keyof typeof BRIDGE_DIAGNOSTICS, number>;
+
+function diagnosticCounters(topics: TopicLayout, id: (feature: string) => string, availability: {topic: string}[]): Record<string, Record<string, unknown>> {
+    return Object.fromEntries(
+        Object.entries(BRIDGE_DIAGNOSTICS).map(([key, {name, icon}]) => [
+            key,
+            {
+                p: 'sensor',
+                unique_id: id(key),
+                name,
+                icon,
+                entity_category: 'diagnostic',
+                // Drops since start only grow; the flooding count goes up and down.
+                state_class: key === 'flooding_devices' ? 'measurement' : 'total_increasing',
+                state_topic: topics.bridgeDiagnostics,
+                value_template: `{{ value_json.${key} }}`,
+                availability,
+            },
+        ]),
+    );
+}
+
 export function buildBridgeDiscovery(topics: TopicLayout): Omit<DiscoveryPayload, 'availability' | 'availability_mode'> {
     const id = (feature: string): string => topics.uniqueId(BRIDGE_DEVICE_ID, feature);
     const whileOnline = [{topic: topics.bridgeState}];
@@ -262,6 +292,7 @@ export function buildBridgeDiscovery(topics: TopicLayout): Omit<DiscoveryPayload
                 value_template: '{{ value_json | length }}',
                 availability: whileOnline,
             },
+            ...diagnosticCounters(topics, id, whileOnline),
             log_level: {
                 p: 'select',
                 unique_id: id('log_level'),

@@ -127,6 +127,8 @@ export class OutboundQueue {
 
     /** Resolves once nothing is pending or in flight (used at shutdown and in tests). */
     async idle(timeoutMs = 5000): Promise<boolean> {
+        // Without a broker nothing drains: waiting would only delay a stop.
+        if (!this.ready) return this.pending() + this.inflight === 0;
         const deadline = this.options.now() + timeoutMs;
         while (this.pending() + this.inflight > 0) {
             if (this.options.now() > deadline) return false;
@@ -155,13 +157,18 @@ export class OutboundQueue {
                 victim.delete(victimKey);
                 if (this.newest.get(victimKey) === victimEntry) this.newest.delete(victimKey);
                 this.counters.dropped++;
+                log.limited('warn', 'queue-full', `the queue towards Home Assistant holds ${this.options.capacity} topics: dropped ${victimKey} (${this.counters.dropped} dropped so far; raise ha.queueCapacity)`);
             }
         }
         map.set(key, entry);
     }
 
+    /** Pending replay messages: a replay feeds itself by this, so it never holds a whole fleet here. */
+    bulkPending(): number {
+        return this.bulk.size;
+    }
+
     private drain(): void {
-        this.releaseDeferred();
         while (this.ready && this.inflight < this.options.maxInflight) {
             const next = this.take(this.live) ?? (this.bulk.size > 0 && this.takeBulkToken() ? this.take(this.bulk) : undefined);
             if (!next) break;
@@ -194,6 +201,7 @@ export class OutboundQueue {
         return first.value;
     }
 
+    /** Scans every throttled topic, so only from the timer, never per message. */
     private releaseDeferred(): void {
         for (const [key, entry] of this.deferred) {
             if (entry.deviceId && this.takeDeviceToken(entry.deviceId)) {
@@ -237,6 +245,7 @@ export class OutboundQueue {
         this.timerDue = due;
         this.timer = setTimeout(() => {
             this.timer = null;
+            this.releaseDeferred();
             this.drain();
         }, delayMs);
         this.timer.unref();

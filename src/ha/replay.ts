@@ -8,6 +8,9 @@ import type {OutboundQueue} from './queue.js';
 
 const log = createLogger('ha:replay');
 
+/** How often a replay tops up the queue. */
+const FEED_INTERVAL_MS = 100;
+
 /**
  * One extension's share of a replay. Each step runs for every part (in extension order) before the
  * next step starts, so HA learns of the bridge before its devices and of a device before the list.
@@ -39,6 +42,9 @@ export class Replay implements Extension {
     private preparing: Promise<void> | null = null;
     private prepared = false;
     private birthTimer: NodeJS.Timeout | null = null;
+    /** The replay under way: the devices still to publish, walked as the queue drains. */
+    private cursor: {ids: string[]; next: number; parts: ReplayPart[]} | null = null;
+    private feedTimer: NodeJS.Timeout | null = null;
     private readonly unsubscribers: (() => void)[] = [];
 
     constructor(private readonly options: ReplayOptions) {}
@@ -59,6 +65,9 @@ export class Replay implements Extension {
         for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
         if (this.birthTimer) clearTimeout(this.birthTimer);
         this.birthTimer = null;
+        if (this.feedTimer) clearTimeout(this.feedTimer);
+        this.feedTimer = null;
+        this.cursor = null;
     }
 
     /** Returns the function that takes the part out again. */
@@ -95,13 +104,43 @@ export class Replay implements Extension {
         return this.preparing;
     }
 
+    /** Starts a replay; one under way starts over, since what it already sent may be lost with the broker. */
     private run(): void {
-        const devices = this.options.registry.list().map(toPublic);
-        log.info(`publishing discovery, availability and state for ${devices.length} device(s)`);
+        const ids = [...this.options.registry.ids()];
+        log.info(`publishing discovery, availability and state for ${ids.length} device(s)`);
         const parts = [...this.parts];
         for (const part of parts) part.beforeDevices?.();
-        for (const device of devices) for (const part of parts) part.device?.(device);
-        for (const part of parts) part.afterDevices?.();
+        this.cursor = {ids, next: 0, parts};
+        if (this.feedTimer) clearTimeout(this.feedTimer);
+        this.feedTimer = null;
+        this.feed();
+    }
+
+    /**
+     * Keeps about a second's worth of the replay in the queue: what is queued is what the broker
+     * gets next, so a fleet's replay never fills the queue or pushes out live traffic, and each
+     * device is rendered only when its turn comes (with its state as it is then).
+     */
+    private feed(): void {
+        const cursor = this.cursor;
+        if (!cursor) return;
+        const {queue, registry, settings} = this.options;
+        while (cursor.next < cursor.ids.length && queue.bulkPending() < settings.replayRatePerSecond) {
+            const device = registry.get(cursor.ids[cursor.next++]!);
+            if (!device) continue;
+            const snapshot = toPublic(device);
+            for (const part of cursor.parts) part.device?.(snapshot);
+        }
+        if (cursor.next < cursor.ids.length) {
+            this.feedTimer = setTimeout(() => {
+                this.feedTimer = null;
+                this.feed();
+            }, FEED_INTERVAL_MS);
+            this.feedTimer.unref();
+            return;
+        }
+        this.cursor = null;
+        for (const part of cursor.parts) part.afterDevices?.();
     }
 
     private onBirth(payload: string): void {

@@ -4,12 +4,20 @@ import type {HaContext} from './context.js';
 import {hasOwnStateTopic, renderDeviceState, renderFeature} from './state.js';
 
 /**
+ * The device list is the whole fleet: serialised at most once per this interval, however many
+ * devices connect, leave or change meanwhile.
+ */
+const DEVICE_LIST_INTERVAL_MS = 1000;
+
+/**
  * What HA's entities read: each device's availability, its state (and the own state topic of a
  * vacuum or light), its transient events, and the `bridge/devices` list.
  */
 export class StateAndAvailability implements Extension {
     readonly name = 'ha:state';
     private readonly unsubscribers: (() => void)[] = [];
+    private deviceListTimer: NodeJS.Timeout | null = null;
+    private deviceListPublishedAt = 0;
 
     constructor(private readonly context: HaContext) {}
 
@@ -19,7 +27,7 @@ export class StateAndAvailability implements Extension {
             bus.on('device', ({device}) => {
                 this.publishAvailability(device.id, device.link.online, false);
                 this.publishState(device, false);
-                this.publishDeviceList(false);
+                this.scheduleDeviceList();
             }),
             bus.on('state', ({deviceId, state}) => {
                 const device = registry.get(deviceId);
@@ -27,10 +35,10 @@ export class StateAndAvailability implements Extension {
             }),
             bus.on('link', ({deviceId, link}) => {
                 this.publishAvailability(deviceId, link.online, false);
-                // The device list carries `online` too; coalescing keeps a flapping device cheap.
-                this.publishDeviceList(false);
+                // The device list carries `online` too.
+                this.scheduleDeviceList();
             }),
-            bus.on('removed', () => this.publishDeviceList(false)),
+            bus.on('removed', () => this.scheduleDeviceList()),
             bus.on('event', ({deviceId, featureId, eventType, attributes}) => {
                 const payload = JSON.stringify({...attributes, event_type: eventType});
                 queue.enqueue({topic: topics.featureEvent(deviceId, featureId), payload, retain: false, qos: 1}, {deviceId, coalesce: false});
@@ -47,6 +55,18 @@ export class StateAndAvailability implements Extension {
 
     stop(): void {
         for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+        if (this.deviceListTimer) clearTimeout(this.deviceListTimer);
+        this.deviceListTimer = null;
+    }
+
+    private scheduleDeviceList(): void {
+        if (this.deviceListTimer) return;
+        const wait = Math.max(0, this.deviceListPublishedAt + DEVICE_LIST_INTERVAL_MS - Date.now());
+        this.deviceListTimer = setTimeout(() => {
+            this.deviceListTimer = null;
+            this.publishDeviceList(false);
+        }, wait);
+        this.deviceListTimer.unref();
     }
 
     private publishAvailability(deviceId: string, online: boolean, bulk: boolean): void {
@@ -68,6 +88,7 @@ export class StateAndAvailability implements Extension {
 
     private publishDeviceList(bulk: boolean): void {
         const {queue, registry, topics} = this.context;
+        this.deviceListPublishedAt = Date.now();
         const list = registry.list().map((device) => ({
             id: device.id,
             family: device.family,

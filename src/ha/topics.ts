@@ -6,6 +6,7 @@
  * | <base>/bridge/state                     | yes      | online / offline (last will)    |
  * | <base>/bridge/devices                   | yes      | JSON list of devices            |
  * | <base>/bridge/log_level[/set]           | yes (no) | the bridge's log level          |
+ * | <base>/bridge/diagnostics               | yes      | JSON drop and flood counters    |
  * | <base>/<device>/availability            | yes      | online / offline                |
  * | <base>/<device>/state                   | yes      | JSON state of all features      |
  * | <base>/<device>/<feature>/state         | yes      | JSON state of a vacuum or light |
@@ -31,6 +32,10 @@ export class TopicLayout {
 
     get bridgeDevices(): string {
         return `${this.base}/bridge/devices`;
+    }
+
+    get bridgeDiagnostics(): string {
+        return `${this.base}/bridge/diagnostics`;
     }
 
     get bridgeLogLevel(): string {

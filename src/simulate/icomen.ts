@@ -52,7 +52,7 @@ function vendorFor(index: number): VendorBytes {
 }
 
 /** ALDI plugs seen in the wild start with 00:95:69, Silvercrest ones with ac:cf:23. */
-function macFor(index: number): Buffer {
+export function simulatedPlugMac(index: number): Buffer {
     const prefix = index % 2 === 0 ? [0x00, 0x95, 0x69] : [0xac, 0xcf, 0x23];
     return Buffer.from([...prefix, (index >>> 16) & 0xff, (index >>> 8) & 0xff, index & 0xff]);
 }
@@ -83,7 +83,7 @@ export class SimulatedIcomenPlug {
         private readonly options: Required<Omit<IcomenPlugsOptions, 'logger' | 'initiallyOn' | 'count' | 'macOffset'>> & {logger: Logger},
         initiallyOn: boolean,
     ) {
-        this.macBytes = macFor(index);
+        this.macBytes = simulatedPlugMac(index);
         this.mac = macHex(this.macBytes);
         this.vendor = vendorFor(index);
         this.relayOn = initiallyOn;

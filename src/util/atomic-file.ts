@@ -7,11 +7,12 @@ import path from 'node:path';
  * rename itself survives a power cut. At any instant `<file>` is either the old or the new
  * complete document, and `<file>.bak` is the one before it.
  */
-export async function writeFileAtomic(file: string, content: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(file: string, content: string, options: {mode?: number; currentIsValid?: boolean} = {}): Promise<void> {
+    const mode = options.mode ?? 0o600;
     const dir = path.dirname(file);
     const tmp = `${file}.tmp`;
     await writeSynced(tmp, content, mode, 'w');
-    await keepBackup(file);
+    await keepBackup(file, options.currentIsValid ?? false);
     await fs.rename(tmp, file);
     await syncDirectory(dir);
 }
@@ -31,7 +32,8 @@ export async function writeSynced(file: string, content: string, mode: number, f
     await fs.chmod(file, mode);
 }
 
-async function keepBackup(file: string): Promise<void> {
+/** `currentIsValid`: the caller wrote or read the current file whole, so it need not be parsed again. */
+async function keepBackup(file: string, currentIsValid: boolean): Promise<void> {
     const backup = `${file}.bak`;
     try {
         await fs.access(file, fsConstants.F_OK);
@@ -39,10 +41,12 @@ async function keepBackup(file: string): Promise<void> {
         return;
     }
     // Only a parseable file may become the backup: a corrupted original must not replace the last good copy.
-    try {
-        JSON.parse(await fs.readFile(file, 'utf8'));
-    } catch {
-        return;
+    if (!currentIsValid) {
+        try {
+            JSON.parse(await fs.readFile(file, 'utf8'));
+        } catch {
+            return;
+        }
     }
     await fs.rm(backup, {force: true});
     await fs.link(file, backup);

@@ -18,6 +18,11 @@ export interface ListenOptions {
     log: Logger;
     /** Names the listener in log lines, e.g. `rainmaker` or `/gslb`. */
     label: string;
+    /**
+     * Connections the kernel queues before we accept them (Node's default is 511; the kernel caps
+     * it at net.core.somaxconn). A SYN beyond it is dropped and retried by the device a second later.
+     */
+    backlog?: number;
 }
 
 /** Listens on `port`, or on `fallbackPort` when `port` needs privileges we lack. Resolves with the port bound. */
@@ -25,13 +30,13 @@ export async function listen(server: net.Server, options: ListenOptions): Promis
     const {host, port, log, label} = options;
     const fallbackPort = options.fallbackPort ?? null;
     try {
-        await listenOnce(server, host, port);
+        await listenOnce(server, host, port, options.backlog);
     } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== 'EACCES' || fallbackPort === null || fallbackPort === port) throw error;
         const hint = options.fallbackHint ?? 'run as root or grant CAP_NET_BIND_SERVICE';
         log.warn(`${label}: not allowed to listen on port ${port} (${hint}); using ${fallbackPort} instead`);
-        await listenOnce(server, host, fallbackPort);
+        await listenOnce(server, host, fallbackPort, options.backlog);
     }
     server.on('error', (error) => log.error(`${label} listener error: ${error.message}`));
     return (server.address() as net.AddressInfo).port;
@@ -58,11 +63,12 @@ export function explainListenError(error: unknown): string {
     return message ?? String(error);
 }
 
-function listenOnce(server: net.Server, host: string, port: number): Promise<void> {
+function listenOnce(server: net.Server, host: string, port: number, backlog?: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
         const onError = (error: Error): void => reject(error);
         server.once('error', onError);
-        server.listen(port, host, () => {
+        // 511 is Node's own default: listeners that expect no storms keep it.
+        server.listen(port, host, backlog ?? 511, () => {
             server.off('error', onError);
             resolve();
         });

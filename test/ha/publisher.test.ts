@@ -181,14 +181,17 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
         }
     });
 
-    it('shows fogbridge itself as a device: connection, device count, and a log level HA can change', async () => {
+    it('shows fogbridge itself as a device: connection, device count, drop and flood counters, and a log level HA can change', async () => {
         const {ha} = await start();
         const id = family.addDevice('bridged');
         const bridge = await ha.waitFor((message) => message.topic === 'homeassistant/device/fogbridge_bridge/config' && message.payload.length > 0, {what: 'bridge discovery'});
         ha.assertDiscoveryValid();
         const config = JSON.parse(bridge.payload) as {cmps: Record<string, Record<string, unknown>>; dev: Record<string, unknown>};
-        expect(Object.keys(config.cmps).sort()).toEqual(['connection', 'devices', 'log_level']);
+        expect(Object.keys(config.cmps).sort()).toEqual(['connection', 'devices', 'flood_dropped', 'flooding_devices', 'log_level', 'queue_dropped', 'queue_throttled']);
         expect(config.cmps.connection).toMatchObject({p: 'binary_sensor', device_class: 'connectivity', state_topic: 'fogbridge/bridge/state', payload_on: 'online'});
+        expect(config.cmps.queue_dropped).toMatchObject({p: 'sensor', entity_category: 'diagnostic', state_topic: 'fogbridge/bridge/diagnostics', value_template: '{{ value_json.queue_dropped }}'});
+        const diagnostics = await ha.waitFor((message) => message.topic === 'fogbridge/bridge/diagnostics', {what: 'bridge diagnostics'});
+        expect(Object.keys(JSON.parse(diagnostics.payload) as object).sort()).toEqual(['flood_dropped', 'flooding_devices', 'queue_dropped', 'queue_throttled']);
         expect((await ha.waitForDiscovery(id)).dev).toMatchObject({via_device: config.dev.identifiers && (config.dev.identifiers as string[])[0]});
         await ha.waitFor((message) => message.topic === 'fogbridge/bridge/log_level' && message.payload === 'error');
 
@@ -250,21 +253,28 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
         }
     });
 
-    it.skipIf(brokerKind === 'embedded')('converges again after the broker restarts without persistence (needs a broker that outlives the bridge)', async () => {
+    it.skipIf(brokerKind === 'embedded')('converges again soon after the broker restarts without persistence (needs a broker that outlives the bridge)', async () => {
         const {ha} = await start();
-        const id = family.addDevice('restart');
-        await ha.waitForState(id, (state) => state.battery === 80);
+        const ids = ['restart', 'restart2', 'restart3'].map((name) => family.addDevice(name));
+        for (const id of ids) await ha.waitForState(id, (state) => state.battery === 80);
         await ha.close();
         const port = mosquitto!.port;
         await mosquitto!.stop();
         mosquitto = await startMosquitto({port});
+        const back = Date.now();
         const fresh = await HaTestClient.connect(mosquitto.url);
         try {
             // Nothing was retained across the restart: all of this comes from the bridge reconnecting.
-            await fresh.waitForDiscovery(id, {timeoutMs: 10_000});
-            await fresh.waitForAvailability(id, 'online', {timeoutMs: 10_000});
-            await fresh.waitForState(id, (state) => state.battery === 80, {timeoutMs: 10_000});
-            await fresh.waitFor((message) => message.topic === 'fogbridge/bridge/state' && message.payload === 'online', {timeoutMs: 10_000});
+            const online = await fresh.waitFor((message) => message.topic === 'fogbridge/bridge/state' && message.payload === 'online', {timeoutMs: 10_000});
+            for (const id of ids) {
+                await fresh.waitForDiscovery(id, {timeoutMs: 10_000});
+                await fresh.waitForAvailability(id, 'online', {timeoutMs: 10_000});
+                await fresh.waitForState(id, (state) => state.battery === 80, {timeoutMs: 10_000});
+            }
+            // Targets: back within 1 s of the port, everything within 2 s after that (measured by
+            // the scale bench); asserted with room for a loaded machine.
+            expect(online.at - back).toBeLessThan(8000);
+            expect(Date.now() - back).toBeLessThan(10_000);
         } finally {
             await fresh.close();
         }

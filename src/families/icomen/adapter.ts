@@ -106,7 +106,7 @@ export class IcomenAdapter implements FamilyService {
     private plugConnected(plug: PlugIdentity): boolean {
         const id = deviceIdFor(plug.mac);
         const {registry, settings} = this.context;
-        if (!registry.has(id) && registry.list('icomen').length >= settings.maxPlugs) return false;
+        if (!registry.has(id) && registry.count('icomen') >= settings.maxPlugs) return false;
         this.context.registry.upsert({id, family: 'icomen', facts: factsFor(plug.mac, plug.vendor, plug.address), features: [SWITCH]});
         this.context.registry.setExtra(id, 'vendor', plug.vendor);
         return true;
@@ -139,7 +139,7 @@ export class IcomenAdapter implements FamilyService {
         const id = deviceIdFor(mac);
         if (!this.context.registry.has(id)) return;
         if (kind === 'silent' || kind === 'frame-timeout') this.context.registry.countTimeout(id, reason);
-        this.context.registry.updateLink(id, {online: false});
+        this.context.registry.updateLink(id, kind === 'flooding' ? {online: false, lastError: `flooding: ${reason}`} : {online: false});
     }
 
     private compatCommand(mac: string, what: string, payload: string): void {

@@ -8,6 +8,7 @@
  */
 import net from 'node:net';
 
+import {createFloodGuard, type FloodGuard} from '../../edge/flood-guard.js';
 import {listen} from '../../util/listen.js';
 import {createLogger, type Logger} from '../../util/logger.js';
 import {
@@ -35,6 +36,9 @@ import type {IcomenSettings} from './settings.js';
 
 export type ListenerName = 'balancer' | 'session';
 
+/** Room in the accept queue for a whole fleet reconnecting at once (the kernel caps it at somaxconn). */
+const STORM_BACKLOG = 16_384;
+
 export interface PlugIdentity {
     /** 12 lower-case hex digits. */
     mac: string;
@@ -44,7 +48,7 @@ export interface PlugIdentity {
     listener: ListenerName;
 }
 
-export type CloseKind = 'closed' | 'bad-input' | 'silent' | 'frame-timeout' | 'replaced' | 'refused' | 'shutdown';
+export type CloseKind = 'closed' | 'bad-input' | 'silent' | 'frame-timeout' | 'replaced' | 'refused' | 'flooding' | 'shutdown';
 
 export interface IcomenServerHooks {
     /**
@@ -152,6 +156,7 @@ export class IcomenServer {
      */
     private readonly plugs = new Map<string, PlugConnection>();
     private sessionPort = 0;
+    private flood: FloodGuard | null = null;
 
     constructor(options: IcomenServerOptions) {
         this.settings = options.settings;
@@ -167,6 +172,7 @@ export class IcomenServer {
             throw new Error(`icomen.balancerPort and icomen.sessionPort must differ (both are ${this.settings.sessionPort})`);
         }
         let balancerPort: number;
+        this.flood = createFloodGuard(this.settings.flood, 'plug', this.log);
         try {
             balancerPort = await this.listen('balancer', this.settings.balancerPort);
             this.sessionPort = await this.listen('session', this.settings.sessionPort);
@@ -184,6 +190,8 @@ export class IcomenServer {
         for (const connection of [...this.connections]) this.close(connection, 'shutdown', 'the bridge is stopping');
         await Promise.all(closing);
         this.listeners.clear();
+        this.flood?.close();
+        this.flood = null;
     }
 
     isConnected(mac: string): boolean {
@@ -217,7 +225,8 @@ export class IcomenServer {
             this.log.limited('warn', `drop:${name}`, `${name}: refused a connection from ${data?.remoteAddress ?? 'unknown'}: maxConnections (${this.settings.maxConnections}) reached`);
         });
         this.listeners.set(name, server);
-        return listen(server, {host: this.settings.host, port, log: this.log, label: name});
+        // Plugs reconnect all at once after a power cut or a bridge restart.
+        return listen(server, {host: this.settings.host, port, log: this.log, label: name, backlog: STORM_BACKLOG});
     }
 
     private accept(socket: net.Socket, listener: ListenerName): void {
@@ -240,16 +249,28 @@ export class IcomenServer {
     private receive(connection: PlugConnection, chunk: Buffer): void {
         if (connection.closed) return;
         let completed = false;
+        // The answers to one chunk's frames (key, time, query) leave in one write, not one each.
+        connection.socket.cork();
         try {
             connection.splitter.push(chunk, (frame) => {
                 completed = true;
-                if (!connection.closed) this.handleFrame(connection, frame);
+                if (!connection.closed && this.withinBudget(connection)) this.handleFrame(connection, frame);
             });
         } catch (error) {
             this.reject(connection, (error as Error).message);
             return;
+        } finally {
+            connection.socket.uncork();
         }
         connection.armFrameTimer(completed, this.frameTimeoutMs, () => this.frameTimeout(connection));
+    }
+
+    /** Before decryption: a flooding plug's excess costs no more than this. */
+    private withinBudget(connection: PlugConnection): boolean {
+        if (!connection.mac || !this.flood) return true;
+        const verdict = this.flood.admit(connection.mac);
+        if (verdict === 'cut-off') this.close(connection, 'flooding', `more than ${this.settings.flood.packetsPerSecond} frames/s for too long`);
+        return verdict === 'pass';
     }
 
     /** Throws only IcomenCodecError (the plug's fault); a failing hook is our bug and is logged here. */
@@ -279,6 +300,11 @@ export class IcomenServer {
     private identify(connection: PlugConnection, decoded: IcomenFrame): boolean {
         const mac = macHex(decoded.mac);
         const identity = {mac, vendor: decoded.vendor, address: connection.remoteAddress, listener: connection.listener};
+        if (this.flood?.isCutOff(mac)) {
+            this.log.limited('warn', `cut-off:${mac}`, `plug ${mac} from ${connection.remote} refused: cut off for flooding`);
+            this.close(connection, 'refused', 'cut off for flooding');
+            return false;
+        }
         if (this.hooks.plugConnected?.(identity) === false) {
             this.log.limited('warn', 'refused', `plug ${mac} from ${connection.remote} refused: icomen.maxPlugs (${this.settings.maxPlugs}) plugs are already known`);
             this.close(connection, 'refused', 'refused');

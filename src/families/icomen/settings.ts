@@ -1,6 +1,7 @@
 import {z} from 'zod';
 
 import {ipv4, port} from '../../config/schema.js';
+import {floodGuardSettingsSchema} from '../../edge/flood-guard.js';
 
 /** The `icomen` settings section. */
 export const icomenSettingsSchema = z
@@ -24,9 +25,18 @@ export const icomenSettingsSchema = z
         /** Also publish the topics of kroseneg/icomen-mqtt-bridge (`icomen/cmnd/<mac>/POWER`, …). */
         compatTopics: z.boolean().default(false),
         compatBaseTopic: z.string().regex(/^[A-Za-z0-9_-]+$/).default('icomen'),
-        maxConnections: z.number().int().min(1).max(100_000).default(1024),
-        /** Plugs the registry may hold: the protocol has no login, so anyone on the LAN could invent MACs. */
-        maxPlugs: z.number().int().min(1).max(10_000).default(64),
+        /**
+         * Connections per listener. 10,000 plugs hold 10,000 session connections; the balancer's are
+         * brief. Each one is a file descriptor: `ulimit -n` must allow both listeners' worth.
+         */
+        maxConnections: z.number().int().min(1).max(200_000).default(12_000),
+        /**
+         * Plugs the registry may hold: the protocol has no login, so anyone on the LAN could invent
+         * MACs; beyond this, new plugs are refused with a log line.
+         */
+        maxPlugs: z.number().int().min(1).max(100_000).default(10_000),
+        /** Per-plug packet budget; a plug that keeps exceeding it is disconnected for a while. */
+        flood: floodGuardSettingsSchema,
     })
     .prefault({});
 

@@ -72,6 +72,8 @@ export class MiioService implements FamilyService {
     private readonly registry: DeviceRegistry;
     private readonly router: CommandRouter;
     private readonly entries = new Map<number, DeviceEntry>();
+    /** Ids of the devices shown without a cloud key: counted here so a flood of made-up dids never scans the registry. */
+    private readonly keylessShown = new Set<string>();
     readonly server: MiioCloud;
     private pollTimer: NodeJS.Timeout | null = null;
 
@@ -91,6 +93,7 @@ export class MiioService implements FamilyService {
                 offlineAfterMs: this.settings.offlineAfterSeconds * 1000,
                 maxDatagramBytes: this.settings.maxDatagramBytes,
                 helloRatePerSecond: this.settings.helloRatePerSecond,
+                flood: this.settings.flood,
                 countryCode: this.settings.countryCode,
             },
             {
@@ -182,7 +185,10 @@ export class MiioService implements FamilyService {
             this.describe(entry);
             // With a key, its status waits for the first packet: only a verified checksum proves it right.
             if (entry.keys) this.registry.setSecret(entry.id, CLOUD_KEY_SECRET, entry.keys.token.toString('latin1'));
-            else this.setCloudKeyStatus(entry, 'missing', true);
+            else {
+                this.keylessShown.add(entry.id);
+                this.setCloudKeyStatus(entry, 'missing', true);
+            }
         }
         log.info(`${this.entries.size} miIO device(s) known, ${[...this.entries.values()].filter((entry) => entry.keys).length} with a cloud key`);
     }
@@ -193,9 +199,12 @@ export class MiioService implements FamilyService {
      */
     private admitUnknown(entry: DeviceEntry, session: MiioSession): boolean {
         if (entry.keys) return true;
-        const unknown = this.registry.list('miio').filter((device) => !device.secrets[CLOUD_KEY_SECRET]).length;
-        if (unknown < MAX_UNKNOWN_DEVICES) return true;
-        log.limited('warn', 'unknown-cap', `did ${entry.did} from ${session.address ?? 'an unknown address'} not shown: already ${unknown} devices without a cloud key (remove stale ones with "fogbridge remove")`);
+        for (const id of this.keylessShown) if (!this.registry.has(id)) this.keylessShown.delete(id);
+        if (this.keylessShown.size < MAX_UNKNOWN_DEVICES) {
+            this.keylessShown.add(entry.id);
+            return true;
+        }
+        log.limited('warn', 'unknown-cap', `did ${entry.did} from ${session.address ?? 'an unknown address'} not shown: already ${this.keylessShown.size} devices without a cloud key (remove stale ones with "fogbridge remove")`);
         return false;
     }
 

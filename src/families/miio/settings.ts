@@ -1,6 +1,7 @@
 import {z} from 'zod';
 
 import {ipv4, port} from '../../config/schema.js';
+import {floodGuardSettingsSchema} from '../../edge/flood-guard.js';
 import {cloudKeyProblem} from './codec.js';
 
 /** A miIO device the bridge may talk to: its did and the 16-character cloud key from device.conf. */
@@ -38,7 +39,7 @@ export const miioSettingsSchema = z
          * (e.g. 203.0.113.1) and must keep using that address.
          */
         advertiseAddress: ipv4.nullable().default(null),
-        devices: z.array(miioDeviceSchema).max(1000).default([]),
+        devices: z.array(miioDeviceSchema).max(10_000).default([]),
         gslb: z
             .strictObject({
                 /** Answer the HTTP-DNS `GET /gslb?dm=ot.io.mi.com` newer `miio_client`s send before connecting. */
@@ -62,8 +63,13 @@ export const miioSettingsSchema = z
         requestTimeoutMs: z.number().int().min(200).max(60_000).default(2000),
         /** Datagrams larger than this are dropped before any decoding. */
         maxDatagramBytes: z.number().int().min(256).max(65_507).default(16_384),
-        /** Hello (time request) answers per second, all addresses together; floods beyond are dropped. */
-        helloRatePerSecond: z.number().int().min(1).max(100_000).default(50),
+        /**
+         * Hello (time request) answers per second, all addresses together; floods beyond are dropped.
+         * 1,000 devices starting at once (a power cut) are all answered within 5 s.
+         */
+        helloRatePerSecond: z.number().int().min(1).max(100_000).default(200),
+        /** Per-device packet budget (counted once a packet's checksum proves the did); a device that keeps exceeding it is ignored for a while. */
+        flood: floodGuardSettingsSchema,
         /** Answer to the device's `_sync.getctrycode`. */
         countryCode: z.string().regex(/^[A-Z]{2}$/).default('DE'),
     })

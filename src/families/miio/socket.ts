@@ -8,6 +8,7 @@
  */
 import dgram from 'node:dgram';
 
+import {createFloodGuard, type FloodGuard, type FloodGuardSettings, floodGuardSettingsSchema} from '../../edge/flood-guard.js';
 import {bindUdp} from '../../util/listen.js';
 import type {Logger} from '../../util/logger.js';
 import {isPlainObject} from '../../util/plain-object.js';
@@ -30,7 +31,7 @@ import {
 } from './codec.js';
 
 /** Drop reasons beyond the codec's own. */
-export type MiioSocketDropReason = MiioDropReason | 'replayed' | 'stale_stamp' | 'no_cloud_key' | 'malformed_message';
+export type MiioSocketDropReason = MiioDropReason | 'replayed' | 'stale_stamp' | 'no_cloud_key' | 'malformed_message' | 'flooding';
 
 export interface MiioSocketOptions {
     host: string;
@@ -41,6 +42,8 @@ export interface MiioSocketOptions {
     helloRatePerSecond: number;
     /** Sessions for dids without a cloud key, at most (a flood of made-up dids must stay bounded). */
     maxKeylessSessions?: number;
+    /** Per-device packet budget; default: the settings' defaults. */
+    flood?: FloodGuardSettings;
 }
 
 /** How the socket tells the adapter what happened; every hook must not throw (they are guarded anyway). */
@@ -93,8 +96,15 @@ const ID_LIMIT = 0x7fffffff;
 /** Stamps this far behind the newest one are replays (Valetudo trusts a device stamp for 120 s). */
 const STAMP_WINDOW_S = 120;
 const RECENT_CHECKSUMS = 64;
-/** Hello answers per source address: a burst, then one per second, so one flooder cannot use the whole budget. */
-const HELLO_BURST_PER_ADDRESS = 4;
+/**
+ * Hello answers per source address and port: a burst, then one per second, so one flooder cannot
+ * use the whole budget. Keyed with the port because a thousand devices behind one NAT address
+ * differ only there; a flooder rotating ports is held by the global rate, and hellos never create
+ * a session or a device, so made-up sources cannot fill anything.
+ */
+const HELLO_BURST_PER_SOURCE = 4;
+/** Sources tracked for hellos before the oldest are forgotten. */
+const MAX_HELLO_SOURCES = 65_536;
 
 export class MiioSession {
     address = '';
@@ -120,6 +130,10 @@ export class MiioSession {
 export class MiioSocket {
     private socket: dgram.Socket | null = null;
     private readonly sessions = new Map<number, MiioSession>();
+    /** Sessions without a cloud key, counted so a flood of made-up dids never scans the sessions. */
+    private keylessSessions = 0;
+    private readonly floodSettings: FloodGuardSettings;
+    private flood: FloodGuard | null = null;
     private sweepTimer: NodeJS.Timeout | null = null;
     private readonly helloBucket: TokenBucket;
     private readonly helloBuckets = new Map<string, TokenBucket>();
@@ -134,10 +148,13 @@ export class MiioSocket {
         private readonly log: Logger,
     ) {
         this.helloBucket = new TokenBucket(options.helloRatePerSecond, options.helloRatePerSecond, Date.now());
+        this.floodSettings = options.flood ?? floodGuardSettingsSchema.parse(undefined);
     }
 
     async start(): Promise<void> {
-        const socket = dgram.createSocket({type: 'udp4', recvBufferSize: 1 << 20});
+        // A storm of a few thousand devices arrives at once; the kernel holds it while we catch up.
+        const socket = dgram.createSocket({type: 'udp4', recvBufferSize: 4 << 20});
+        this.flood = createFloodGuard(this.floodSettings, 'miIO device', this.log);
         socket.on('message', (datagram, remote) => {
             try {
                 this.handleDatagram(datagram, remote);
@@ -169,6 +186,8 @@ export class MiioSocket {
         }
         const socket = this.socket;
         this.socket = null;
+        this.flood?.close();
+        this.flood = null;
         if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
     }
 
@@ -228,8 +247,17 @@ export class MiioSocket {
         }
         const keys = this.hooks.keysFor(header.did);
         if (!keys) return this.handleKeyless(datagram, header, remote);
+        // A device in its back-off costs no checksum; only checked packets can put it there.
+        if (this.flood?.dropIfCutOff(String(header.did))) return;
         if (!hasValidChecksum(datagram, keys)) {
             return this.drop(datagram, remote, 'bad_checksum', 'checksum does not match the cloud key (wrong key, or not from this device)');
+        }
+        const verdict = this.flood?.admit(String(header.did)) ?? 'pass';
+        if (verdict !== 'pass') {
+            if (verdict === 'cut-off') {
+                this.countBad(header.did, 'flooding', `more than ${this.floodSettings.packetsPerSecond} packets/s for too long: ignored for ${this.floodSettings.backoffSeconds} s`);
+            }
+            return;
         }
         const session = this.sessionFor(header.did, keys);
         // Replays are refused before they can move the session's address or keep it online.
@@ -259,15 +287,17 @@ export class MiioSocket {
     private handleKeyless(datagram: Buffer, header: MiioHeader, remote: dgram.RemoteInfo): void {
         let session = this.sessions.get(header.did);
         if (!session) {
-            const keyless = [...this.sessions.values()].filter((candidate) => !candidate.keys).length;
-            if (keyless >= (this.options.maxKeylessSessions ?? 16)) {
+            if (this.keylessSessions >= (this.options.maxKeylessSessions ?? 16)) {
                 this.stats.unattributed++;
                 this.log.limited('warn', 'keyless-cap', `packet from ${remote.address} for yet another unknown did ${header.did} dropped`);
                 return;
             }
             session = this.sessionFor(header.did, null);
         }
-        if (session.keys) session.keys = null;
+        if (session.keys) {
+            session.keys = null;
+            this.keylessSessions++;
+        }
         session.verified = false;
         if (header.length > HEADER_LENGTH) {
             if (!session.address) {
@@ -339,11 +369,12 @@ export class MiioSocket {
         this.stats.hellos++;
         const now = Date.now();
         const rate = this.options.helloRatePerSecond;
-        let bucket = this.helloBuckets.get(remote.address);
+        const source = `${remote.address}:${remote.port}`;
+        let bucket = this.helloBuckets.get(source);
         if (!bucket) {
-            if (this.helloBuckets.size >= 4096) this.helloBuckets.clear();
-            bucket = new TokenBucket(1, HELLO_BURST_PER_ADDRESS, now);
-            this.helloBuckets.set(remote.address, bucket);
+            if (this.helloBuckets.size >= MAX_HELLO_SOURCES) this.helloBuckets.clear();
+            bucket = new TokenBucket(1, HELLO_BURST_PER_SOURCE, now);
+            this.helloBuckets.set(source, bucket);
         }
         // Both budgets must allow it; a hello dropped for one must not spend the other's token.
         if (!this.helloBucket.canTake(now) || !bucket.canTake(now)) {
@@ -391,6 +422,9 @@ export class MiioSocket {
             const stored = this.hooks.loadRequestId?.(did);
             if (stored !== undefined && stored > 0 && stored < ID_LIMIT) session.nextId = stored;
             this.sessions.set(did, session);
+            if (!keys) this.keylessSessions++;
+        } else if (!session.keys !== !keys) {
+            this.keylessSessions += keys ? -1 : 1;
         }
         if (session.keys !== keys) {
             session.keys = keys;

@@ -1,0 +1,300 @@
+/**
+ * Constant cost per device (issue 8): for each family and fleet size, one bridge process, one
+ * simulator process holding the whole fleet, Mosquitto as Home Assistant's broker, an echo client
+ * for the plain-broker baseline, and this process as "HA".
+ *
+ * `npm run bench -- scale [--devices 200,2000] [--families icomen,miio] [--window 30] [--commands 300] [--heartbeat-s 30] [--cpu-prof dir]`
+ * prints one JSON line. Per family and size: seconds until all devices are online in HA (watched
+ * on HA's broker), the icomen balancer's slowest answer during that storm, bridge CPU per device
+ * per minute at steady state (over `--window` seconds, less the idle bridge's own), RSS per device (above the idle bridge),
+ * command p50/p99 next to the broker echo measured just before, seconds until all are offline
+ * after the simulator is killed, and seconds the bridge takes to stop (SIGTERM) in the middle of a
+ * reconnect storm. Per family: CPU per device at the largest size over the smallest.
+ */
+import {type ChildProcess, spawn} from 'node:child_process';
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import net from 'node:net';
+import {tmpdir} from 'node:os';
+import {createInterface} from 'node:readline';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+import type {MqttClient} from 'mqtt';
+
+import {Command, DEFAULT_KEY, echoCounters, FrameCodec, macHex, VENDOR_ALDI} from '../src/families/icomen/codec.js';
+import {deviceIdFor} from '../src/families/icomen/adapter.js';
+import {miioDeviceId} from '../src/families/miio/adapter.js';
+import {simulatedPlugMac} from '../src/simulate/icomen.js';
+import {simulatedCloudKey} from '../src/simulate/miio.js';
+import {startMosquitto} from '../test/support/mosquitto.js';
+import {freePort} from '../test/support/net.js';
+import {printResult} from './stats.js';
+import {
+    argument,
+    AvailabilityWatch,
+    closedLoop,
+    connect,
+    cpuSeconds,
+    echoStep,
+    fogbridge,
+    rssBytes,
+    runEcho,
+    sleep,
+    startEcho,
+    stopProcess,
+    type Summary,
+    summarise,
+    switchStep,
+} from './support.js';
+
+type FamilyName = 'icomen' | 'miio';
+
+const SIZES = argument('devices', '200,2000').split(',').map(Number);
+const FAMILIES = argument('families', 'icomen,miio').split(',') as FamilyName[];
+const WINDOW_S = Number(argument('window', '30'));
+/** Heartbeat (icomen) and keepalive (miIO) interval; shorter than the real 30 s / 15 s magnifies the per-packet cost over the noise. */
+const HEARTBEAT_S = process.argv.includes('--heartbeat-s') ? Number(argument('heartbeat-s', '30')) : null;
+const COMMANDS = Number(argument('commands', '300'));
+const WARMUP = 50;
+/** Devices the command loop cycles through, spread over the fleet. */
+const COMMANDED_DEVICES = 20;
+const MIIO_DID_BASE = 278_000_001;
+/** Far above any simulated plug, so the probe never takes a simulated plug's MAC. */
+const PROBE_PLUG_INDEX = 0xfffff0;
+/** The bridge's own cost before any device connects, subtracted from the steady state's. */
+const IDLE_WINDOW_MS = 5000;
+/** The cost at steady state, not the connect storm's tail (replays, device list). */
+const SETTLE_MS = 5000;
+const CPU_PROFILE_DIR = process.argv.includes('--cpu-prof') ? argument('cpu-prof', '') || path.join(tmpdir(), 'fogbridge-profiles') : null;
+
+interface SizeResult {
+    devices: number;
+    onlineS: number;
+    balancerMaxMs?: BalancerProbe;
+    steadyCorePercent: number;
+    idleCorePercent: number;
+    cpuMsPerDevicePerMin: number;
+    rssMb: number;
+    rssKbPerDevice: number;
+    commandsMs: Summary;
+    echoMs: Summary;
+    ratioP99: number;
+    offlineS: number;
+    stopDuringStormS: number;
+}
+
+function deviceIds(family: FamilyName, count: number): string[] {
+    return Array.from({length: count}, (_, index) => (family === 'icomen' ? deviceIdFor(macHex(simulatedPlugMac(index))) : miioDeviceId(MIIO_DID_BASE + index)));
+}
+
+function bridgeSettings(family: FamilyName, size: number, haUrl: string, dataDir: string, ports: number[]): Record<string, unknown> {
+    const settings: Record<string, unknown> = {
+        dataDir,
+        logLevel: 'warn',
+        ha: {mqtt: {url: haUrl}},
+        icomen: {enabled: false},
+        miio: {enabled: false},
+        rainmaker: {enabled: false},
+    };
+    if (family === 'icomen') {
+        settings.icomen = {host: '127.0.0.1', balancerPort: ports[0], sessionPort: ports[1], maxPlugs: size + 1, maxConnections: 2 * size + 64};
+    } else {
+        const devices = Array.from({length: size}, (_, index) => ({did: MIIO_DID_BASE + index, key: simulatedCloudKey(MIIO_DID_BASE + index)}));
+        settings.miio = {host: '127.0.0.1', port: ports[0], gslb: {enabled: false}, devices};
+    }
+    return settings;
+}
+
+function simulatorArgs(family: FamilyName, size: number, ports: number[]): string[] {
+    if (family === 'icomen') {
+        return ['simulate', 'icomen', '--count', String(size), '--port', String(ports[0]), ...(HEARTBEAT_S ? ['--heartbeat-ms', String(HEARTBEAT_S * 1000)] : [])];
+    }
+    return [
+        'simulate', 'miio', '--model', 'chuangmi.plug.m1', '--count', String(size), '--did-base', String(MIIO_DID_BASE), '--port', String(ports[0]),
+        ...(HEARTBEAT_S ? ['--keepalive-seconds', String(HEARTBEAT_S)] : []),
+    ];
+}
+
+interface BalancerProbe {
+    /** From the first SYN to the answer: includes the kernel's accept queue and SYN retries. */
+    totalMs: number;
+    /** From the established connection to the answer: the bridge's own share. */
+    answerMs: number;
+}
+
+/** How long the icomen balancer takes to answer one 0x41, as a plug in a storm sees it. */
+function probeBalancer(port: number): Promise<BalancerProbe> {
+    const codec = new FrameCodec({key: DEFAULT_KEY, mac: simulatedPlugMac(PROBE_PLUG_INDEX), vendor: VENDOR_ALDI, counters: echoCounters()});
+    return new Promise((resolve) => {
+        const start = process.hrtime.bigint();
+        let connected = start;
+        const socket = net.connect({host: '127.0.0.1', port});
+        socket.setNoDelay(true);
+        const done = (): void => {
+            socket.destroy();
+            const now = process.hrtime.bigint();
+            resolve({totalMs: Number(now - start) / 1e6, answerMs: Number(now - connected) / 1e6});
+        };
+        socket.setTimeout(30_000, done);
+        socket.once('data', done);
+        socket.once('error', done);
+        socket.on('connect', () => {
+            connected = process.hrtime.bigint();
+            socket.write(codec.request(Command.changeServer).frame);
+        });
+    });
+}
+
+/** `--probe <port>`: probes every 250 ms and prints each result as a JSON line, until killed. */
+async function runProbes(port: number): Promise<void> {
+    for (;;) {
+        process.stdout.write(`${JSON.stringify(await probeBalancer(port))}\n`);
+        await sleep(250);
+    }
+}
+
+/**
+ * The probes run in a process of their own: this one is busy reading every message HA gets, which
+ * would delay the answers it times.
+ */
+function balancerProbes(port: number): {stop(): Promise<BalancerProbe>} {
+    const slowest: BalancerProbe = {totalMs: 0, answerMs: 0};
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--probe', String(port)], {stdio: ['ignore', 'pipe', 'inherit']});
+    createInterface({input: child.stdout!}).on('line', (line) => {
+        const probe = JSON.parse(line) as BalancerProbe;
+        slowest.totalMs = Math.max(slowest.totalMs, probe.totalMs);
+        slowest.answerMs = Math.max(slowest.answerMs, probe.answerMs);
+    });
+    return {
+        async stop() {
+            await stopProcess(child);
+            return {totalMs: Number(slowest.totalMs.toFixed(1)), answerMs: Number(slowest.answerMs.toFixed(1))};
+        },
+    };
+}
+
+async function waitForBridge(ha: MqttClient, child: ChildProcess): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+        const onMessage = (topic: string, payload: Buffer): void => {
+            if (topic !== 'fogbridge/bridge/state' || payload.toString() !== 'online') return;
+            ha.off('message', onMessage);
+            resolve();
+        };
+        ha.on('message', onMessage);
+        child.once('exit', (code) => reject(new Error(`the bridge exited with ${code}`)));
+        void ha.subscribeAsync('fogbridge/bridge/state', {qos: 0});
+    });
+    await ha.unsubscribeAsync('fogbridge/bridge/state');
+}
+
+async function runSize(family: FamilyName, size: number, haUrl: string): Promise<SizeResult> {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'fogbridge-scale-'));
+    const ports = [await freePort(), await freePort()];
+    const settingsFile = path.join(dataDir, 'settings.json');
+    writeFileSync(settingsFile, JSON.stringify(bridgeSettings(family, size, haUrl, path.join(dataDir, 'data'), ports)));
+    const children: ChildProcess[] = [];
+    const ha = await connect(haUrl);
+    try {
+        // Retained availability of an earlier size must not count as this one's.
+        const watch = await AvailabilityWatch.start(ha);
+        // One directory per run: Node writes a profile per thread (tsx's loader has its own).
+        const nodeOptions = CPU_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', path.join(CPU_PROFILE_DIR, `bridge-${family}-${size}`)] : [];
+        const bridge = fogbridge(['run', '--config', settingsFile], {nodeOptions});
+        children.push(bridge);
+        await waitForBridge(ha, bridge);
+        // Past the start-up's compilation and first collections.
+        await sleep(5000);
+        const idleRss = rssBytes(bridge.pid!);
+        const idleCpuStart = cpuSeconds(bridge.pid!);
+        await sleep(IDLE_WINDOW_MS);
+        const idleCpuPerSecond = (cpuSeconds(bridge.pid!) - idleCpuStart) / (IDLE_WINDOW_MS / 1000);
+
+        const ids = deviceIds(family, size);
+        const started = Date.now();
+        const probes = family === 'icomen' ? balancerProbes(ports[0]!) : null;
+        let simulator = fogbridge(simulatorArgs(family, size, ports), {stderr: 'ignore'});
+        children.push(simulator);
+        await watch.until(ids, 'online', 600_000);
+        const onlineS = (Date.now() - started) / 1000;
+        const balancerMaxMs = await probes?.stop();
+
+        await sleep(SETTLE_MS);
+        const cpuBefore = cpuSeconds(bridge.pid!);
+        await sleep(WINDOW_S * 1000);
+        const cpuUsed = cpuSeconds(bridge.pid!) - cpuBefore;
+        const rss = rssBytes(bridge.pid!);
+
+        const commanded = Array.from({length: COMMANDED_DEVICES}, (_, index) => ids[Math.floor((index * size) / COMMANDED_DEVICES)]!);
+        const echoMs = summarise(await closedLoop(ha, COMMANDS, WARMUP, echoStep));
+        const commandsMs = summarise(await closedLoop(ha, COMMANDS, WARMUP, switchStep(commanded)));
+
+        const left = Date.now();
+        simulator.kill('SIGKILL');
+        await watch.until(ids, 'offline', 600_000);
+        const offlineS = (Date.now() - left) / 1000;
+
+        simulator = fogbridge(simulatorArgs(family, size, ports), {stderr: 'ignore'});
+        children.push(simulator);
+        await sleep(2000);
+        const stopDuringStormS = await stopProcess(bridge, 30_000);
+
+        return {
+            devices: size,
+            onlineS,
+            ...(balancerMaxMs === undefined ? {} : {balancerMaxMs}),
+            steadyCorePercent: Number(((cpuUsed / WINDOW_S) * 100).toFixed(2)),
+            idleCorePercent: Number((idleCpuPerSecond * 100).toFixed(2)),
+            // What the devices cost: the idle bridge's own timers are not a per-device cost.
+            cpuMsPerDevicePerMin: Number((((cpuUsed - idleCpuPerSecond * WINDOW_S) * 1000) / size / (WINDOW_S / 60)).toFixed(4)),
+            rssMb: Number((rss / 2 ** 20).toFixed(1)),
+            rssKbPerDevice: Number(((rss - idleRss) / 1024 / size).toFixed(2)),
+            commandsMs,
+            echoMs,
+            ratioP99: Number((commandsMs.p99 / echoMs.p99).toFixed(2)),
+            offlineS,
+            stopDuringStormS,
+        };
+    } finally {
+        await Promise.all(children.map((child) => stopProcess(child, 30_000)));
+        // The next size starts from a broker without this one's retained topics.
+        await ha.endAsync();
+        rmSync(dataDir, {recursive: true, force: true});
+    }
+}
+
+if (process.argv.includes('--echo')) {
+    await runEcho(argument('echo', ''));
+} else if (process.argv.includes('--probe')) {
+    await runProbes(Number(argument('probe', '0')));
+} else {
+    const results: Record<string, SizeResult[] | number> = {};
+    for (const family of FAMILIES) {
+        const perSize: SizeResult[] = [];
+        for (const size of SIZES) {
+            // A broker per size: nothing retained from the last one, no session state carried over.
+            const mosquitto = await startMosquitto();
+            const echo = await startEcho(fileURLToPath(import.meta.url), mosquitto.url);
+            try {
+                perSize.push(await runSize(family, size, mosquitto.url));
+            } finally {
+                await stopProcess(echo);
+                await mosquitto.stop();
+            }
+            process.stderr.write(`${family} ${size}: ${JSON.stringify(perSize.at(-1))}\n`);
+        }
+        results[family] = perSize;
+        if (perSize.length > 1) {
+            results[`${family}CpuRatioLargeToSmall`] = Number((perSize.at(-1)!.cpuMsPerDevicePerMin / perSize[0]!.cpuMsPerDevicePerMin).toFixed(2));
+            // V8 grows in steps: the slope between two sizes says more than one size's average (performance.md §3.2).
+            const [small, large] = [perSize[0]!, perSize.at(-1)!];
+            results[`${family}RssKbPerDeviceSlope`] = Number((((large.rssMb - small.rssMb) * 1024) / (large.devices - small.devices)).toFixed(2));
+        }
+    }
+    printResult({
+        bench: 'scale',
+        windowS: WINDOW_S,
+        heartbeatS: HEARTBEAT_S ?? 'default (icomen 30, miIO 15)',
+        ...results,
+        targets: {icomen10kOnlineS: 20, offlineS: 20, balancerMs: 100, steadyCorePercentAt10k: 15, rssKbPerPlug: 8, miio1kOnlineS: 30, cpuRatio: 1.3, ratioP99: 3, stopS: 5},
+    });
+}

@@ -1,0 +1,210 @@
+/**
+ * What the process-per-role benchmarks share (performance.md §3.1): the bridge and simulators as
+ * child processes, the echo client of the plain-broker baseline, the HA side's closed command loop
+ * and its summary, and the bridge's CPU and memory read from /proc.
+ */
+import {type ChildProcess, spawn} from 'node:child_process';
+import {readFileSync} from 'node:fs';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+import mqtt, {type MqttClient} from 'mqtt';
+
+import {percentile} from './stats.js';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface Summary {
+    p50: number;
+    p99: number;
+    max: number;
+    over40ms: number;
+}
+
+export function summarise(samplesNs: bigint[]): Summary {
+    const ms = samplesNs.map((ns) => Number(ns) / 1e6).sort((a, b) => a - b);
+    const round = (value: number): number => Number(value.toFixed(3));
+    return {p50: round(percentile(ms, 50)), p99: round(percentile(ms, 99)), max: round(ms.at(-1)!), over40ms: ms.filter((value) => value > 40).length};
+}
+
+export interface LoopStep {
+    topic: string;
+    payload: string;
+    receiveTopic: string;
+    accept: (payload: string) => boolean;
+}
+
+/** Publishes, waits for the answer that `accept`s, `warmup + count` times in a closed loop. */
+export async function closedLoop(client: MqttClient, count: number, warmup: number, step: (i: number) => LoopStep): Promise<bigint[]> {
+    const samples: bigint[] = [];
+    let pending: {receiveTopic: string; accept: (payload: string) => boolean; resolve: () => void} | null = null;
+    const onMessage = (topic: string, payload: Buffer): void => {
+        if (topic === pending?.receiveTopic && pending.accept(payload.toString())) {
+            const done = pending;
+            pending = null;
+            done.resolve();
+        }
+    };
+    client.on('message', onMessage);
+    const topics = new Set<string>();
+    for (let i = 0; i < count + warmup; i++) {
+        const {topic, payload, receiveTopic, accept} = step(i);
+        if (!topics.has(receiveTopic)) {
+            topics.add(receiveTopic);
+            await client.subscribeAsync(receiveTopic, {qos: 0});
+        }
+        let timer: NodeJS.Timeout | undefined;
+        const arrived = new Promise<void>((resolve, reject) => {
+            pending = {receiveTopic, accept, resolve};
+            // A lost answer must end the run with its reason, not hang it.
+            timer = setTimeout(() => reject(new Error(`no answer on ${receiveTopic} to ${topic} = ${payload} within 10 s`)), 10_000);
+        });
+        const start = process.hrtime.bigint();
+        client.publish(topic, payload, {qos: 0});
+        await arrived;
+        clearTimeout(timer);
+        if (i >= warmup) samples.push(process.hrtime.bigint() - start);
+    }
+    client.off('message', onMessage);
+    await client.unsubscribeAsync([...topics]);
+    return samples;
+}
+
+/** The plain round trip HA side → broker → echo client → broker → HA side. */
+export function echoStep(i: number): LoopStep {
+    return {topic: 'bench/ping', payload: String(i), receiveTopic: 'bench/pong', accept: (payload) => payload === String(i)};
+}
+
+/**
+ * Switches the `switch` feature of `deviceIds[i % n]` ON and OFF from the HA side and waits for each
+ * state. Each device alternates from OFF (the simulators' start), across every loop that reuses
+ * the returned step: asking for the state a device already has would get no answer.
+ */
+export function switchStep(deviceIds: string[]): (i: number) => LoopStep {
+    const on = new Map<string, boolean>();
+    return (i) => {
+        const deviceId = deviceIds[i % deviceIds.length]!;
+        on.set(deviceId, !(on.get(deviceId) ?? false));
+        const wanted = on.get(deviceId) ? 'ON' : 'OFF';
+        return {
+            topic: `fogbridge/${deviceId}/switch/set`,
+            payload: wanted,
+            receiveTopic: `fogbridge/${deviceId}/state`,
+            accept: (payload) => (JSON.parse(payload) as {switch?: string}).switch === wanted,
+        };
+    };
+}
+
+export async function connect(url: string): Promise<MqttClient> {
+    const client = await mqtt.connectAsync(url, {clientId: `bench-${Math.random().toString(16).slice(2)}`});
+    (client.stream as {setNoDelay?: (on: boolean) => void}).setNoDelay?.(true);
+    return client;
+}
+
+/** `fogbridge <args>` in a process of its own; simulators log every switch, which would only cost time here. */
+export function fogbridge(args: string[], options: {stderr?: 'inherit' | 'ignore'; nodeOptions?: string[]} = {}): ChildProcess {
+    return spawn(process.execPath, [...(options.nodeOptions ?? []), '--import', 'tsx', path.join(root, 'src/cli.ts'), ...args], {
+        cwd: root,
+        stdio: ['ignore', 'ignore', options.stderr ?? 'inherit'],
+    });
+}
+
+/** The echo client of the baseline, in a process of its own like the bridge: `<bench> --echo <url>`. */
+export async function runEcho(url: string): Promise<void> {
+    const echo = await connect(url);
+    echo.on('message', (_topic, payload) => echo.publish('bench/pong', payload, {qos: 0}));
+    await echo.subscribeAsync('bench/ping', {qos: 0});
+    process.stdout.write('ready\n');
+}
+
+export async function startEcho(benchFile: string, url: string): Promise<ChildProcess> {
+    const echo = spawn(process.execPath, ['--import', 'tsx', benchFile, '--echo', url], {stdio: ['ignore', 'pipe', 'inherit']});
+    await new Promise((resolve) => echo.stdout!.once('data', resolve));
+    return echo;
+}
+
+/**
+ * Watches `<base>/+/availability` and tells when every one of `deviceIds` has last said `online`
+ * (or `offline`): the moment Home Assistant shows them so.
+ */
+export class AvailabilityWatch {
+    private readonly latest = new Map<string, string>();
+    private waiter: {ids: string[]; payload: string; resolve: () => void} | null = null;
+
+    private constructor(ha: MqttClient) {
+        ha.on('message', (topic, payload) => {
+            const parts = topic.split('/');
+            if (parts.length !== 3 || parts[2] !== 'availability') return;
+            this.latest.set(parts[1]!, payload.toString());
+            this.check();
+        });
+    }
+
+    static async start(ha: MqttClient): Promise<AvailabilityWatch> {
+        const watch = new AvailabilityWatch(ha);
+        await ha.subscribeAsync('fogbridge/+/availability', {qos: 0});
+        return watch;
+    }
+
+    count(ids: string[], payload: string): number {
+        return ids.filter((id) => this.latest.get(id) === payload).length;
+    }
+
+    until(ids: string[], payload: 'online' | 'offline', timeoutMs: number): Promise<void> {
+        return new Promise((resolve, reject) => {
+            const timer = setTimeout(() => {
+                this.waiter = null;
+                reject(new Error(`${ids.length - this.count(ids, payload)} of ${ids.length} devices not ${payload} after ${timeoutMs} ms`));
+            }, timeoutMs);
+            this.waiter = {
+                ids,
+                payload,
+                resolve: () => {
+                    clearTimeout(timer);
+                    resolve();
+                },
+            };
+            this.check();
+        });
+    }
+
+    private check(): void {
+        const waiter = this.waiter;
+        if (!waiter || this.count(waiter.ids, waiter.payload) < waiter.ids.length) return;
+        this.waiter = null;
+        waiter.resolve();
+    }
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid: number): number {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of stat; after the command name they are the 12th and 13th.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+export function rssBytes(pid: number): number {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : Number.NaN;
+}
+
+export function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function argument(name: string, fallback: string): string {
+    const index = process.argv.indexOf(`--${name}`);
+    return index > 0 && process.argv[index + 1] !== undefined ? process.argv[index + 1]! : fallback;
+}
+
+/** Sends SIGTERM and resolves with the seconds until the process exited (SIGKILL after `limitMs`). */
+export async function stopProcess(child: ChildProcess, limitMs = 10_000): Promise<number> {
+    if (child.exitCode !== null || child.signalCode !== null) return 0;
+    const start = Date.now();
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+    await exited;
+    clearTimeout(timer);
+    return (Date.now() - start) / 1000;
+}

@@ -1,0 +1,177 @@
+/**
+ * Device-side flood control, shared by every family's listener: each device has a budget of packets
+ * per second. Beyond it the device's packets are dropped and counted before they cost anything
+ * more (decryption, the registry, Home Assistant), a warning names the device once, and a device
+ * that keeps flooding is cut off (disconnected, or ignored on UDP) for a back-off period, so one
+ * broken or hostile device cannot slow every other device's commands.
+ */
+import {z} from 'zod';
+
+import type {Logger} from '../util/logger.js';
+import {TokenBucket} from '../util/token-bucket.js';
+
+export interface FloodGuardOptions {
+    /** Sustained packets per second a device may send. */
+    packetsPerSecond: number;
+    /** Packets a device may send at once (a reconnect, a burst of reports). */
+    burst: number;
+    /** Drops within one flood that cut the device off. */
+    cutOffAfterDrops: number;
+    /** How long a cut-off device stays cut off. */
+    backoffMs: number;
+    /** How devices are named in the log ("plug", "miIO device"). */
+    noun: string;
+    log: Logger;
+    now?: () => number;
+}
+
+/** What to do with a packet: handle it, drop it, or drop it and cut the device off. */
+export type FloodVerdict = 'pass' | 'drop' | 'cut-off';
+
+export interface FloodStats {
+    /** Packets dropped over budget since start. */
+    dropped: number;
+    /** Devices cut off since start. */
+    cutOffs: number;
+    /** Devices flooding now: dropped within the last `FLOODING_WINDOW_MS`, or cut off. */
+    flooding: number;
+}
+
+interface DeviceBudget {
+    bucket: TokenBucket;
+    /** Drops since the flood began; a second without drops ends it. */
+    floodDrops: number;
+    lastDropAt: number;
+    blockedUntil: number;
+    warned: boolean;
+}
+
+/** A flood is over once the device has gone this long without a drop. */
+const FLOOD_QUIET_MS = 1000;
+/** How long a device counts as flooding after its last drop. */
+const FLOODING_WINDOW_MS = 10_000;
+
+/** Every guard alive, so that the bridge's own diagnostics can sum them without knowing the families. */
+const liveGuards = new Set<FloodGuard>();
+
+export class FloodGuard {
+    private readonly budgets = new Map<string, DeviceBudget>();
+    /** Devices dropped from recently: the only ones the flooding count looks at. */
+    private readonly recentFlooders = new Set<string>();
+    private readonly now: () => number;
+    private dropped = 0;
+    private cutOffs = 0;
+
+    constructor(private readonly options: FloodGuardOptions) {
+        this.now = options.now ?? Date.now;
+        liveGuards.add(this);
+    }
+
+    /** The sum over every guard alive. */
+    static totals(): FloodStats {
+        const total: FloodStats = {dropped: 0, cutOffs: 0, flooding: 0};
+        for (const guard of liveGuards) {
+            const stats = guard.stats();
+            total.dropped += stats.dropped;
+            total.cutOffs += stats.cutOffs;
+            total.flooding += stats.flooding;
+        }
+        return total;
+    }
+
+    /** One packet from `device`: spends a token, or counts a drop. */
+    admit(device: string): FloodVerdict {
+        const now = this.now();
+        const budget = this.budgetFor(device, now);
+        if (now < budget.blockedUntil) {
+            this.countDrop(budget, now);
+            return 'drop';
+        }
+        if (budget.bucket.take(now)) return 'pass';
+        if (now - budget.lastDropAt > FLOOD_QUIET_MS) budget.floodDrops = 0;
+        this.countDrop(budget, now);
+        this.recentFlooders.add(device);
+        budget.floodDrops++;
+        if (!budget.warned) {
+            budget.warned = true;
+            this.options.log.warn(
+                `${this.options.noun} ${device} sends more than ${this.options.packetsPerSecond} packets/s: dropping the excess` +
+                    ` (cut off for ${this.options.backoffMs / 1000} s after ${this.options.cutOffAfterDrops} drops in a row)`,
+            );
+        }
+        if (budget.floodDrops < this.options.cutOffAfterDrops) return 'drop';
+        budget.floodDrops = 0;
+        budget.blockedUntil = now + this.options.backoffMs;
+        this.cutOffs++;
+        this.options.log.warn(`${this.options.noun} ${device} keeps flooding: cut off for ${this.options.backoffMs / 1000} s`);
+        return 'cut-off';
+    }
+
+    /** Whether `device` is in its back-off period (a reconnect then is refused). */
+    isCutOff(device: string): boolean {
+        const budget = this.budgets.get(device);
+        return budget !== undefined && this.now() < budget.blockedUntil;
+    }
+
+    /** For a packet not yet proven to be the device's: dropped, and counted, only while the device is cut off. */
+    dropIfCutOff(device: string): boolean {
+        const budget = this.budgets.get(device);
+        const now = this.now();
+        if (!budget || now >= budget.blockedUntil) return false;
+        this.countDrop(budget, now);
+        return true;
+    }
+
+    stats(): FloodStats {
+        const now = this.now();
+        for (const device of this.recentFlooders) {
+            const budget = this.budgets.get(device);
+            if (!budget || (now - budget.lastDropAt > FLOODING_WINDOW_MS && now >= budget.blockedUntil)) this.recentFlooders.delete(device);
+        }
+        return {dropped: this.dropped, cutOffs: this.cutOffs, flooding: this.recentFlooders.size};
+    }
+
+    /** The guard's listener stopped: its counters leave the totals. */
+    close(): void {
+        liveGuards.delete(this);
+    }
+
+    private countDrop(budget: DeviceBudget, now: number): void {
+        this.dropped++;
+        budget.lastDropAt = now;
+    }
+
+    private budgetFor(device: string, now: number): DeviceBudget {
+        let budget = this.budgets.get(device);
+        if (!budget) {
+            budget = {bucket: new TokenBucket(this.options.packetsPerSecond, this.options.burst, now), floodDrops: 0, lastDropAt: 0, blockedUntil: 0, warned: false};
+            this.budgets.set(device, budget);
+        }
+        return budget;
+    }
+}
+
+/** The settings a family's section carries for its guard (`<family>.flood`). */
+export const floodGuardSettingsSchema = z
+    .strictObject({
+        /** Sustained packets per second per device; real devices send well under 1. */
+        packetsPerSecond: z.number().min(1).max(1_000_000).default(100),
+        burst: z.number().int().min(1).max(1_000_000).default(200),
+        /** Drops within one flood after which the device is cut off. */
+        cutOffAfterDrops: z.number().int().min(1).max(10_000_000).default(500),
+        backoffSeconds: z.number().min(0.1).max(3600).default(60),
+    })
+    .prefault({});
+
+export type FloodGuardSettings = z.infer<typeof floodGuardSettingsSchema>;
+
+export function createFloodGuard(settings: FloodGuardSettings, noun: string, log: Logger): FloodGuard {
+    return new FloodGuard({
+        packetsPerSecond: settings.packetsPerSecond,
+        burst: settings.burst,
+        cutOffAfterDrops: settings.cutOffAfterDrops,
+        backoffMs: settings.backoffSeconds * 1000,
+        noun,
+        log,
+    });
+}

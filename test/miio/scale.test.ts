@@ -1,0 +1,63 @@
+/** Issue 8 for miIO in short form: many devices behind one NAT address, and a flooding device. */
+import {afterEach, describe, expect, it} from 'vitest';
+
+import {FloodGuard} from '../../src/edge/flood-guard.js';
+import {miioDeviceId} from '../../src/families/miio/adapter.js';
+import {cloudHello, encodePacket, keysFromCloudKey} from '../../src/families/miio/codec.js';
+import {setLogSink} from '../../src/util/logger.js';
+import {waitFor} from '../support/net.js';
+import {type MiioHarness, startMiioService} from './harness.js';
+import {RawDevice} from './raw-device.js';
+
+const DID = 320_000_001;
+const KEY = 'KeyOfFlooder0001';
+
+describe('miIO at scale', () => {
+    let harness: MiioHarness | null = null;
+    const devices: RawDevice[] = [];
+
+    afterEach(async () => {
+        for (const device of devices.splice(0)) device.close();
+        await harness?.stop();
+        harness = null;
+        setLogSink(null);
+    });
+
+    it('answers the hellos of 500 devices behind one address, each from its own port', async () => {
+        harness = await startMiioService();
+        for (let i = 0; i < 500; i++) devices.push(await RawDevice.open(harness.port, 0, keysFromCloudKey(KEY), '127.0.0.9'));
+        // Each repeats its hello until answered, as miio_client does.
+        await waitFor(
+            () => {
+                const waiting = devices.filter((device) => device.replies.length === 0);
+                for (const device of waiting) device.send(cloudHello());
+                return waiting.length === 0;
+            },
+            15_000,
+            'every hello answered',
+        );
+    }, 30_000);
+
+    it('ignores a device that keeps flooding for its back-off, with one warning naming it', async () => {
+        const warnings: string[] = [];
+        setLogSink((level, _namespace, message) => {
+            if (level === 'warn') warnings.push(message);
+        });
+        harness = await startMiioService({devices: [{did: DID, key: KEY, model: 'chuangmi.plug.m1'}], flood: {packetsPerSecond: 10, burst: 10, cutOffAfterDrops: 50, backoffSeconds: 30}});
+        const keys = keysFromCloudKey(KEY);
+        const device = await RawDevice.open(harness.port, DID, keys);
+        devices.push(device);
+        await device.sync();
+        const stamp = Math.floor(Date.now() / 1000);
+        for (let i = 1; i <= 300; i++) device.send(encodePacket(keys, null, {did: DID, stamp: stamp + i}));
+        await waitFor(() => warnings.some((line) => line.includes(`miIO device ${DID} keeps flooding`)), 5000, 'the device cut off');
+        expect(warnings.filter((line) => line.includes(`miIO device ${DID} sends more than`))).toHaveLength(1);
+        await waitFor(() => harness!.registry.get(miioDeviceId(DID))?.link.lastError?.includes('flooding'), 5000, 'the reason on the device');
+        // Ignored during the back-off: even a valid keepalive is dropped (and counted), never echoed.
+        const droppedBefore = FloodGuard.totals().dropped;
+        const keepalive = encodePacket(keys, null, {did: DID, stamp: stamp + 1000});
+        device.send(keepalive);
+        await waitFor(() => FloodGuard.totals().dropped > droppedBefore, 3000, 'the keepalive dropped');
+        expect(device.replies.some((reply) => reply.equals(keepalive))).toBe(false);
+    }, 20_000);
+});
