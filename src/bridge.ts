@@ -12,6 +12,7 @@ import {createLogger, setLogLevel} from './util/logger.js';
 import {DeviceRegistry, registryFile} from './core/registry.js';
 import {CommandRouter} from './core/router.js';
 import {startExtensions, stopExtensions} from './core/extension.js';
+import {FloodGuard} from './edge/flood-guard.js';
 import {DeviceEdge} from './edge/index.js';
 import {dnsOnboarding} from './dns.js';
 import type {FamilyModule, FamilyService, TopicPort} from './families/family.js';
@@ -89,7 +90,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
         bulkRatePerSecond: settings.ha.replayRatePerSecond,
         send: (message) => connection.publish(message),
     });
-    const extensions = createHaExtensions(createHaContext({settings: settings.ha, registry, bus, router, connection, queue}));
+    const extensions = createHaExtensions(createHaContext({settings: settings.ha, registry, bus, router, connection, queue, floodTotals: () => FloodGuard.totals()}));
     if (settings.web.enabled) {
         const health = () => ({version: VERSION, startedAt, homeAssistant: {connected: connection.connected, broker: redactUrl(haUrl)}, queue: queue.stats()});
         extensions.push(new WebUi({settings: settings.web, registry, bus, router, health, onboarding: dnsOnboarding(settings, families)}));

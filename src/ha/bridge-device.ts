@@ -1,5 +1,4 @@
 import type {Extension} from '../core/extension.js';
-import {FloodGuard} from '../edge/flood-guard.js';
 import {LOG_LEVELS, type LogLevel, createLogger, getLogLevel, setLogLevel} from '../util/logger.js';
 import type {HaContext} from './context.js';
 import {type BridgeDiagnostics, buildBridgeDiscovery} from './discovery.js';
@@ -36,7 +35,7 @@ export class BridgeDevice implements Extension {
 
     diagnostics(): BridgeDiagnostics {
         const queue = this.context.queue.stats();
-        const flood = FloodGuard.totals();
+        const flood = this.context.floodTotals();
         return {queue_dropped: queue.dropped, queue_throttled: queue.throttled, flood_dropped: flood.dropped, flooding_devices: flood.flooding};
     }
 

@@ -8,6 +8,12 @@ import {Replay} from './replay.js';
 import {TopicLayout} from './topics.js';
 
 /** What every Home Assistant extension shares: one connection, one paced queue, one topic layout. */
+/** Packets the device edge dropped from flooding devices, for the bridge's diagnostic sensors. */
+export interface FloodTotals {
+    dropped: number;
+    flooding: number;
+}
+
 export interface HaContext {
     settings: HaSettings;
     registry: DeviceRegistry;
@@ -18,6 +24,7 @@ export interface HaContext {
     topics: TopicLayout;
     /** The one pass that re-publishes everything retained; each extension adds its part. */
     replay: Replay;
+    floodTotals(): FloodTotals;
 }
 
 export function createHaContext(services: Omit<HaContext, 'topics' | 'replay'>): HaContext {
