@@ -8,6 +8,7 @@ import {createBroker} from './edge/broker/broker.js';
 import {listenMqtt} from './edge/broker/listener.js';
 import {type CoreSettings, settingsSection} from './config/schema.js';
 import {EventBus} from './core/bus.js';
+import {DeviceImages} from './core/images.js';
 import {createLogger, setLogLevel} from './util/logger.js';
 import {DeviceRegistry, registryFile} from './core/registry.js';
 import {CommandRouter} from './core/router.js';
@@ -57,6 +58,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
     const registry = new DeviceRegistry({file: registryFile(settings.dataDir), bus});
     await registry.load();
     const router = new CommandRouter(registry);
+    const images = new DeviceImages(registry, bus);
 
     let embedded: {broker: Aedes; server: Server} | null = null;
     let haUrl = settings.ha.mqtt.url;
@@ -90,10 +92,10 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
         bulkRatePerSecond: settings.ha.replayRatePerSecond,
         send: (message) => connection.publish(message),
     });
-    const extensions = createHaExtensions(createHaContext({settings: settings.ha, registry, bus, router, connection, queue, floodTotals: () => FloodGuard.totals()}));
+    const extensions = createHaExtensions(createHaContext({settings: settings.ha, registry, bus, images, router, connection, queue, floodTotals: () => FloodGuard.totals()}));
     if (settings.web.enabled) {
         const health = () => ({version: VERSION, startedAt, homeAssistant: {connected: connection.connected, broker: redactUrl(haUrl)}, queue: queue.stats()});
-        extensions.push(new WebUi({settings: settings.web, registry, bus, router, health, onboarding: dnsOnboarding(settings, families)}));
+        extensions.push(new WebUi({settings: settings.web, registry, bus, images, router, health, onboarding: dnsOnboarding(settings, families)}));
     }
     await startExtensions(extensions).catch(async (error: Error) => {
         queue.close();
@@ -125,7 +127,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
                 log.info(`${family.id}: disabled in the settings`);
                 continue;
             }
-            created.push({family: family.id, service: family.create({settings: section, dataDir: settings.dataDir, registry, router, topics, edge: edge.forFamily(family.id)})});
+            created.push({family: family.id, service: family.create({settings: section, dataDir: settings.dataDir, registry, images, router, topics, edge: edge.forFamily(family.id)})});
         }
         await edge.prepare();
         for (const {family, service} of created) {
@@ -170,6 +172,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
                 await stopExtensions(extensions);
                 await connection.stop();
                 queue.close();
+                images.close();
                 await registry.close();
                 await closeEmbedded();
                 log.info('stopped');

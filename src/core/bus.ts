@@ -10,6 +10,8 @@ export interface BusEvents {
     removed: {deviceId: string; device: PublicDevice};
     /** A transient device event (an alert, a vacuum event): never part of the state. */
     event: {deviceId: string; featureId: string; eventType: string; attributes: Record<string, unknown>};
+    /** A new picture for an image feature; the latest per feature is kept by `DeviceImages`. */
+    image: {deviceId: string; featureId: string; png: Buffer; updatedAt: number};
 }
 
 type Listener<K extends keyof BusEvents> = (payload: BusEvents[K]) => void;

@@ -111,7 +111,7 @@ export function validateCommand(feature: Feature, command: FeatureCommand, value
 }
 
 function isCommandable(feature: Feature): boolean {
-    return feature.kind !== 'sensor' && feature.kind !== 'binary_sensor' && feature.kind !== 'event';
+    return feature.kind !== 'sensor' && feature.kind !== 'binary_sensor' && feature.kind !== 'event' && feature.kind !== 'image';
 }
 
 function validateVacuum(feature: VacuumFeature, command: VacuumCommand, state: VacuumState | null): void {

@@ -15,6 +15,7 @@ export const FEATURE_KINDS = [
     'number',
     'update',
     'event',
+    'image',
 ] as const;
 export type FeatureKind = (typeof FEATURE_KINDS)[number];
 
@@ -126,6 +127,14 @@ export interface EventFeature extends FeatureBase {
     deviceClass?: 'button' | 'doorbell' | 'motion';
 }
 
+/**
+ * A picture the device's family renders (a vacuum's map): PNG bytes that travel through the core's
+ * image store (`core/images.ts`), never through the state or the registry file.
+ */
+export interface ImageFeature extends FeatureBase {
+    kind: 'image';
+}
+
 export type Feature =
     | VacuumFeature
     | SwitchFeature
@@ -137,9 +146,10 @@ export type Feature =
     | SelectFeature
     | NumberFeature
     | UpdateFeature
-    | EventFeature;
+    | EventFeature
+    | ImageFeature;
 
-/** Feature state values, one shape per kind. Buttons and events carry no state. */
+/** Feature state values, one shape per kind. Buttons, events and images carry no state. */
 export interface VacuumState {
     activity: VacuumActivity | null;
     fanSpeed?: string;

@@ -6,6 +6,7 @@
 import type {CommandModule} from 'yargs';
 import type {z} from 'zod';
 
+import type {DeviceImages} from '../core/images.js';
 import type {DeviceRegistry} from '../core/registry.js';
 import type {CommandRouter} from '../core/router.js';
 import type {EdgeSettings} from '../config/schema.js';
@@ -28,6 +29,8 @@ export interface FamilyContext<Section> {
     /** The data directory (registry, CA, family files). */
     dataDir: string;
     registry: DeviceRegistry;
+    /** Where a family puts the pictures of its devices' image features (a vacuum's map). */
+    images: Pick<DeviceImages, 'publish'>;
     router: CommandRouter;
     topics: TopicPort;
     /**

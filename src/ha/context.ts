@@ -1,5 +1,6 @@
 import type {HaSettings} from '../config/schema.js';
 import type {EventBus} from '../core/bus.js';
+import type {DeviceImages} from '../core/images.js';
 import type {DeviceRegistry} from '../core/registry.js';
 import type {CommandRouter} from '../core/router.js';
 import type {HaConnection} from './connection.js';
@@ -18,6 +19,8 @@ export interface HaContext {
     settings: HaSettings;
     registry: DeviceRegistry;
     bus: EventBus;
+    /** The latest picture of each image feature, re-published at every replay. */
+    images: DeviceImages;
     router: CommandRouter;
     connection: HaConnection;
     queue: OutboundQueue;

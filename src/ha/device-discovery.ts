@@ -4,6 +4,7 @@ import {createLogger} from '../util/logger.js';
 import type {HaContext} from './context.js';
 import {buildDiscovery} from './discovery.js';
 import {hasOwnStateTopic} from './state.js';
+import type {TopicLayout} from './topics.js';
 
 const log = createLogger('ha:discovery');
 
@@ -60,10 +61,8 @@ export class DeviceDiscovery implements Extension {
         for (const [id, platform] of this.publishedComponents.get(device.id) ?? []) {
             if (current.has(id) || removed.has(id)) continue;
             removed.set(id, platform);
-            // A removed light or vacuum leaves its own retained state topic behind otherwise.
-            if (hasOwnStateTopic({kind: platform})) {
-                queue.enqueue({topic: topics.featureState(device.id, id), payload: '', retain: true, qos: 1});
-            }
+            // A removed light, vacuum or image leaves its own retained topic behind otherwise.
+            for (const topic of ownRetainedTopics(topics, device.id, {id, kind: platform})) queue.enqueue({topic, payload: '', retain: true, qos: 1});
         }
         for (const id of current.keys()) removed.delete(id);
         this.publishedComponents.set(device.id, current);
@@ -82,9 +81,7 @@ export class DeviceDiscovery implements Extension {
         this.removedComponents.delete(deviceId);
         queue.forget(`${settings.baseTopic}/${deviceId}/`);
         const cleared = [topics.discovery(deviceId), topics.availability(deviceId), topics.deviceState(deviceId)];
-        for (const feature of features) {
-            if (hasOwnStateTopic(feature)) cleared.push(topics.featureState(deviceId, feature.id));
-        }
+        for (const feature of features) cleared.push(...ownRetainedTopics(topics, deviceId, feature));
         for (const topic of cleared) queue.enqueue({topic, payload: '', retain: true, qos: 1});
         log.info(`removed ${deviceId} from Home Assistant`);
     }
@@ -144,4 +141,11 @@ function ownComponents(payload: Buffer, identifier: string): {id: string; kind: 
     } catch {
         return null;
     }
+}
+
+/** The retained topics a feature has to itself: a vacuum's or light's state, an image's picture. */
+function ownRetainedTopics(topics: TopicLayout, deviceId: string, feature: {id: string; kind: string}): string[] {
+    if (hasOwnStateTopic(feature)) return [topics.featureState(deviceId, feature.id)];
+    if (feature.kind === 'image') return [topics.featureImage(deviceId, feature.id)];
+    return [];
 }

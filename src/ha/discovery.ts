@@ -4,6 +4,7 @@ import type {
     EventFeature,
     FanFeature,
     Feature,
+    ImageFeature,
     LightFeature,
     NumberFeature,
     PublicDevice,
@@ -225,6 +226,10 @@ const BUILDERS: {[K in Feature['kind']]: (context: BuildContext<Extract<Feature,
         const config: Record<string, unknown> = {state_topic: topics.featureEvent(device.id, feature.id), event_types: feature.eventTypes};
         if (feature.deviceClass) config.device_class = feature.deviceClass;
         return config;
+    },
+    // MQTT payloads are text on our queue: the PNG travels as base64, which HA decodes (`image_encoding`).
+    image({device, feature, topics}: BuildContext<ImageFeature>) {
+        return {image_topic: topics.featureImage(device.id, feature.id), image_encoding: 'b64', content_type: 'image/png'};
     },
 };
 

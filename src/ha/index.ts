@@ -3,6 +3,7 @@ import {BridgeDevice} from './bridge-device.js';
 import {CommandIntake} from './command-intake.js';
 import type {HaContext} from './context.js';
 import {DeviceDiscovery} from './device-discovery.js';
+import {ImagePublisher} from './images.js';
 import {StateAndAvailability} from './state-and-availability.js';
 
 /**
@@ -17,6 +18,7 @@ export function createHaExtensions(context: HaContext): Extension[] {
         bridge,
         new DeviceDiscovery(context),
         new StateAndAvailability(context),
+        new ImagePublisher(context),
         new CommandIntake(context, (featureId, payload) => bridge.onCommand(featureId, payload)),
     ];
 }

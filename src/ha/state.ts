@@ -8,7 +8,7 @@ import type {DeviceState, FanState, Feature, FeatureValue, LightState, PublicDev
 export function renderDeviceState(device: Pick<PublicDevice, 'features'>, state: DeviceState): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const feature of device.features) {
-        if (feature.kind === 'button' || feature.kind === 'event') continue;
+        if (feature.kind === 'button' || feature.kind === 'event' || feature.kind === 'image') continue;
         out[feature.id] = renderFeature(feature, state[feature.id] ?? null);
     }
     return out;

@@ -11,6 +11,7 @@
  * | <base>/<device>/state                   | yes      | JSON state of all features      |
  * | <base>/<device>/<feature>/state         | yes      | JSON state of a vacuum or light |
  * | <base>/<device>/<feature>/event         | no       | {"event_type": …}               |
+ * | <base>/<device>/<feature>/image         | yes      | base64 of the latest PNG        |
  * | <base>/<device>/<feature>[/<attr>]/set  | no       | command                         |
  * | <prefix>/device/<device>/config         | yes      | device-based discovery          |
  */
@@ -61,6 +62,10 @@ export class TopicLayout {
 
     featureEvent(deviceId: string, featureId: string): string {
         return `${this.base}/${deviceId}/${featureId}/event`;
+    }
+
+    featureImage(deviceId: string, featureId: string): string {
+        return `${this.base}/${deviceId}/${featureId}/image`;
     }
 
     command(deviceId: string, featureId: string, attribute?: string): string {

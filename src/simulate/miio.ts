@@ -6,6 +6,7 @@
  */
 import {createHash, randomBytes} from 'node:crypto';
 import dgram from 'node:dgram';
+import http from 'node:http';
 import {gzipSync} from 'node:zlib';
 
 import {createLogger} from '../util/logger.js';
@@ -124,26 +125,29 @@ export function simulatedMapPoint(x: number, y: number): {x: number; y: number} 
 export const SIMULATED_ROBOT_PIXEL = {x: 45, y: 10};
 export const SIMULATED_CHARGER_PIXEL = {x: 10, y: 30};
 
-/** The simulated vacuum's map: the floor plan, its dock, the robot and its path from the dock. */
-export function simulatedFloorPlan(): RoborockFloorPlan {
+/** The simulated vacuum's map: the floor plan, its dock, the robot (drawn at `robot`) and its path from the dock. */
+export function simulatedFloorPlan(robot: {x: number; y: number} = SIMULATED_ROBOT_PIXEL): RoborockFloorPlan {
     const pixels = new Uint8Array(PLAN.width * PLAN.height);
     // Stored bottom row first, as the robot stores it.
     for (let y = 0; y < PLAN.height; y++) for (let x = 0; x < PLAN.width; x++) pixels[(PLAN.height - 1 - y) * PLAN.width + x] = plannedCell(x, y);
-    const path = [SIMULATED_CHARGER_PIXEL, {x: 10, y: 10}, {x: 28, y: 10}, SIMULATED_ROBOT_PIXEL].map(({x, y}) => simulatedMapPoint(x, y));
+    const path = [SIMULATED_CHARGER_PIXEL, {x: 10, y: 10}, {x: 28, y: 10}, robot].map(({x, y}) => simulatedMapPoint(x, y));
     return {
         ...PLAN,
         pixels,
         charger: simulatedMapPoint(SIMULATED_CHARGER_PIXEL.x, SIMULATED_CHARGER_PIXEL.y),
-        robot: simulatedMapPoint(SIMULATED_ROBOT_PIXEL.x, SIMULATED_ROBOT_PIXEL.y),
+        robot: simulatedMapPoint(robot.x, robot.y),
         path,
         virtualWalls: [[simulatedMapPoint(40, 25), simulatedMapPoint(50, 25)]],
     };
 }
 
 /** The gzipped upload of the simulated map. */
-export function simulatedMapUpload(): Buffer {
-    return gzipSync(encodeRawRoborockMap(simulatedFloorPlan()));
+export function simulatedMapUpload(robot: {x: number; y: number} = SIMULATED_ROBOT_PIXEL): Buffer {
+    return gzipSync(encodeRawRoborockMap(simulatedFloorPlan(robot)));
 }
+
+/** What the simulator uploads when told to misbehave: not gzip, as an encrypted map of newer firmware. */
+const GARBAGE_MAP = Buffer.from('an encrypted map, not gzip');
 
 /** Simulated seconds spent in each room of a room job. */
 const TICKS_PER_ROOM = 3;
@@ -175,6 +179,14 @@ export class SimulatedMiioDevice {
     private segmentTicks = 0;
     /** The rooms of the last `app_segment_clean`, in the order asked: tests read it. */
     lastSegmentClean: number[] = [];
+    /** Where the robot is drawn on its map; it moves while cleaning. */
+    robotPixel = {...SIMULATED_ROBOT_PIXEL};
+    /** A test switch: upload bytes that are not a map, as newer firmware's encrypted maps look to us. */
+    uploadGarbage = false;
+    /** Answers from the bridge to our upload-URL requests, by request id. */
+    private readonly urlRequests = new Set<number>();
+    /** Map uploads the bridge accepted (HTTP 200): tests wait for them. */
+    mapUploads = 0;
 
     constructor(private readonly options: MiioSimulatorOptions & {did: number; key: string}) {
         this.did = options.did;
@@ -291,6 +303,7 @@ export class SimulatedMiioDevice {
         const {message} = decodePacket(datagram, this.keys);
         if (!message) return; // the echo of our keepalive
         if (typeof message.method === 'string') return this.answer(message);
+        if (typeof message.id === 'number' && this.urlRequests.delete(message.id)) return this.uploadMapTo(message.result);
         if ('result' in message && isPlainObject(message.result) && 'otc_list' in message.result) this.otcAnswered = true;
     }
 
@@ -308,6 +321,10 @@ export class SimulatedMiioDevice {
         switch (method) {
             case 'get_status':
                 return [{...this.status}];
+            case 'get_fresh_map_v1':
+                // As a Roborock: acknowledge, then ask the cloud where to upload and PUT the map there.
+                this.requestMapUpload();
+                return ok;
             case 'get_consumable':
                 return [{...this.consumables}];
             case 'miIO.info':
@@ -414,11 +431,36 @@ export class SimulatedMiioDevice {
         this.push('event.status', [{...this.status}]);
     }
 
+    /** Asks the cloud for an upload URL (miio.md §3.3); the answer arrives in `onDatagram`. */
+    requestMapUpload(): void {
+        if (!this.helloAnswered) return;
+        const id = this.nextId++;
+        this.urlRequests.add(id);
+        this.send({id, method: '_sync.gen_tmp_presigned_url', params: {indexes: [0]}});
+    }
+
+    /** `{"urls": [{"url": …}]}` or `{"urls": ["…"]}`: PUTs the map to the first URL. */
+    private uploadMapTo(result: unknown): void {
+        const listed = isPlainObject(result) && Array.isArray(result.urls) ? (result.urls[0] as unknown) : undefined;
+        const url = typeof listed === 'string' ? listed : isPlainObject(listed) && typeof listed.url === 'string' ? listed.url : null;
+        if (!url) return log.warn(`simulated ${this.did}: no upload URL in ${JSON.stringify(result).slice(0, 120)}`);
+        const body = this.uploadGarbage ? GARBAGE_MAP : simulatedMapUpload(this.robotPixel);
+        const request = http.request(url, {method: 'PUT', headers: {'content-length': body.length}}, (response) => {
+            response.resume();
+            if (response.statusCode === 200) this.mapUploads++;
+            else log.warn(`simulated ${this.did}: map upload answered ${response.statusCode}`);
+        });
+        request.on('error', (error) => log.warn(`simulated ${this.did}: map upload failed: ${error.message}`));
+        request.end(body);
+    }
+
     /** One simulated second: cleaning drains the battery and adds area; docking charges. */
     tick(): void {
         const state = this.status.state;
         const battery = this.status.battery ?? 100;
         if (state === 5 || state === 11 || state === 18) {
+            // Back and forth along the top of room 17, so that every fresh map shows it elsewhere.
+            this.robotPixel = {x: this.robotPixel.x >= 56 ? 31 : this.robotPixel.x + 1, y: this.robotPixel.y};
             this.status.clean_time = (this.status.clean_time ?? 0) + 1;
             this.status.clean_area = (this.status.clean_area ?? 0) + 250_000;
             this.consumables.main_brush_work_time++;

@@ -58,6 +58,7 @@ export async function handleApiRequest(
             assertMethod(method, ['PUT']);
             return renameDevice(context, device, await readJson(request), response);
         }
+        if (sub === 'image' && featureId !== undefined) return allow(method, ['GET'], () => sendImage(context, device, featureId, response));
         if (sub === 'features' && featureId !== undefined) {
             assertMethod(method, ['POST']);
             return await sendCommand(context, device, featureId, await readJson(request), response);
@@ -81,6 +82,14 @@ async function sendCommand(context: WebContext, device: Device, featureId: strin
     }
     // The new state comes from the device, over the WebSocket, once it has carried the command out.
     reply(response, 202, {accepted: true});
+}
+
+/** The latest picture of an image feature; the page asks with `?v=<updatedAt>`, so it never caches one. */
+function sendImage({images}: WebContext, device: Device, featureId: string, response: http.ServerResponse): void {
+    const image = images.get(device.id, featureId);
+    if (!image) throw new HttpError(404, `${device.id} has no picture for "${featureId}" yet`);
+    response.writeHead(200, {'content-type': 'image/png', 'content-length': image.png.length, 'cache-control': 'no-store'});
+    response.end(image.png);
 }
 
 function dnsRedirects({onboarding}: WebContext, query: URLSearchParams): string {

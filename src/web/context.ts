@@ -1,6 +1,7 @@
 /** What the web UI is handed by the composition root. */
 import type {WebSettings} from '../config/schema.js';
 import type {EventBus} from '../core/bus.js';
+import type {DeviceImages} from '../core/images.js';
 import type {DeviceRegistry} from '../core/registry.js';
 import type {CommandRouter} from '../core/router.js';
 
@@ -29,6 +30,7 @@ export interface WebContext {
     settings: WebSettings;
     registry: DeviceDirectory;
     bus: EventBus;
+    images: Pick<DeviceImages, 'get'>;
     router: CommandRouter;
     health(): BridgeHealth;
     onboarding: Onboarding;

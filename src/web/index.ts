@@ -82,6 +82,8 @@ export class WebUi implements Extension {
                 this.broadcast({type: 'removed', deviceId});
             }),
             bus.on('event', (event) => this.broadcast({type: 'event', ...event, time: Date.now()})),
+            // The bytes stay here: the page fetches them from the API, the version busts its cache.
+            bus.on('image', ({deviceId, featureId, updatedAt}) => this.broadcast({type: 'image', deviceId, featureId, updatedAt})),
         );
         log.info(`web UI on http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}/${settings.ingressOnly ? ' (Home Assistant ingress only)' : ''}`);
     }

@@ -22,7 +22,7 @@ describe('DeviceRegistry', () => {
     afterEach(() => rmSync(dir, {recursive: true, force: true}));
 
     function record(bus: EventBus): {[K in keyof BusEvents]: BusEvents[K][]} {
-        const seen = {device: [], state: [], link: [], removed: [], event: []} as {[K in keyof BusEvents]: BusEvents[K][]};
+        const seen = {device: [], state: [], link: [], removed: [], event: [], image: []} as {[K in keyof BusEvents]: BusEvents[K][]};
         for (const key of Object.keys(seen) as (keyof BusEvents)[]) bus.on(key, (payload) => (seen[key] as unknown[]).push(payload));
         return seen;
     }

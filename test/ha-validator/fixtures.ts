@@ -180,6 +180,14 @@ export function allPlatformsDevice(): Record<string, any> {
                 latest_version_topic: `${base}/firmware/latest`,
                 value_template: '{{ value_json.firmware.installed }}',
             },
+            map: {
+                platform: 'image',
+                unique_id: id('map'),
+                name: 'Map',
+                image_topic: `${base}/map/image`,
+                image_encoding: 'b64',
+                content_type: 'image/png',
+            },
             doorbell: {
                 platform: 'event',
                 unique_id: id('doorbell'),

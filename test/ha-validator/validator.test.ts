@@ -591,6 +591,21 @@ const INVALID_CASES: InvalidCase[] = [
         expected: ['components.lamp (light)', 'name', 'repeats the device name'],
     },
     {
+        problem: 'image with neither image_topic nor url_topic',
+        mutate: (p) => delete component(p, 'map').image_topic,
+        expected: ['components.map (image)', 'image_topic', 'needs image_topic'],
+    },
+    {
+        problem: 'image with both image_topic and url_topic',
+        mutate: (p) => (component(p, 'map').url_topic = 'fogbridge/x/map/url'),
+        expected: ['components.map (image)', 'url_topic', 'exclusive'],
+    },
+    {
+        problem: 'image encoding other than b64',
+        mutate: (p) => (component(p, 'map').image_encoding = 'base64'),
+        expected: ['components.map (image)', 'image_encoding', 'must be "b64"'],
+    },
+    {
         problem: 'command topic missing on a switch',
         mutate: (p) => delete component(p, 'plug').command_topic,
         expected: ['components.plug (switch)', 'command_topic', 'is required'],
@@ -619,7 +634,7 @@ describe('invalid discovery messages', () => {
             /^illegal discovery topic "homeassistant\/device\/deebot.kitchen\/config"/,
         );
         expect(errorsOf(validateDiscoveryMessage('homeassistant/siren/fogbridge/x/config', '{}'))).toEqual([
-            'topic: platform "siren" is not one this validator covers (vacuum, switch, light, fan, sensor, binary_sensor, button, select, number, update, event)',
+            'topic: platform "siren" is not one this validator covers (vacuum, switch, light, fan, sensor, binary_sensor, button, select, number, update, event, image)',
         ]);
         expect(errorsOf(validateDiscoveryMessage('homeassistant/sensor/x/config', json({unique_id: 'x', state_topic: 'a/b', p: 'sensor'})))).toEqual([
             'sensor/x: platform: only components of a device payload carry "p"; the topic names the platform here',

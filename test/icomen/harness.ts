@@ -68,7 +68,7 @@ export async function startHarness(icomen: Record<string, unknown> = {}, options
     const registry = new DeviceRegistry({file: path.join(dataDir, 'registry.json'), bus});
     const router = new CommandRouter(registry);
     const topics = new FakeTopicPort();
-    const adapter = new IcomenAdapter({settings: settings.icomen, dataDir, registry, router, topics}, options);
+    const adapter = new IcomenAdapter({settings: settings.icomen, dataDir, registry, images: {publish: () => {}}, router, topics}, options);
     try {
         await adapter.start();
     } catch (error) {

@@ -11,6 +11,7 @@ const options: MiioCloudOptions = {
     maxDatagramBytes: 16_384,
     helloRatePerSecond: 50,
     countryCode: 'DE',
+    mapUploads: null,
 };
 
 const nothing = (): undefined => undefined;

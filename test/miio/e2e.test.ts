@@ -1,4 +1,7 @@
+import {PNG} from 'pngjs';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+
+import {renderScale, ROBOT_COLOUR, roomColour} from '../../src/core/vacuum-map.js';
 
 import {miioDeviceId} from '../../src/families/miio/adapter.js';
 import {miioFamily} from '../../src/families/miio/index.js';
@@ -33,6 +36,7 @@ describe('miIO end to end: simulated devices → bridge → Mosquitto → HA', (
                     host: '127.0.0.1',
                     port: udpPort,
                     gslb: {enabled: false},
+                    maps: {renderIntervalSeconds: 1, freshMapIntervalSeconds: 2},
                     devices: [
                         {did: VACUUM_DID, key: simulatedCloudKey(VACUUM_DID), name: 'Robot', rooms: {'16': 'Kitchen', '18': 'Bathroom'}},
                         {did: PLUG_DID, key: simulatedCloudKey(PLUG_DID)},
@@ -135,6 +139,48 @@ describe('miIO end to end: simulated devices → bridge → Mosquitto → HA', (
         await ha.waitFor((message) => message.topic === vacuumTopic && ((JSON.parse(message.payload) as {segments?: Tree}).segments?.['17'] === 'Hall'), {since, timeoutMs: 8000, what: 'the renamed room'});
         expect(bridge.registry.get(vacuumId)!.extra.roomNames).toEqual({'17': 'Hall'});
         expect(robot.received.slice(before).filter((method) => method !== 'get_status')).toEqual([]);
+    });
+
+    it('the robot\'s uploaded map becomes a PNG on the image entity: rooms in their colours, the robot where it is', async () => {
+        const discovery = await discoveryWith(vacuumId, 'map');
+        const imageTopic = `${ha.baseTopic}/${vacuumId}/map/image`;
+        expect(discovery.cmps.map).toMatchObject({p: 'image', name: 'Map', image_topic: imageTopic, image_encoding: 'b64', content_type: 'image/png'});
+        expect(discovery.cmps.map_status).toMatchObject({p: 'sensor', device_class: 'enum', entity_category: 'diagnostic'});
+        const robot = simulators[0]!.devices[0]!;
+        const message = await ha.waitFor((candidate) => candidate.topic === imageTopic && candidate.payload.length > 0, {timeoutMs: 15_000, what: 'the map picture'});
+        const png = PNG.sync.read(Buffer.from(message.payload, 'base64'));
+        const scale = renderScale({width: 60, height: 40});
+        expect([png.width, png.height]).toEqual([60 * scale, 40 * scale]);
+        /** The colour at the centre of map pixel (x, y) of the simulated flat. */
+        const colourAt = (x: number, y: number): number[] => {
+            const offset = ((y * scale + Math.floor(scale / 2)) * png.width + x * scale + Math.floor(scale / 2)) * 4;
+            return [...png.data.subarray(offset, offset + 4)];
+        };
+        expect(colourAt(5, 20)).toEqual(roomColour(16));
+        expect(colourAt(40, 5)).toEqual(roomColour(17));
+        expect(colourAt(35, 32)).toEqual(roomColour(18));
+        expect(colourAt(robot.robotPixel.x, robot.robotPixel.y)).toEqual(ROBOT_COLOUR);
+        await ha.waitForState(vacuumId, (state) => state.map_status === 'ok', {timeoutMs: 8000});
+        expect(robot.received).toContain('get_fresh_map_v1');
+    });
+
+    it('a map the bridge cannot read sets map_status, a stranger\'s upload is refused, and the vacuum keeps working', async () => {
+        const robot = simulators[0]!.devices[0]!;
+        const mapsPort = (bridge.settings.miio as {maps: {port: number}}).maps.port;
+        const stranger = await fetch(`http://127.0.0.1:${mapsPort}/api/miio/map_upload/0123456789abcdef`, {method: 'PUT', body: 'not a map'});
+        expect(stranger.status).toBe(403);
+
+        robot.uploadGarbage = true;
+        robot.requestMapUpload();
+        await ha.waitForState(vacuumId, (state) => state.map_status === 'format_not_supported', {timeoutMs: 8000});
+        const vacuumTopic = `${ha.baseTopic}/${vacuumId}/vacuum/state`;
+        const since = Date.now();
+        await ha.command(vacuumId, 'vacuum', 'return_to_base');
+        await ha.waitFor((candidate) => candidate.topic === vacuumTopic && (JSON.parse(candidate.payload) as Tree).state === 'returning', {since, timeoutMs: 8000, what: 'returning'});
+
+        robot.uploadGarbage = false;
+        robot.requestMapUpload();
+        await ha.waitForState(vacuumId, (state) => state.map_status === 'ok', {since, timeoutMs: 8000});
     });
 
     it('the plug appears as a switch and follows on/off from HA', async () => {

@@ -36,7 +36,7 @@ describe('the UDP cloud server', () => {
         storedId = undefined;
         const port = await freePort();
         server = new MiioCloud(
-            {host: '127.0.0.1', port, advertiseAddress: null, requestTimeoutMs: 300, offlineAfterMs: 60_000, maxDatagramBytes: 16_384, helloRatePerSecond: 50, countryCode: 'DE'},
+            {host: '127.0.0.1', port, advertiseAddress: null, requestTimeoutMs: 300, offlineAfterMs: 60_000, maxDatagramBytes: 16_384, helloRatePerSecond: 50, countryCode: 'DE', mapUploads: null},
             hooks,
         );
         await server.start();

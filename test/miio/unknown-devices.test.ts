@@ -39,10 +39,10 @@ describe('miIO devices without a cloud key', () => {
     }
 
     async function start(dir: string): Promise<{registry: DeviceRegistry; port: number}> {
-        const settings = settingsSchema.parse({dataDir: dir, miio: {host: '127.0.0.1', port: await freePort(), gslb: {enabled: false}}});
+        const settings = settingsSchema.parse({dataDir: dir, miio: {host: '127.0.0.1', port: await freePort(), gslb: {enabled: false}, maps: {enabled: false}}});
         const registry = new DeviceRegistry({file: path.join(dir, 'registry.json'), bus: new EventBus()});
         await registry.load();
-        const {service, stop} = await startOnEdge(new DeviceEdge(settings.edge, dir), 'miio', (edge) => new MiioService({settings: settings.miio, registry, router: new CommandRouter(registry), edge}));
+        const {service, stop} = await startOnEdge(new DeviceEdge(settings.edge, dir), 'miio', (edge) => new MiioService({settings: settings.miio, registry, images: {publish: () => {}}, router: new CommandRouter(registry), edge}));
         cleanups.push(async () => {
             await stop();
             await registry.close();

@@ -48,7 +48,7 @@ export async function startTestBridge(options: TestBridgeOptions): Promise<TestB
         icomen: {enabled: enabled.has('icomen'), host: '127.0.0.1', balancerPort: await freePort(), sessionPort: await freePort()},
         // Tests that open the web UI enable it on a port of their own.
         web: {enabled: false},
-        miio: {enabled: enabled.has('miio')},
+        miio: {enabled: enabled.has('miio'), maps: {host: '127.0.0.1', port: await freePort()}},
         ecovacs: {enabled: enabled.has('ecovacs'), host: '127.0.0.1', restPort: await freePort(), xmppHost: '127.0.0.1', xmppPort: await freePort()},
         rainmaker: {
             enabled: enabled.has('rainmaker'),

@@ -23,6 +23,7 @@ export const SUPPORTED_PLATFORMS = [
     'number',
     'update',
     'event',
+    'image',
 ] as const;
 export type SupportedPlatform = (typeof SUPPORTED_PLATFORMS)[number];
 
@@ -166,6 +167,7 @@ const ENTITY_ABBREVIATIONS: Readonly<Record<string, string>> = {
     hs_stat_t: 'hs_state_topic',
     hs_val_tpl: 'hs_value_template',
     ic: 'icon',
+    img_e: 'image_encoding',
     img_t: 'image_topic',
     json_attr_t: 'json_attributes_topic',
     json_attr_tpl: 'json_attributes_template',
@@ -241,6 +243,7 @@ const ENTITY_ABBREVIATIONS: Readonly<Record<string, string>> = {
     uniq_id: 'unique_id',
     unit_of_meas: 'unit_of_measurement',
     url_t: 'url_topic',
+    url_tpl: 'url_template',
     val_tpl: 'value_template',
     whit_cmd_t: 'white_command_topic',
     whit_scl: 'white_scale',
@@ -530,6 +533,15 @@ const PLATFORM_SCHEMAS: Record<SupportedPlatform, z.ZodType> = {
             .min(1, 'must list at least one event type'),
         device_class: oneOf(haTables.event.device_classes, 'an event device_class').optional(),
     }),
+    // HA core mqtt/image.py: image_topic and url_topic are exclusive, one is required (checkImage).
+    image: z.strictObject({
+        ...entityShape,
+        image_topic: topicValue.optional(),
+        url_topic: topicValue.optional(),
+        image_encoding: z.literal('b64', {error: 'must be "b64", the only encoding HA decodes (leave it out for raw bytes)'}).optional(),
+        content_type: nonEmptyText.optional(),
+        url_template: templateValue.optional(),
+    }),
 };
 
 /** Keys HA used to accept and no longer does, with what to do instead. */
@@ -579,6 +591,7 @@ const REFUSED_KEYS: Record<SupportedPlatform, Readonly<Record<string, string>>> 
     number: {},
     update: {},
     event: {},
+    image: {},
 };
 
 const DEVICE_SCHEMA = z.strictObject({
@@ -1029,10 +1042,23 @@ function checkComponent(platform: SupportedPlatform, input: JsonObject, label: s
         case 'event':
             checkDistinctTexts(config.event_types, 'event_types', label, errors, null);
             break;
+        case 'image':
+            checkImage(config, label, errors);
+            break;
         case 'switch':
         case 'binary_sensor':
             break;
     }
+}
+
+/** HA's `validate_topic_required` and the exclusive group of mqtt/image.py. */
+function checkImage(config: JsonObject, label: string, errors: string[]): void {
+    const hasImageTopic = 'image_topic' in config;
+    const hasUrlTopic = 'url_topic' in config;
+    if (!hasImageTopic && !hasUrlTopic) errors.push(`${label}: image_topic: an image needs image_topic (the picture's bytes) or url_topic (its URL)`);
+    if (hasImageTopic && hasUrlTopic) errors.push(`${label}: url_topic: cannot be combined with image_topic; HA's schema makes them exclusive`);
+    if (hasUrlTopic && 'content_type' in config) errors.push(`${label}: content_type: cannot be used together with url_topic`);
+    if (hasUrlTopic && 'image_encoding' in config) errors.push(`${label}: image_encoding: only applies to image_topic`);
 }
 
 interface TopicChecks {

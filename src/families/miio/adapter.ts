@@ -14,7 +14,10 @@ import type {FamilyContext, FamilyService} from '../family.js';
 import {MiioCloud} from './cloud.js';
 import {cloudKeyProblem, keysFromCloudKey, type MiioKeys} from './codec.js';
 import {gslbRoute} from './gslb.js';
+import {LiveMaps, MAP_FEATURE, MAP_STATUS_FEATURE} from './map/live-map.js';
+import {MapUploads} from './map/map-uploads.js';
 import {createModel, type MiioModel} from './models/index.js';
+import {isRoborockVacuum} from './models/roborock-vacuum.js';
 import type {MiioSettings} from './settings.js';
 import type {MiioSession, MiioSocketDropReason} from './socket.js';
 
@@ -29,6 +32,11 @@ const FORGET_UNKNOWN_AFTER_MS = 7 * 86_400_000;
 export const LOCAL_TOKEN_SECRET = 'localToken';
 /** Room names given in the web UI, by segment id (registry `extra`): they win over the settings'. */
 const ROOM_NAMES_EXTRA = 'roomNames';
+/** Names the map upload port in the edge's listeners and log lines. */
+export const MAP_UPLOAD_LISTENER = 'miio map upload';
+/** A robot uploads within seconds of being handed a URL; an older one is no longer of use. */
+const MAP_URL_LIFETIME_MS = 5 * 60_000;
+const MAX_OPEN_MAP_URLS = 256;
 
 export type CloudKeyStatus = 'ok' | 'missing' | 'wrong';
 
@@ -65,6 +73,8 @@ interface DeviceEntry {
     polling: boolean;
     /** A poll was asked for while one ran (e.g. right after a command's ack): run it when that one ends. */
     pollAgain: boolean;
+    /** When we last asked the robot for a fresh map (ms). */
+    lastMapRequest: number;
 }
 
 export class MiioService implements FamilyService {
@@ -76,14 +86,17 @@ export class MiioService implements FamilyService {
     private readonly keylessShown = new Set<string>();
     readonly server: MiioCloud;
     private pollTimer: NodeJS.Timeout | null = null;
-
+    private mapTimer: NodeJS.Timeout | null = null;
     private readonly edge: FamilyEdge;
+    /** Null when `miio.maps.enabled` is off. */
+    private readonly maps: {uploads: MapUploads; live: LiveMaps} | null;
 
-    constructor(context: Pick<FamilyContext<MiioSettings>, 'settings' | 'registry' | 'router' | 'edge'>) {
+    constructor(context: Pick<FamilyContext<MiioSettings>, 'settings' | 'registry' | 'images' | 'router' | 'edge'>) {
         this.settings = context.settings;
         this.edge = context.edge;
         this.registry = context.registry;
         this.router = context.router;
+        this.maps = this.settings.maps.enabled ? this.createMaps(context.images) : null;
         this.server = new MiioCloud(
             {
                 host: this.settings.host,
@@ -95,6 +108,7 @@ export class MiioService implements FamilyService {
                 helloRatePerSecond: this.settings.helloRatePerSecond,
                 flood: this.settings.flood,
                 countryCode: this.settings.countryCode,
+                mapUploads: this.maps && {answer: (...request) => this.maps!.uploads.answer(...request), port: () => this.edge.ports.http[MAP_UPLOAD_LISTENER] ?? null},
             },
             {
                 keysFor: (did) => this.entries.get(did)?.keys ?? null,
@@ -125,11 +139,19 @@ export class MiioService implements FamilyService {
         if (this.settings.gslb.enabled) this.serveGslb();
         this.pollTimer = setInterval(() => this.pollAll(), this.settings.pollIntervalSeconds * 1000);
         this.pollTimer.unref();
+        if (this.maps) {
+            this.serveMapUploads(this.maps.uploads);
+            this.mapTimer = setInterval(() => this.askForMaps(), this.settings.maps.freshMapIntervalSeconds * 1000);
+            this.mapTimer.unref();
+        }
     }
 
     async stop(): Promise<void> {
         if (this.pollTimer) clearInterval(this.pollTimer);
         this.pollTimer = null;
+        if (this.mapTimer) clearInterval(this.mapTimer);
+        this.mapTimer = null;
+        this.maps?.live.stop();
         await this.edge.release();
         await this.server.stop();
     }
@@ -154,6 +176,61 @@ export class MiioService implements FamilyService {
             // Only newer miio_clients ask /gslb; the UDP link must not die with it (port 80 is often taken).
             onListenFailure: (error) => log.error(`/gslb HTTP-DNS not started: ${error.message}; devices that need it will not find the bridge (see miio.gslb.port)`),
         });
+    }
+
+    private createMaps(images: FamilyContext<MiioSettings>['images']): {uploads: MapUploads; live: LiveMaps} {
+        const {maxUploadBytes, renderIntervalSeconds} = this.settings.maps;
+        const live = new LiveMaps({
+            renderIntervalMs: renderIntervalSeconds * 1000,
+            publish: (deviceId, png) => images.publish(deviceId, MAP_FEATURE.id, png),
+            setStatus: (deviceId, status) => {
+                if (this.registry.get(deviceId)?.state[MAP_STATUS_FEATURE.id] !== status) this.registry.updateState(deviceId, {[MAP_STATUS_FEATURE.id]: status});
+            },
+            log,
+        });
+        const uploads = new MapUploads({
+            maxBytes: maxUploadBytes,
+            urlLifetimeMs: MAP_URL_LIFETIME_MS,
+            maxOpenUrls: MAX_OPEN_MAP_URLS,
+            onUpload: (did, body) => {
+                const entry = this.entries.get(did);
+                if (entry && this.hasMap(entry)) live.accept(entry.id, body);
+            },
+            onRefused: (address, reason) => log.limited('warn', `map-upload:${address}`, `map upload refused: ${reason}`),
+        });
+        return {uploads, live};
+    }
+
+    private serveMapUploads(uploads: MapUploads): void {
+        const {host, port} = this.settings.maps;
+        this.edge.addHttpRoute(uploads.route);
+        this.edge.servePlainHttp({
+            host,
+            port,
+            label: MAP_UPLOAD_LISTENER,
+            // Maps are a bonus: the vacuum's other entities must not depend on this port.
+            onListenFailure: (error) => log.error(`map uploads not started: ${error.message}; robots will show no map (see miio.maps.port)`),
+        });
+    }
+
+    /** A Roborock vacuum, with maps on: it has the map and map status features. */
+    private hasMap(entry: DeviceEntry): boolean {
+        return this.maps !== null && entry.model !== null && isRoborockVacuum(entry.model.model);
+    }
+
+    /** Robots that clean (or never sent a map) are asked to upload one; the answer is the upload itself. */
+    private askForMaps(): void {
+        const due = Date.now() - this.settings.maps.freshMapIntervalSeconds * 1000 + 500;
+        for (const entry of this.entries.values()) {
+            if (!this.hasMap(entry) || entry.lastMapRequest > due) continue;
+            const session = this.server.session(entry.did);
+            if (!session?.verified || session.silent) continue;
+            const vacuum = this.registry.get(entry.id)?.state.vacuum;
+            const cleaning = typeof vacuum === 'object' && vacuum !== null && 'activity' in vacuum && vacuum.activity === 'cleaning';
+            if (!cleaning && this.maps!.live.status(entry.id) !== 'no_map') continue;
+            entry.lastMapRequest = Date.now();
+            this.server.request(entry.did, 'get_fresh_map_v1', []).catch((error: Error) => log.debug(() => `${entry.id}: get_fresh_map_v1 failed: ${error.message}`));
+        }
     }
 
     /** Configured devices and those added with `fogbridge miio add` (registry secrets). */
@@ -211,7 +288,7 @@ export class MiioService implements FamilyService {
     private entryFor(did: number): DeviceEntry {
         let entry = this.entries.get(did);
         if (!entry) {
-            entry = {did, id: miioDeviceId(did), keys: null, configuredRooms: {}, model: null, lastConsumablePoll: 0, polling: false, pollAgain: false};
+            entry = {did, id: miioDeviceId(did), keys: null, configuredRooms: {}, model: null, lastConsumablePoll: 0, polling: false, pollAgain: false, lastMapRequest: 0};
             this.entries.set(did, entry);
         }
         return entry;
@@ -235,9 +312,13 @@ export class MiioService implements FamilyService {
         if (entry.firmware) facts.firmware = entry.firmware;
         if (otc.mac) facts.mac = otc.mac;
         if (otc.localIp) facts.ip = otc.localIp;
-        const features = [...(entry.model?.features() ?? []), CLOUD_KEY_FEATURE];
+        const maps = this.hasMap(entry);
+        const features = [...(entry.model?.features() ?? []), ...(maps ? [MAP_FEATURE, MAP_STATUS_FEATURE] : []), CLOUD_KEY_FEATURE];
         this.registry.upsert({id: entry.id, family: 'miio', facts, features});
         this.registry.setExtra(entry.id, 'did', entry.did);
+        // The picture is not kept across restarts: the status says so until the robot uploads again.
+        const mapStatus = this.maps?.live.status(entry.id);
+        if (maps && this.registry.get(entry.id)?.state[MAP_STATUS_FEATURE.id] !== mapStatus) this.registry.updateState(entry.id, {[MAP_STATUS_FEATURE.id]: mapStatus!});
     }
 
     private roomName(entry: DeviceEntry, segmentId: string): string | undefined {

@@ -10,12 +10,22 @@ import dgram from 'node:dgram';
 
 import {createLogger, type Logger} from '../../util/logger.js';
 import {isPlainObject} from '../../util/plain-object.js';
+import type {MapUploads} from './map/map-uploads.js';
 import {type MiioDeviceRequest, type MiioSession, MiioSocket, type MiioSocketHooks, type MiioSocketOptions} from './socket.js';
 
 export interface MiioCloudOptions extends MiioSocketOptions {
     /** Sent in `_otc.info`; null: the local address that routes to the device. */
     advertiseAddress: string | null;
     countryCode: string;
+    /** Where robots upload maps; null: maps are off and the upload-URL requests are refused. */
+    mapUploads: MapUploadDesk | null;
+}
+
+/** Hands out map-upload URLs (`MapUploads`) on the HTTP port robots reach. */
+export interface MapUploadDesk {
+    answer: MapUploads['answer'];
+    /** The bound upload port; null while it is not listening (then the robot is refused). */
+    port(): number | null;
 }
 
 /** The socket's hooks, plus what the device asked of the cloud; guarded like them. */
@@ -35,7 +45,7 @@ const PRESIGNED_URL_METHODS = new Set(['_sync.gen_presigned_url', '_sync.gen_tmp
 export function answerFor(method: string, countryCode: string): MiioAnswer | null {
     if (method === '_sync.getctrycode') return {result: {ctry_code: countryCode}};
     if (method === '_sync.getAppData') return {error: {code: -6, message: 'not set app data'}};
-    // Maps are not supported: the robot gets the same refusal dummycloud sends.
+    // Maps are off (or their port is not listening): the robot gets the same refusal dummycloud sends.
     if (PRESIGNED_URL_METHODS.has(method)) return {error: {code: -7, message: 'unknow device'}};
     if (NO_REPLY_METHODS.has(method)) return null;
     return {result: 'ok'};
@@ -91,6 +101,11 @@ export class MiioCloud {
             this.hooks.onOtcInfo(session, isPlainObject(params) ? params : {});
             return;
         }
+        if (PRESIGNED_URL_METHODS.has(method) && this.options.mapUploads?.port()) {
+            this.answerUploadUrls(session, id, method, params, this.options.mapUploads);
+            this.hooks.onDeviceRequest(session, method, params);
+            return;
+        }
         const answer = answerFor(method, this.options.countryCode);
         if (answer) this.socket.sendMessage(session, {id, ...answer});
         this.hooks.onDeviceRequest(session, method, params);
@@ -101,6 +116,13 @@ export class MiioCloud {
             .then((ip) => this.socket.sendMessage(session, {id, ...otcInfoAnswer({ip, port: this.port})}))
             // Detached from the datagram handler's try/catch: an unhandled rejection would end the process.
             .catch((error: unknown) => this.log.limited('error', 'otc', `device ${session.did}: answering _otc.info failed: ${(error as Error).message}`));
+    }
+
+    /** Upload URLs on our map port, at the address the robot reaches us on (miio.md §3.3). */
+    private answerUploadUrls(session: MiioSession, id: number, method: string, params: unknown, desk: MapUploadDesk): void {
+        this.advertisedAddress(session.address)
+            .then((ip) => this.socket.sendMessage(session, {id, result: desk.answer(session.did, session.address, `http://${ip}:${desk.port()}`, method, params)}))
+            .catch((error: unknown) => this.log.limited('error', 'map-url', `device ${session.did}: answering ${method} failed: ${(error as Error).message}`));
     }
 
     /** The address devices are told to use: configured, the bound one, or the local end of the route to the device. */

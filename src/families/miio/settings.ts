@@ -53,6 +53,21 @@ export const miioSettingsSchema = z
                 hosts: z.array(z.ipv4()).max(16).default([]),
             })
             .prefault({}),
+        maps: z
+            .strictObject({
+                /** Roborock live maps: answer the robots' upload-URL requests, render what they upload. */
+                enabled: z.boolean().default(true),
+                host: z.string().default('0.0.0.0'),
+                /** The plain HTTP port robots upload their maps to (Valetudo uses 8079; 8054 sits next to the cloud's 8053). */
+                port: port.default(8054),
+                /** Larger uploads are refused (a map is a few hundred KiB; Valetudo caps at 4 MiB). */
+                maxUploadBytes: z.number().int().min(65_536).max(16 * 1024 * 1024).default(4 * 1024 * 1024),
+                /** A new picture at most this often per robot; uploads in between wait, the newest wins. */
+                renderIntervalSeconds: z.number().int().min(1).max(300).default(5),
+                /** While a robot cleans (or has sent no map yet) it is asked for a fresh map this often. */
+                freshMapIntervalSeconds: z.number().int().min(2).max(600).default(10),
+            })
+            .prefault({}),
         /** A device silent for longer than this is offline (it sends a keepalive about every 15 s). */
         offlineAfterSeconds: z.number().int().min(1).max(3600).default(60),
         /** How often to ask each connected device for its status (pushes are applied as they arrive too). */

@@ -1,6 +1,6 @@
 // One control per feature kind. Each sends a command in the core's shape; what the device then
 // reports comes back over the WebSocket, so a control always shows the device's state, never a guess.
-import {useState} from 'preact/hooks';
+import {useEffect, useState} from 'preact/hooks';
 
 import {html} from './html.js';
 import {t} from './i18n.js';
@@ -73,7 +73,14 @@ function Rooms({segments, send}) {
     </fieldset>`;
 }
 
-export function Control({feature, value, send, label, events}) {
+/** A picture the bridge renders (a vacuum's map); a new version arrives as a new URL. */
+function Picture({label, imageUrl}) {
+    const [missing, setMissing] = useState(false);
+    useEffect(() => setMissing(false), [imageUrl]);
+    return missing ? html`<p class="value">${t('image.none')}</p>` : html`<img class="picture" src=${imageUrl} alt=${label} onError=${() => setMissing(true)} />`;
+}
+
+export function Control({feature, value, send, label, events, imageUrl}) {
     switch (feature.kind) {
         case 'switch':
             return html`<${OnOff} label=${label} on=${value === true} send=${({on}) => send({kind: 'switch', on})} />`;
@@ -133,6 +140,8 @@ export function Control({feature, value, send, label, events}) {
         }
         case 'binary_sensor':
             return html`<p class="value">${value === null || value === undefined ? '–' : value ? t('state.on') : t('state.off')}</p>`;
+        case 'image':
+            return html`<${Picture} feature=${feature} label=${label} imageUrl=${imageUrl} />`;
         case 'event': {
             const last = events.find((event) => event.featureId === feature.id);
             return html`<p class="value">${last ? last.eventType : '–'}</p>`;

@@ -6,8 +6,9 @@ import {html} from './html.js';
 import {t} from './i18n.js';
 import {api, useNow, useStore} from './store.js';
 
-function Feature({device, feature, events}) {
+function Feature({device, feature, events, imageVersion}) {
     const [refusal, setRefusal] = useState(null);
+    const imageUrl = feature.kind === 'image' ? `api/devices/${encodeURIComponent(device.id)}/image/${encodeURIComponent(feature.id)}?v=${imageVersion ?? 0}` : null;
     const label = featureName(feature);
     const send = (command) => {
         setRefusal(null);
@@ -16,7 +17,7 @@ function Feature({device, feature, events}) {
     const headingId = `feature-${feature.id}`;
     return html`<section class="feature" aria-labelledby=${headingId} data-feature=${feature.id}>
         <h3 id=${headingId}>${label} ${feature.name === null ? null : html`<span class="kind">${t(`kind.${feature.kind}`)}</span>`}</h3>
-        <${Control} feature=${feature} value=${device.state[feature.id]} send=${send} label=${label} events=${events} />
+        <${Control} feature=${feature} value=${device.state[feature.id]} send=${send} label=${label} events=${events} imageUrl=${imageUrl} />
         ${refusal ? html`<p class="refusal" role="alert">${t('device.refused', {reason: refusal})}</p>` : null}
     </section>`;
 }
@@ -56,7 +57,7 @@ function Remove({device}) {
 }
 
 export function DevicePage({id}) {
-    const {devices, events} = useStore();
+    const {devices, events, images} = useStore();
     const now = useNow();
     const device = devices.get(id);
     if (!device) {
@@ -75,7 +76,7 @@ export function DevicePage({id}) {
         ${link.lastError ? html`<p class="error" role="status">${t('device.lastError', {error: link.lastError})}</p>` : null}
         <section aria-labelledby="features">
             <h2 id="features">${t('device.features')}</h2>
-            ${device.features.map((feature) => html`<${Feature} key=${feature.id} device=${device} feature=${feature} events=${recent} />`)}
+            ${device.features.map((feature) => html`<${Feature} key=${feature.id} device=${device} feature=${feature} events=${recent} imageVersion=${images.get(`${device.id}/${feature.id}`)} />`)}
         </section>
         <section aria-labelledby="about">
             <h2 id="about">${t('device.about')}</h2>

@@ -5,7 +5,8 @@ import {useEffect, useState} from 'preact/hooks';
 const MAX_LOG_LINES = 2000;
 const MAX_EVENTS_PER_DEVICE = 20;
 
-const state = {connected: false, devices: new Map(), health: null, log: [], events: new Map()};
+// `images`: "<device>/<feature>" → the version of its latest picture, for the <img> URL.
+const state = {connected: false, devices: new Map(), health: null, log: [], events: new Map(), images: new Map()};
 const listeners = new Set();
 
 function changed() {
@@ -31,6 +32,9 @@ const handlers = {
     },
     removed({deviceId}) {
         state.devices.delete(deviceId);
+    },
+    image({deviceId, featureId, updatedAt}) {
+        state.images.set(`${deviceId}/${featureId}`, updatedAt);
     },
     event(event) {
         const list = [event, ...(state.events.get(event.deviceId) ?? [])].slice(0, MAX_EVENTS_PER_DEVICE);
