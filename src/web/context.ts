@@ -14,6 +14,8 @@ export interface BridgeHealth {
     startedAt: number;
     homeAssistant: {connected: boolean; broker: string};
     queue: {pending: number; sent: number; dropped: number; throttled: number; failed: number};
+    /** Packets dropped from devices over their budget, and how many devices are flooding now. */
+    flood: {dropped: number; flooding: number};
 }
 
 /** The onboarding page's redirects, rendered by the composition root from what the families declare. */

@@ -52,6 +52,8 @@ export function HomePage() {
                 </dd>
                 <dt>${t('home.queue')}</dt>
                 <dd>${t('home.queueCounters', health.queue)}</dd>
+                <dt>${t('home.flood')}</dt>
+                <dd>${t('home.floodCounters', health.flood)}</dd>
                 <dt>${t('home.uptime')}</dt>
                 <dd>${duration(now - health.startedAt)}</dd>
                 <dt>${t('home.version')}</dt>
