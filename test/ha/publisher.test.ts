@@ -285,7 +285,7 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
         const dataDir = mkdtempSync(path.join(tmpdir(), 'fogbridge-will-'));
         const child = spawn(
             process.execPath,
-            ['--import', 'tsx', 'src/cli.ts', 'run', '--mqtt-url', mosquitto!.url, '--data-dir', dataDir, '--icomen.enabled', 'false', '--miio.enabled', 'false', '--rainmaker.enabled', 'false'],
+            ['--import', 'tsx', 'src/cli.ts', 'run', '--mqtt-url', mosquitto!.url, '--data-dir', dataDir, '--icomen.enabled', 'false', '--miio.enabled', 'false', '--rainmaker.enabled', 'false', '--ecovacs.enabled', 'false', '--web.enabled', 'false'],
             {stdio: 'ignore'},
         );
         try {

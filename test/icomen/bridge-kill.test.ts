@@ -58,6 +58,8 @@ describe('bridge killed under load', () => {
                     '--icomen.sessionPort', String(sessionPort),
                     '--miio.enabled', 'false',
                     '--rainmaker.enabled', 'false',
+                    '--ecovacs.enabled', 'false',
+                    '--web.enabled', 'false',
                 ],
                 {stdio: 'ignore'},
             );
