@@ -55,6 +55,23 @@ const haSchema = z.strictObject({
     deviceBurst: z.number().int().min(1).max(100_000).default(100),
 });
 
+/**
+ * Device-side flood control (`edge/flood-guard.ts`): a family's section carries one for its own
+ * listener (`<family>.flood`), `edge.flood` is the device MQTT broker's, per client.
+ */
+export const floodGuardSettingsSchema = z
+    .strictObject({
+        /** Sustained packets per second per device; real devices send well under 1. */
+        packetsPerSecond: z.number().min(1).max(1_000_000).default(100),
+        burst: z.number().int().min(1).max(1_000_000).default(200),
+        /** Drops within one flood after which the device is cut off. */
+        cutOffAfterDrops: z.number().int().min(1).max(10_000_000).default(500),
+        backoffSeconds: z.number().min(0.1).max(3600).default(60),
+    })
+    .prefault({});
+
+export type FloodGuardSettings = z.infer<typeof floodGuardSettingsSchema>;
+
 const edgeSchema = z.strictObject({
     /** Address the device-facing listeners (MQTT over TLS, the shared TLS port) bind to. */
     host: z.string().default('0.0.0.0'),
@@ -78,6 +95,8 @@ const edgeSchema = z.strictObject({
     maxPacketBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
     /** Longest keepalive a device may ask for; longer requests are shortened to this. */
     keepaliveLimitSeconds: z.number().int().min(10).max(3600).default(300),
+    /** Publishes per second per device MQTT client; beyond it they are dropped before aedes parses them. */
+    flood: floodGuardSettingsSchema,
 });
 
 /** The web UI: Home Assistant's ingress port in the add-on, http://127.0.0.1:8099 in a plain install. */

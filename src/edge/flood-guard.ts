@@ -5,8 +5,7 @@
  * that keeps flooding is cut off (disconnected, or ignored on UDP) for a back-off period, so one
  * broken or hostile device cannot slow every other device's commands.
  */
-import {z} from 'zod';
-
+import type {FloodGuardSettings} from '../config/schema.js';
 import type {Logger} from '../util/logger.js';
 import {TokenBucket} from '../util/token-bucket.js';
 
@@ -150,20 +149,6 @@ export class FloodGuard {
         return budget;
     }
 }
-
-/** The settings a family's section carries for its guard (`<family>.flood`). */
-export const floodGuardSettingsSchema = z
-    .strictObject({
-        /** Sustained packets per second per device; real devices send well under 1. */
-        packetsPerSecond: z.number().min(1).max(1_000_000).default(100),
-        burst: z.number().int().min(1).max(1_000_000).default(200),
-        /** Drops within one flood after which the device is cut off. */
-        cutOffAfterDrops: z.number().int().min(1).max(10_000_000).default(500),
-        backoffSeconds: z.number().min(0.1).max(3600).default(60),
-    })
-    .prefault({});
-
-export type FloodGuardSettings = z.infer<typeof floodGuardSettingsSchema>;
 
 export function createFloodGuard(settings: FloodGuardSettings, noun: string, log: Logger): FloodGuard {
     return new FloodGuard({

@@ -92,7 +92,7 @@ export class DeviceEdge {
         private readonly settings: EdgeSettings,
         private readonly dataDir: string,
     ) {
-        this.broker = new DeviceBroker({keepaliveLimitSeconds: settings.keepaliveLimitSeconds, maxPacketBytes: settings.maxPacketBytes, log: createLogger('edge:broker')});
+        this.broker = new DeviceBroker({keepaliveLimitSeconds: settings.keepaliveLimitSeconds, maxPacketBytes: settings.maxPacketBytes, flood: settings.flood, log: createLogger('edge:broker')});
     }
 
     forFamily(family: string): FamilyEdge {

@@ -20,6 +20,7 @@ describe('edge settings', () => {
             serverCertIps: ['127.0.0.1'],
             maxPacketBytes: 64 * 1024,
             keepaliveLimitSeconds: 300,
+            flood: {packetsPerSecond: 100, burst: 200, cutOffAfterDrops: 500, backoffSeconds: 60},
         });
         expect(settingKeys().find((key) => key.path.join('.') === 'edge.mqttTlsPort')?.env).toBe('FOGBRIDGE_EDGE_MQTT_TLS_PORT');
     });

@@ -12,8 +12,10 @@ import {TLSSocket} from 'node:tls';
 
 import type {Aedes, AuthErrorCode, Client} from 'aedes';
 
+import type {FloodGuardSettings} from '../../config/schema.js';
 import {clip} from '../../util/clip.js';
 import type {Logger} from '../../util/logger.js';
+import {createFloodGuard, type FloodGuard} from '../flood-guard.js';
 import {type BrokerHooks, createBroker} from './broker.js';
 import {type GuardedMqttStream, socketOf} from './framing-guard.js';
 import {attachMqttConnection} from './listener.js';
@@ -28,6 +30,8 @@ export interface DeviceBrokerOptions {
     keepaliveLimitSeconds: number;
     /** Cap after CONNACK for a policy that sets none. */
     maxPacketBytes: number;
+    /** Each client's budget of publishes per second. */
+    flood: FloodGuardSettings;
     log: Logger;
 }
 
@@ -62,6 +66,7 @@ export class DeviceBroker {
     private readonly sessions = new Map<string, Client>();
     private readonly listenerOf = new WeakMap<net.Socket, string>();
     private readonly log: Logger;
+    private flood: FloodGuard | null = null;
 
     constructor(private readonly options: DeviceBrokerOptions) {
         this.log = options.log;
@@ -94,6 +99,7 @@ export class DeviceBroker {
 
     async start(): Promise<void> {
         if (this.aedes) return;
+        this.flood = createFloodGuard(this.options.flood, 'MQTT client', this.log);
         const aedes = await createBroker({id: 'fogbridge-devices', keepaliveLimit: this.options.keepaliveLimitSeconds, hooks: this.hooks()});
         aedes.on('clientReady', (client) => this.onReady(client));
         aedes.on('clientDisconnect', (client) => this.onDisconnect(client));
@@ -119,6 +125,8 @@ export class DeviceBroker {
         this.aedes = null;
         if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
         this.sessions.clear();
+        this.flood?.close();
+        this.flood = null;
     }
 
     /**
@@ -144,6 +152,8 @@ export class DeviceBroker {
                     this.refuse(client, device, `no family takes it (${device.certificate ? 'with' : 'without'} a client certificate)`);
                 } else if (this.heldByAnotherFamily(device.id, owner)) {
                     this.refuse(client, device, `client id in use by another family's client`);
+                } else if (this.flood?.isCutOff(floodKey(owner, device.id))) {
+                    this.refuse(client, device, 'cut off for flooding');
                 } else {
                     this.ownership.set(client, {owner, device, authenticated: false});
                     const limit = owner.policy.keepaliveLimitSeconds;
@@ -173,6 +183,7 @@ export class DeviceBroker {
                             return;
                         }
                         owned.authenticated = true;
+                        this.budgetPublishes(client, floodKey(owned.owner, owned.device.id));
                         callback(null, true);
                     });
             },
@@ -208,6 +219,12 @@ export class DeviceBroker {
                 return (receiver.owner.policy.authorizeForward?.(receiver.device, packet.topic) ?? true) ? packet : null;
             },
         };
+    }
+
+    /** Before CONNACK, once the client id is final: its publishes spend the budget before aedes parses them. */
+    private budgetPublishes(client: Client, key: string): void {
+        const flood = this.flood;
+        if (flood) (client.conn as Partial<GuardedMqttStream>).setPublishAdmission?.(() => flood.admit(key));
     }
 
     private ownerOf(device: DeviceClient): RegisteredPolicy | undefined {
@@ -289,6 +306,11 @@ export class DeviceBroker {
         const clients = [...this.sessions.values()].filter((client) => this.ownership.get(client)?.owner === owner);
         await Promise.all(clients.map((client) => new Promise<void>((resolve) => client.close(() => resolve()))));
     }
+}
+
+/** With the family in it, so the warning says whose client floods. */
+function floodKey(owner: RegisteredPolicy, clientId: string): string {
+    return `${owner.family}:${clientId}`;
 }
 
 function describeClient(id: string, username: string | null, listener: string, socket: net.Socket): DeviceClient {

@@ -17,6 +17,8 @@
 import type net from 'node:net';
 import {Duplex} from 'node:stream';
 
+import type {FloodVerdict} from '../flood-guard.js';
+
 export interface FramingLimits {
     /** Largest packet (fixed header included) accepted before the broker has sent CONNACK. */
     preConnectMaxBytes: number;
@@ -33,6 +35,7 @@ export const DEFAULT_FRAMING_LIMITS: FramingLimits = Object.freeze({
 });
 
 const CONNECT_PACKET_TYPE = 1;
+const PUBLISH_PACKET_TYPE = 3;
 /** The remaining length is at most 4 bytes long [MQTT-2.2.3]. */
 const MAX_VARINT_BYTES = 4;
 
@@ -56,6 +59,9 @@ export class GuardedMqttStream extends Duplex {
     private connackSent = false;
     private connectReceived = false;
     private rejected = false;
+    /** The packet being scanned is a PUBLISH over the client's budget: its bytes never reach aedes. */
+    private droppingPacket = false;
+    private admitPublish: (() => FloodVerdict) | null = null;
     private connectTimer: NodeJS.Timeout | null;
     /** The write callback held back while the socket's own buffer is above its high-water mark. */
     private pendingWriteCallback: ((error?: Error | null) => void) | null = null;
@@ -94,36 +100,65 @@ export class GuardedMqttStream extends Duplex {
         this.limits.maxPacketBytes = bytes;
     }
 
+    /**
+     * Asked once per PUBLISH after CONNACK, at its first byte: a packet it does not pass is dropped
+     * whole (aedes never parses it, a QoS 1 one is never acknowledged), and `cut-off` closes the
+     * connection. Must be called before CONNACK.
+     */
+    setPublishAdmission(admit: () => FloodVerdict): void {
+        this.admitPublish = admit;
+    }
+
     private onSocketData(chunk: Buffer): void {
         if (this.rejected) return;
-        const problem = this.scan(chunk);
+        const kept: Buffer[] = [];
+        const problem = this.scan(chunk, kept);
         if (problem) {
             this.reject(problem);
             return;
         }
-        if (!this.push(chunk)) this.socket.pause();
+        let flowing = true;
+        for (const part of kept) flowing = this.push(part);
+        if (!flowing) this.socket.pause();
     }
 
-    /** Walks the packet boundaries in `chunk`; returns why the stream must be closed, if it must. */
-    private scan(chunk: Buffer): string | null {
+    /**
+     * Walks the packet boundaries in `chunk` and collects in `kept` what aedes may see: the whole
+     * chunk (the same Buffer) unless some of it belongs to dropped packets. Returns why the stream
+     * must be closed, if it must.
+     */
+    private scan(chunk: Buffer, kept: Buffer[]): string | null {
         let position = 0;
         const length = chunk.length;
+        /** Where the bytes aedes may see began, or -1 while inside a dropped packet. */
+        let keptFrom = this.droppingPacket ? -1 : 0;
         while (position < length) {
             switch (this.scanState) {
                 case ScanState.Body: {
                     const take = Math.min(this.bodyBytesLeft, length - position);
                     this.bodyBytesLeft -= take;
                     position += take;
-                    if (this.bodyBytesLeft === 0) this.onPacketComplete();
+                    if (this.bodyBytesLeft === 0) {
+                        this.onPacketComplete();
+                        if (keptFrom === -1) keptFrom = position;
+                    }
                     break;
                 }
-                case ScanState.FixedHeader:
+                case ScanState.FixedHeader: {
                     this.packetType = chunk[position]! >> 4;
                     this.remainingLength = 0;
                     this.varintBytes = 0;
                     this.scanState = ScanState.RemainingLength;
+                    const verdict = this.connackSent && this.packetType === PUBLISH_PACKET_TYPE && this.admitPublish ? this.admitPublish() : 'pass';
+                    if (verdict === 'cut-off') return 'flooding: more publishes per second than the budget, for too long';
+                    if (verdict === 'drop') {
+                        this.droppingPacket = true;
+                        if (keptFrom !== -1 && position > keptFrom) kept.push(chunk.subarray(keptFrom, position));
+                        keptFrom = -1;
+                    }
                     position++;
                     break;
+                }
                 case ScanState.RemainingLength: {
                     const byte = chunk[position]!;
                     position++;
@@ -142,16 +177,22 @@ export class GuardedMqttStream extends Duplex {
                     }
                     this.bodyBytesLeft = this.remainingLength;
                     this.scanState = ScanState.Body;
-                    if (this.bodyBytesLeft === 0) this.onPacketComplete();
+                    if (this.bodyBytesLeft === 0) {
+                        this.onPacketComplete();
+                        if (keptFrom === -1) keptFrom = position;
+                    }
                     break;
                 }
             }
         }
+        if (keptFrom === 0) kept.push(chunk);
+        else if (keptFrom !== -1 && keptFrom < length) kept.push(chunk.subarray(keptFrom));
         return null;
     }
 
     private onPacketComplete(): void {
         this.scanState = ScanState.FixedHeader;
+        this.droppingPacket = false;
         if (!this.connectReceived && this.packetType === CONNECT_PACKET_TYPE) {
             this.connectReceived = true;
             this.clearConnectTimer();

@@ -1,7 +1,6 @@
 import {z} from 'zod';
 
-import {ipv4, port} from '../../config/schema.js';
-import {floodGuardSettingsSchema} from '../../edge/flood-guard.js';
+import {floodGuardSettingsSchema, ipv4, port} from '../../config/schema.js';
 
 /** The `icomen` settings section. */
 export const icomenSettingsSchema = z

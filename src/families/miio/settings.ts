@@ -1,7 +1,6 @@
 import {z} from 'zod';
 
-import {ipv4, port} from '../../config/schema.js';
-import {floodGuardSettingsSchema} from '../../edge/flood-guard.js';
+import {floodGuardSettingsSchema, ipv4, port} from '../../config/schema.js';
 import {cloudKeyProblem} from './codec.js';
 
 /** A miIO device the bridge may talk to: its did and the 16-character cloud key from device.conf. */

@@ -8,7 +8,8 @@
  */
 import dgram from 'node:dgram';
 
-import {createFloodGuard, type FloodGuard, type FloodGuardSettings, floodGuardSettingsSchema} from '../../edge/flood-guard.js';
+import {type FloodGuardSettings, floodGuardSettingsSchema} from '../../config/schema.js';
+import {createFloodGuard, type FloodGuard} from '../../edge/flood-guard.js';
 import {bindUdp} from '../../util/listen.js';
 import type {Logger} from '../../util/logger.js';
 import {isPlainObject} from '../../util/plain-object.js';
