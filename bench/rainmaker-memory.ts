@@ -105,7 +105,7 @@ async function runServer(mode: Mode, dataDir: string, materialFile: string): Pro
         await registry.load();
         const {DeviceEdge} = await import('../src/edge/index.js');
         const edge = new DeviceEdge(settings.edge, dataDir);
-        const service = new RainmakerService({settings: settings.rainmaker, dataDir, registry, images: {publish: () => {}}, router: new CommandRouter(registry), topics: {publish: () => {}, subscribe: () => {}}, edge: edge.forFamily('rainmaker')});
+        const service = new RainmakerService({settings: settings.rainmaker, dataDir, registry, images: {publish: () => {}}, router: new CommandRouter(registry), topics: {publish: () => {}, subscribe: () => () => {}}, edge: edge.forFamily('rainmaker')});
         await edge.prepare();
         await service.start();
         await edge.listen();

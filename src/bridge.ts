@@ -119,6 +119,10 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
             await service.stop().catch((error: Error) => log.error(`stopping ${family}: ${error.message}`));
         }
     };
+    // The families' own extensions (icomen's legacy topics) use their family's adapter: they join the
+    // list once the families are created and leave it before the families stop.
+    const familyExtensionsFrom = extensions.length;
+    const stopFamilyExtensions = (): Promise<void> => stopExtensions(extensions.splice(familyExtensionsFrom));
     try {
         const created: {family: string; service: FamilyService}[] = [];
         for (const family of families) {
@@ -129,6 +133,11 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
             }
             created.push({family: family.id, service: family.create({settings: section, dataDir: settings.dataDir, registry, images, router, topics, edge: edge.forFamily(family.id)})});
         }
+        const familyExtensions = created.flatMap(({service}) => service.extensions ?? []);
+        await startExtensions(familyExtensions).catch((error: Error) => {
+            throw new StartupError(error.message);
+        });
+        extensions.push(...familyExtensions);
         await edge.prepare();
         for (const {family, service} of created) {
             try {
@@ -143,6 +152,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
         });
     } catch (error) {
         await edge.stopListening();
+        await stopFamilyExtensions();
         await stopServices();
         await edge.stop();
         await stopExtensions(extensions);
@@ -166,6 +176,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
             stopping ??= (async () => {
                 log.info('stopping');
                 await edge.stopListening();
+                await stopFamilyExtensions();
                 await stopServices();
                 await edge.stop();
                 await queue.idle(2000);

@@ -6,6 +6,7 @@
 import type {CommandModule} from 'yargs';
 import type {z} from 'zod';
 
+import type {Extension} from '../core/extension.js';
 import type {DeviceImages} from '../core/images.js';
 import type {DeviceRegistry} from '../core/registry.js';
 import type {CommandRouter} from '../core/router.js';
@@ -18,8 +19,11 @@ import type {FamilyEdge} from '../edge/index.js';
  */
 export interface TopicPort {
     publish(topic: string, payload: string, options?: {retain?: boolean}): void;
-    /** `handler` sees only non-retained messages: a retained command would replay at every connect. */
-    subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): void;
+    /**
+     * `handler` sees only non-retained messages: a retained command would replay at every connect.
+     * Returns the unsubscribe, for the extension that subscribed to call when it stops.
+     */
+    subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): () => void;
 }
 
 /** What the bridge hands a family when it starts it. */
@@ -43,6 +47,11 @@ export interface FamilyContext<Section> {
 export interface FamilyService {
     start(): Promise<void>;
     stop(): Promise<void>;
+    /**
+     * What the family adds beside the Home Assistant side (icomen's legacy topics). The bridge
+     * starts them with the other extensions once the family is created, and stops them before it.
+     */
+    readonly extensions?: readonly Extension[];
 }
 
 /** What the CLI hands a family's commands: the settings as `fogbridge run` would read them. */

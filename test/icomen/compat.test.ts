@@ -1,5 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest';
 
+import {stopExtensions} from '../../src/core/extension.js';
 import {bridgeParityCounters, Command, powerData} from '../../src/families/icomen/codec.js';
 import {waitFor} from '../support/net.js';
 import {type Harness, RawPlug, startHarness} from './harness.js';
@@ -114,5 +115,19 @@ describe('icomen compat topics', () => {
         await connectedPlug(harness, true);
         expect(harness.topics.on(`plugs/stat/${MAC}/POWER`)).toHaveLength(1);
         expect(harness.topics.published.every((entry) => entry.topic.startsWith('plugs/'))).toBe(true);
+    });
+
+    it('as an extension, hears nothing and publishes nothing once stopped, while the plug stays connected', async () => {
+        harness = await startHarness({compatTopics: true});
+        const device = await connectedPlug(harness, false);
+        await stopExtensions(harness.adapter.extensions);
+        const published = harness.topics.published.length;
+        const count = device.frames.length;
+        harness.topics.deliver(`icomen/cmnd/${MAC}/POWER`, 'ON');
+        // A heartbeat round trip shows the server handled everything sent before it.
+        device.write(frameBytes('C7'));
+        await device.waitForFrame(Command.heartbeat, count);
+        expect(device.frames.slice(count).map((frame) => frame.command)).toEqual([Command.heartbeat]);
+        expect(harness.topics.published.length).toBe(published);
     });
 });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import {settingsSchema} from '../../src/settings.js';
 import {EventBus} from '../../src/core/bus.js';
 import {type Logger, type LogLevel, setLogSink} from '../../src/util/logger.js';
+import {startExtensions, stopExtensions} from '../../src/core/extension.js';
 import {DeviceRegistry} from '../../src/core/registry.js';
 import {CommandRouter} from '../../src/core/router.js';
 import {IcomenAdapter, type IcomenAdapterOptions} from '../../src/families/icomen/adapter.js';
@@ -30,8 +31,10 @@ export class FakeTopicPort implements TopicPort {
         this.published.push({topic, payload, retain: options.retain ?? false});
     }
 
-    subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): void {
-        this.subscriptions.push({filter, handler});
+    subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): () => void {
+        const subscription = {filter, handler};
+        this.subscriptions.push(subscription);
+        return () => this.subscriptions.splice(this.subscriptions.indexOf(subscription), 1);
     }
 
     deliver(topic: string, payload: string): void {
@@ -70,8 +73,11 @@ export async function startHarness(icomen: Record<string, unknown> = {}, options
     const topics = new FakeTopicPort();
     const adapter = new IcomenAdapter({settings: settings.icomen, dataDir, registry, images: {publish: () => {}}, router, topics}, options);
     try {
+        // As the bridge does: the family's extensions (the compat topics) start once it is created, before it starts.
+        await startExtensions(adapter.extensions);
         await adapter.start();
     } catch (error) {
+        await stopExtensions(adapter.extensions);
         setLogSink(null);
         rmSync(dataDir, {recursive: true, force: true});
         throw error;
@@ -86,6 +92,7 @@ export async function startHarness(icomen: Record<string, unknown> = {}, options
         sessionPort: settings.icomen.sessionPort,
         logs,
         async dispose() {
+            await stopExtensions(adapter.extensions);
             await adapter.stop();
             await registry.close();
             setLogSink(null);

@@ -243,7 +243,7 @@ describe('RainMaker adapter', () => {
         const registry = new DeviceRegistry({file: path.join(harness.dataDir, 'registry.json'), bus: new EventBus()});
         await registry.load();
         const router = new CommandRouter(registry);
-        const service = new RainmakerService({settings: harness.settings.rainmaker, dataDir: harness.dataDir, registry, images: {publish: () => {}}, router, topics: {publish: () => {}, subscribe: () => {}}, edge: harness.edge.forFamily('rainmaker')});
+        const service = new RainmakerService({settings: harness.settings.rainmaker, dataDir: harness.dataDir, registry, images: {publish: () => {}}, router, topics: {publish: () => {}, subscribe: () => () => {}}, edge: harness.edge.forFamily('rainmaker')});
         await service.start();
         try {
             expect(registry.get(lightId)!.link.online).toBe(false);

@@ -71,7 +71,7 @@ export async function startHarness(overrides: Record<string, unknown> = {}): Pro
     await registry.load();
     const router = new CommandRouter(registry);
     const edge = new DeviceEdge(settings.edge, dataDir);
-    const running = await startOnEdge(edge, 'rainmaker', (familyEdge) => new RainmakerService({settings: settings.rainmaker, dataDir, registry, images: {publish: () => {}}, router, topics: {publish: () => {}, subscribe: () => {}}, edge: familyEdge}));
+    const running = await startOnEdge(edge, 'rainmaker', (familyEdge) => new RainmakerService({settings: settings.rainmaker, dataDir, registry, images: {publish: () => {}}, router, topics: {publish: () => {}, subscribe: () => () => {}}, edge: familyEdge}));
     const service = running.service;
     const ca = await loadOrCreateCa(dataDir);
     return {

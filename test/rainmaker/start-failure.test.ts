@@ -51,7 +51,7 @@ describe('RainMaker service start failure', () => {
         await registry.load();
         cleanups.push(() => registry.close());
         const edge = new DeviceEdge(settings.edge, dataDir);
-        const start = startOnEdge(edge, 'rainmaker', (familyEdge) => new RainmakerService({settings: settings.rainmaker, dataDir, registry, images: {publish: () => {}}, router: new CommandRouter(registry), topics: {publish: () => {}, subscribe: () => {}}, edge: familyEdge}));
+        const start = startOnEdge(edge, 'rainmaker', (familyEdge) => new RainmakerService({settings: settings.rainmaker, dataDir, registry, images: {publish: () => {}}, router: new CommandRouter(registry), topics: {publish: () => {}, subscribe: () => () => {}}, edge: familyEdge}));
 
         await expect(start).rejects.toThrow(/EADDRINUSE/);
 

@@ -1,25 +1,16 @@
 /**
  * icomen plugs in the normalised model: one device `icomen-<mac>` per plug with one switch feature,
- * link health from the server's hooks, and optionally the legacy topics of
- * kroseneg/icomen-mqtt-bridge (`icomen/cmnd/<mac>/POWER`, …) for users migrating from it.
+ * link health from the server's hooks. The legacy topics of kroseneg/icomen-mqtt-bridge, when
+ * enabled, are an extension of their own (`compat-topics.ts`) that listens to the plugs through it.
  */
 import {CommandError} from '../../core/commands.js';
 import {type DeviceFacts, type SwitchFeature, makeDeviceId} from '../../core/device.js';
+import type {Extension} from '../../core/extension.js';
 import type {RoutedCommand} from '../../core/router.js';
 import {createLogger, type Logger} from '../../util/logger.js';
-import type {FamilyContext, FamilyService, TopicPort} from '../family.js';
-import {
-    type CounterPolicy,
-    type EncodedFrame,
-    formatMac,
-    formatVendor,
-    type IcomenFrame,
-    IcomenCodecError,
-    parseMac,
-    parseRawCommand,
-    renderRaw,
-    type VendorBytes,
-} from './codec.js';
+import type {FamilyContext, FamilyService} from '../family.js';
+import {type CounterPolicy, type EncodedFrame, formatMac, formatVendor, type IcomenFrame, parseMac, type VendorBytes} from './codec.js';
+import {type CompatPlugs, CompatTopics, type PlugObserver} from './compat-topics.js';
 import {
     type CloseKind,
     IcomenServer,
@@ -57,7 +48,8 @@ export class IcomenAdapter implements FamilyService {
     private readonly settings: IcomenSettings;
     private readonly server: IcomenServer;
     private readonly log: Logger = createLogger('icomen:adapter');
-    private readonly compat: CompatTopics | null;
+    private readonly observers = new Set<PlugObserver>();
+    readonly extensions: readonly Extension[];
     private registered = false;
 
     constructor(
@@ -65,7 +57,6 @@ export class IcomenAdapter implements FamilyService {
         options: IcomenAdapterOptions = {},
     ) {
         this.settings = context.settings;
-        this.compat = this.settings.compatTopics ? new CompatTopics(context.topics, this.settings.compatBaseTopic) : null;
         this.server = new IcomenServer({
             settings: this.settings,
             ...(options.counters ? {counters: options.counters} : {}),
@@ -79,12 +70,20 @@ export class IcomenAdapter implements FamilyService {
                 plugDisconnected: (mac, kind, reason) => this.plugDisconnected(mac, kind, reason),
             },
         });
+        const plugs: CompatPlugs = {
+            observe: (observer) => {
+                this.observers.add(observer);
+                return () => this.observers.delete(observer);
+            },
+            sendPower: (mac, on) => this.server.sendPower(mac, on),
+            sendRaw: (mac, command, data, as) => this.server.sendRaw(mac, command, data, as),
+        };
+        this.extensions = this.settings.compatTopics ? [new CompatTopics(context.topics, this.settings.compatBaseTopic, plugs)] : [];
     }
 
     async start(): Promise<void> {
         if (!this.registered) {
             this.context.router.register('icomen', (routed) => this.handleCommand(routed));
-            this.compat?.subscribe((mac, what, payload) => this.compatCommand(mac, what, payload));
             this.registered = true;
         }
         await this.server.start();
@@ -115,18 +114,18 @@ export class IcomenAdapter implements FamilyService {
     private frameReceived(mac: string, frame: IcomenFrame, listener: ListenerName): void {
         // Online means reachable for commands: only the session connection counts.
         if (listener === 'session') this.context.registry.markSeen(deviceIdFor(mac));
-        this.compat?.publish(mac, 'raw', 'RECV', renderRaw(frame.frame, frame.plaintext));
+        for (const observer of this.observers) observer.frameReceived(mac, frame);
     }
 
     private frameSent(mac: string, sent: EncodedFrame): void {
         this.context.registry.countSent(deviceIdFor(mac));
-        this.compat?.publish(mac, 'raw', 'SEND', renderRaw(sent.frame, sent.plaintext));
+        for (const observer of this.observers) observer.frameSent(mac, sent);
     }
 
     private switchState(mac: string, on: boolean | null): void {
         if (on !== null) this.context.registry.updateState(deviceIdFor(mac), {[SWITCH.id]: on});
         else this.log.limited('warn', `unknown:${mac}`, `plug ${mac} reported a switch state that is neither on nor off`);
-        this.compat?.publish(mac, 'stat', 'POWER', on === null ? 'UNKNOWN' : on ? 'ON' : 'OFF', true);
+        for (const observer of this.observers) observer.switchState(mac, on);
     }
 
     private badInput(mac: string | null, reason: string): void {
@@ -140,50 +139,5 @@ export class IcomenAdapter implements FamilyService {
         if (!this.context.registry.has(id)) return;
         if (kind === 'silent' || kind === 'frame-timeout') this.context.registry.countTimeout(id, reason);
         this.context.registry.updateLink(id, kind === 'flooding' ? {online: false, lastError: `flooding: ${reason}`} : {online: false});
-    }
-
-    private compatCommand(mac: string, what: string, payload: string): void {
-        try {
-            switch (what) {
-                case 'POWER':
-                    if (payload !== 'ON' && payload !== 'OFF') {
-                        this.log.limited('warn', `compat:${mac}`, `${this.compat!.base}/cmnd/${mac}/POWER: "${payload.slice(0, 20)}" is neither ON nor OFF; ignored`);
-                        return;
-                    }
-                    this.server.sendPower(mac, payload === 'ON');
-                    return;
-                case 'RequestRAW':
-                case 'ResponseRAW': {
-                    const {command, data} = parseRawCommand(payload.trim());
-                    this.server.sendRaw(mac, command, data, what === 'RequestRAW' ? 'request' : 'response');
-                    return;
-                }
-                default:
-                    this.log.debug(() => `${this.compat!.base}/cmnd/${mac}/${what}: unknown command topic ignored`);
-            }
-        } catch (error) {
-            const reason = error instanceof IcomenCodecError ? `bad payload: ${error.message}` : (error as Error).message;
-            this.log.limited('warn', `compat:${mac}`, `${this.compat!.base}/cmnd/${mac}/${what}: ${reason}`);
-        }
-    }
-}
-
-/** The topic layout of kroseneg/icomen-mqtt-bridge, under a configurable base. */
-class CompatTopics {
-    constructor(
-        private readonly topics: TopicPort,
-        readonly base: string,
-    ) {}
-
-    subscribe(onCommand: (mac: string, what: string, payload: string) => void): void {
-        this.topics.subscribe(`${this.base}/cmnd/+/+`, (topic, payload) => {
-            const [, , mac, what] = topic.split('/');
-            if (!mac || !what || !/^[0-9a-f]{12}$/.test(mac)) return;
-            onCommand(mac, what, payload.toString('utf8'));
-        });
-    }
-
-    publish(mac: string, kind: 'raw' | 'stat', leaf: string, payload: string, retain = false): void {
-        this.topics.publish(`${this.base}/${kind}/${mac}/${leaf}`, payload, {retain});
     }
 }

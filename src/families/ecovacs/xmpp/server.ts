@@ -193,7 +193,9 @@ export class XmppServer {
 
     private forget(connection: XmppConnection): void {
         const identity = connection.identity;
-        if (identity?.kind !== 'bot' || !connection.isReady) return;
+        if (identity?.kind !== 'bot') return;
+        // Only a bound connection is in the map; by the time its socket closes it is no longer ready (a
+        // bot that ends its stream, one closed for a conflict), so readiness cannot tell.
         const key = identity.id.toLowerCase();
         if (this.bots.get(key) !== connection) return;
         this.bots.delete(key);
