@@ -58,6 +58,10 @@ export class SimulatedEcovacsBot {
     readonly used: Record<string, number> = {brush: 21, sideBrush: 300, heap: 100};
     /** Commands received, in order: for tests. */
     readonly received: string[] = [];
+    /** The room ids of the last `spotArea` clean, in the order asked: tests read it. */
+    cleanedRooms: string[] = [];
+    /** `auto`, or `spotArea` while cleaning single rooms. */
+    private jobType = 'auto';
     private client: MqttClient | null = null;
     private timer: NodeJS.Timeout | null = null;
 
@@ -153,7 +157,7 @@ export class SimulatedEcovacsBot {
                 return [undefined, ok];
             case 'clean':
             case 'clean_V2':
-                return [undefined, this.clean(String(args.act))];
+                return [undefined, this.clean(String(args.act), cleanTarget(command, args))];
             case 'charge':
                 if (this.phase === 'charging') return [undefined, {code: '30007', msg: 'fail'}];
                 this.setPhase('returning');
@@ -163,9 +167,14 @@ export class SimulatedEcovacsBot {
         }
     }
 
-    private clean(act: string): {code: number; msg: string} {
+    private clean(act: string, target: {type: string; rooms: string[]}): {code: number; msg: string} {
         switch (act) {
             case 'start':
+                if (target.type === 'spotArea') {
+                    if (target.rooms.length === 0 || target.rooms.some((room) => !ROOMS.some(({mssid}) => mssid === room))) return {code: 1, msg: 'unknown area'};
+                    this.cleanedRooms = target.rooms;
+                }
+                this.jobType = target.type === 'spotArea' ? 'spotArea' : 'auto';
                 this.area = 0;
                 this.seconds = 0;
                 this.setPhase('cleaning');
@@ -199,9 +208,9 @@ export class SimulatedEcovacsBot {
             this.area += 1;
             for (const type of Object.keys(this.used)) this.used[type]! += 1;
             this.setBattery(this.battery - 1);
-            this.push('onStats', {area: this.area, time: this.seconds, cid: '111', start: '0', type: 'auto'});
+            this.push('onStats', {area: this.area, time: this.seconds, cid: '111', start: '0', type: this.jobType});
             if (this.battery <= 15 || this.area >= 30) {
-                this.push('reportStats', {cid: '111', type: 'auto', stop: 1, area: this.area, time: this.seconds, start: '0', stopReason: this.battery <= 15 ? 2 : 1});
+                this.push('reportStats', {cid: '111', type: this.jobType, stop: 1, area: this.area, time: this.seconds, start: '0', stopReason: this.battery <= 15 ? 2 : 1});
                 this.setPhase('returning');
             }
         } else if (this.phase === 'returning') {
@@ -223,9 +232,9 @@ export class SimulatedEcovacsBot {
     private cleanInfoData(trigger: string): Record<string, unknown> {
         switch (this.phase) {
             case 'cleaning':
-                return {trigger, state: 'clean', cleanState: {router: 'plan', type: 'auto', motionState: 'working'}};
+                return {trigger, state: 'clean', cleanState: {router: 'plan', type: this.jobType, motionState: 'working'}};
             case 'paused':
-                return {trigger, state: 'clean', cleanState: {router: 'plan', type: 'auto', motionState: 'pause'}};
+                return {trigger, state: 'clean', cleanState: {router: 'plan', type: this.jobType, motionState: 'pause'}};
             case 'returning':
                 return {trigger, state: 'goCharging'};
             default:
@@ -236,6 +245,14 @@ export class SimulatedEcovacsBot {
     private push(event: string, data: unknown): void {
         this.client?.publish(atrTopic({event, bot: this.endpoint, format: 'j'}), JSON.stringify(buildBotMessage(data, Date.now(), null)));
     }
+}
+
+/** The job a `clean` / `clean_V2` start asks for (§5.2): its type and, for `spotArea`, the room ids. */
+function cleanTarget(command: string, args: Record<string, unknown>): {type: string; rooms: string[]} {
+    const content = command === 'clean_V2' && isPlainObject(args.content) ? args.content : {type: args.type, value: args.content};
+    const type = typeof content.type === 'string' ? content.type : 'auto';
+    const rooms = typeof content.value === 'string' && content.value ? content.value.split(',') : [];
+    return {type, rooms};
 }
 
 function lifespanParts(used: Record<string, number>): {type: string; left: number; total: number}[] {

@@ -75,6 +75,26 @@ describe('Ecovacs end to end', () => {
         expect(bots.bots[0]!.received).toContain('charge');
     });
 
+    it('shows the bot\'s rooms in HA, and a room clean from HA reaches the bot as spotArea with the room ids', async () => {
+        const bot = bots.bots[0]!;
+        const id = ecovacsDeviceId(bot.endpoint.id);
+        const discovery = await ha.waitFor(
+            (candidate) => candidate.topic === ha.discoveryTopic(id) && candidate.payload.includes('clean_segments_command_topic'),
+            {what: 'discovery of the vacuum with its rooms'},
+        );
+        const segmentsTopic = (JSON.parse(discovery.payload) as {cmps: {vacuum: {clean_segments_command_topic: string}}}).cmps.vacuum.clean_segments_command_topic;
+        const withRooms = await ha.waitForState(id, (state) => (state.vacuum as {segments?: unknown} | undefined)?.segments !== undefined);
+        expect((withRooms.vacuum as {segments: unknown}).segments).toEqual({'0': 'Living Room', '1': 'Kitchen', '2': 'Workshop'});
+        ha.assertDiscoveryValid();
+
+        const since = Date.now();
+        // As HA publishes it: a JSON list of segment id strings.
+        await ha.publish(segmentsTopic, '["2","0"]');
+        await ha.waitForState(id, (state) => (state.vacuum as {state?: string}).state === 'cleaning', {since});
+        expect(bot.cleanedRooms).toEqual(['2', '0']);
+        expect(bot.received).toContain('clean');
+    });
+
     it('serves an Ecovacs bot by SNI, a RainMaker node by ALPN and HTTPS for portal-eu.ecouser.net on 443 at once', async () => {
         const tlsPort = bridge.settings.edge.tlsPort!;
         const ca = await loadOrCreateCa(bridge.dataDir);

@@ -18,6 +18,7 @@ import {
     chargeCommand,
     cleanCommand,
     cleanInfoActivity,
+    cleanRoomsCommand,
     type EcoActivity,
     type EcoCommand,
     ERROR_NAMES,
@@ -88,8 +89,10 @@ interface BotExtra {
     /** Speaks `clean_V2` (it reported clean info as `…_V2`). */
     v2: boolean;
     mapId?: string;
-    /** Rooms of the active map: kept for room cleaning (HA segments come later). */
+    /** Rooms of the active map (`getMapSet`): the vacuum's segments. */
     rooms: Room[];
+    /** Names the user gave rooms (`rename_segment`), by room id: they win over the bot's. */
+    roomNames?: Record<string, string>;
     cleanLogs: CleanLogEntry[];
 }
 
@@ -342,9 +345,16 @@ export class EcovacsAdapter {
             case 'cached_map_info':
                 this.updateExtra(id, {mapId: observation.mapId});
                 break;
-            case 'map_set':
-                this.updateExtra(id, {mapId: observation.mapId, rooms: observation.rooms});
+            case 'map_set': {
+                const extra = this.extra(id)!;
+                const hadRooms = extra.rooms.length > 0;
+                const updated = {...extra, mapId: observation.mapId, rooms: observation.rooms};
+                // Whether the vacuum cleans single rooms is a declaration: it changes with the first rooms and the last.
+                if (hadRooms !== observation.rooms.length > 0) this.describe(id, updated);
+                else this.registry.setExtra(id, 'bot', updated);
+                state.vacuum = withSegments(this.vacuumState(id), updated);
                 break;
+            }
             case 'evt':
                 this.log.debug(() => `${id}: event code ${observation.code}`);
                 break;
@@ -363,12 +373,21 @@ export class EcovacsAdapter {
         return current ? {...current} : {activity: null};
     }
 
+    /** A name is ours to keep: the bot is not asked, and need not be online. */
+    private renameRoom(id: string, roomId: string, name: string): void {
+        const extra = this.extra(id)!;
+        const updated = {...extra, roomNames: {...extra.roomNames, [roomId]: name.trim()}};
+        this.registry.setExtra(id, 'bot', updated);
+        this.registry.updateState(id, {vacuum: withSegments(this.vacuumState(id), updated)});
+    }
+
     // ── commands ───────────────────────────────────────────────────────────────────────────────
 
     private async handleCommand({device, feature, command}: RoutedCommand): Promise<void> {
         const extra = this.extra(device.id);
         if (!extra) throw new CommandError(`${device.id} is not an Ecovacs bot this bridge knows`);
         const did = extra.did;
+        if (command.kind === 'vacuum' && command.action === 'rename_segment') return this.renameRoom(device.id, command.segment, command.name);
         if (!this.runtime.get(did)?.online) throw new CommandError(`${device.id} is offline`);
         if (command.kind === 'vacuum') {
             switch (command.action) {
@@ -389,6 +408,9 @@ export class EcovacsAdapter {
                     if (!preset) throw new CommandError(`unknown fan speed "${command.fanSpeed}"`);
                     return this.run(did, setSpeedCommand(preset[1]), 'getSpeed');
                 }
+                case 'clean_segments':
+                    // The core checked the ids against the segments we published: the bot's own room ids.
+                    return this.run(did, cleanRoomsCommand(command.segments, extra.v2), 'getCleanInfo');
                 default:
                     throw new CommandError(`${device.id} cannot ${command.action}`);
             }
@@ -475,9 +497,18 @@ export class EcovacsAdapter {
     }
 }
 
+/** The vacuum state with the rooms as HA segments: id → the user's name, else the bot's (its own name or its room type's). */
+function withSegments(vacuum: VacuumState, extra: Pick<BotExtra, 'rooms' | 'roomNames'>): VacuumState {
+    const {segments: _previous, ...rest} = vacuum;
+    if (extra.rooms.length === 0) return rest;
+    return {...rest, segments: Object.fromEntries(extra.rooms.map((room) => [room.id, extra.roomNames?.[room.id] ?? room.name]))};
+}
+
 function features(extra: BotExtra): Feature[] {
+    const vacuum: Feature = {id: 'vacuum', kind: 'vacuum', name: null, commands: [...VACUUM_COMMANDS], fanSpeeds: fanSpeedsOf(extra).map(([name]) => name)};
+    if (extra.rooms.length > 0) vacuum.segments = true;
     const list: Feature[] = [
-        {id: 'vacuum', kind: 'vacuum', name: null, commands: [...VACUUM_COMMANDS], fanSpeeds: fanSpeedsOf(extra).map(([name]) => name)},
+        vacuum,
         {id: 'battery', kind: 'sensor', name: 'Battery', deviceClass: 'battery', unit: '%', stateClass: 'measurement'},
         {id: 'charging', kind: 'binary_sensor', name: 'Charging', deviceClass: 'battery_charging'},
         {id: 'error', kind: 'sensor', name: 'Error', deviceClass: 'enum', options: ERROR_OPTIONS},

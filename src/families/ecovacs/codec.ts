@@ -270,12 +270,15 @@ const ROOM_TYPES: Record<string, string> = {
     '8': 'Lounge', '9': 'Storeroom', '10': 'Kids room', '11': 'Sunroom', '12': 'Corridor', '13': 'Balcony', '14': 'Gym',
 };
 
+/** More rooms than any flat has: the rest of a longer list is dropped. */
+const MAX_ROOMS = 64;
+
 function readMapSet(data: unknown): Observation | null {
     if (!isPlainObject(data) || data.type !== 'ar' || !Array.isArray(data.subsets)) return null;
     const mapId = text(data.mid);
     if (mapId === null) return null;
     const rooms: Room[] = [];
-    for (const subset of data.subsets) {
+    for (const subset of data.subsets.slice(0, MAX_ROOMS)) {
         if (!isPlainObject(subset)) continue;
         const id = text(subset.mssid);
         if (id === null) continue;
