@@ -4,12 +4,15 @@
  * They answer the JSON commands of §5.2 on the reversed p2p topic, push `atr` events when something
  * changes, drain while cleaning and charge on the dock, and report lifespans and a small map.
  */
+import {createHash} from 'node:crypto';
+
 import mqtt, {type MqttClient} from 'mqtt';
 
 import {createLogger} from '../util/logger.js';
 import {type RunningDevices, startAll} from './start-all.js';
 import {isPlainObject} from '../util/plain-object.js';
 import {buildBotMessage, FAN_SPEEDS, parseMessage} from '../families/ecovacs/codec.js';
+import {encodeMapPiece, encodeMapTrace, encodeOutline, PIECE_FLOOR, PIECE_WALL} from '../families/ecovacs/map/ecovacs-map-codec.js';
 import {atrTopic, botSubscriptions, type Endpoint, formatClientId, parseP2pTopic, replyTopicFor} from '../families/ecovacs/topics.js';
 
 const log = createLogger('simulate:ecovacs');
@@ -45,6 +48,20 @@ const ROOMS = [
 ];
 const MAP_ID = '199390082';
 
+/** The synthetic flat, in millimetres around the map's centre: each room a rectangle [x0, y0, x1, y1]. */
+export const SIMULATED_ROOM_OUTLINES: Record<string, [number, number, number, number]> = {
+    '0': [-3000, -2000, 0, 2000],
+    '1': [0, -2000, 2000, 0],
+    '2': [0, 0, 2000, 2000],
+};
+export const SIMULATED_MAP = {pieceSide: 100, piecesPerSide: 8, pixelMm: 50};
+export const SIMULATED_CHARGER = {x: 1000, y: 1500};
+/** Where the robot is while it cleans: in the living room. */
+export const SIMULATED_CLEANING_POSITION = {x: -1500, y: 0};
+
+/** The flat's pieces (column by column, as bots send them) and their CRCs, computed once. */
+const MAP_PIECES = buildMapPieces();
+
 export class SimulatedEcovacsBot {
     readonly endpoint: Endpoint;
     readonly serial: string;
@@ -60,6 +77,8 @@ export class SimulatedEcovacsBot {
     readonly received: string[] = [];
     /** The room ids of the last `spotArea` clean, in the order asked: tests read it. */
     cleanedRooms: string[] = [];
+    /** Map pieces are answered with bytes that do not decompress: tests of bad input set it. */
+    corruptMapPieces = false;
     /** `auto`, or `spotArea` while cleaning single rooms. */
     private jobType = 'auto';
     private client: MqttClient | null = null;
@@ -142,6 +161,31 @@ export class SimulatedEcovacsBot {
                 return [undefined, ok];
             case 'getCachedMapInfo':
                 return [{enable: 1, info: [{mid: MAP_ID, index: 0, status: 1, using: 1, built: 1, name: ''}]}, ok];
+            case 'getMajorMap': {
+                const {pieceSide, piecesPerSide, pixelMm} = SIMULATED_MAP;
+                return [{mid: MAP_ID, pieceWidth: pieceSide, pieceHeight: pieceSide, cellWidth: piecesPerSide, cellHeight: piecesPerSide, pixel: pixelMm, value: MAP_PIECES.map((piece) => piece.crc).join(',')}, ok];
+            }
+            case 'getMinorMap': {
+                const piece = typeof args.pieceIndex === 'number' ? MAP_PIECES[args.pieceIndex] : undefined;
+                if (!piece) return [undefined, {code: 1, msg: 'bad piece index'}];
+                return [{mid: MAP_ID, type: 'ol', pieceIndex: args.pieceIndex, pieceValue: this.corruptMapPieces ? 'bm90IExaTUEgYXQgYWxs' : piece.value}, ok];
+            }
+            case 'getMapSubSet': {
+                const outline = typeof args.mssid === 'string' ? SIMULATED_ROOM_OUTLINES[args.mssid] : undefined;
+                if (!outline) return [undefined, {code: 1, msg: 'no such subset'}];
+                const [x0, y0, x1, y1] = outline;
+                const room = ROOMS.find(({mssid}) => mssid === args.mssid)!;
+                const corners = [{x: x0, y: y0}, {x: x1, y: y0}, {x: x1, y: y1}, {x: x0, y: y1}];
+                return [{type: 'ar', mid: MAP_ID, mssid: room.mssid, subtype: room.subtype, name: room.name, compress: 1, value: encodeOutline(corners)}, ok];
+            }
+            case 'getMapTrace': {
+                const trace = this.phase === 'cleaning' ? [SIMULATED_CHARGER, {x: 0, y: 1000}, SIMULATED_CLEANING_POSITION] : [];
+                return [{tid: '1', totalCount: trace.length, traceStart: 0, pointCount: trace.length, traceValue: encodeMapTrace(trace)}, ok];
+            }
+            case 'getPos':
+                return [this.positionData(), ok];
+            case 'getChargerPos':
+                return [[{...SIMULATED_CHARGER, a: 0}], ok];
             case 'getMapSet':
                 return [{type: 'ar', count: ROOMS.length, mid: MAP_ID, msid: '1', subsets: ROOMS}, ok];
             case 'setSpeed':
@@ -194,9 +238,16 @@ export class SimulatedEcovacsBot {
         return {code: 0, msg: 'ok'};
     }
 
+    private positionData(): Record<string, unknown> {
+        const robot = this.phase === 'cleaning' || this.phase === 'paused' ? SIMULATED_CLEANING_POSITION : SIMULATED_CHARGER;
+        return {deebotPos: {...robot, a: 0, invalid: 0}, chargePos: [{...SIMULATED_CHARGER, a: 0}]};
+    }
+
     private setPhase(phase: Phase): void {
         const wasCharging = this.phase === 'charging';
+        const wasAway = this.phase === 'cleaning' || this.phase === 'paused';
         this.phase = phase;
+        if (wasAway !== (phase === 'cleaning' || phase === 'paused')) this.push('onPos', this.positionData());
         if (wasCharging !== (phase === 'charging')) this.push('onChargeState', {isCharging: phase === 'charging' ? 1 : 0, mode: 'slot'});
         if (phase !== 'charging') this.push('onCleanInfo', this.cleanInfoData('app'));
     }
@@ -253,6 +304,30 @@ function cleanTarget(command: string, args: Record<string, unknown>): {type: str
     const type = typeof content.type === 'string' ? content.type : 'auto';
     const rooms = typeof content.value === 'string' && content.value ? content.value.split(',') : [];
     return {type, rooms};
+}
+
+function buildMapPieces(): {crc: string; value: string}[] {
+    const {pieceSide, piecesPerSide, pixelMm} = SIMULATED_MAP;
+    const side = pieceSide * piecesPerSide;
+    const toPixel = (mm: number): number => Math.floor(mm / pixelMm + side / 2);
+    const full = new Uint8Array(side * side);
+    for (const [x0, y0, x1, y1] of Object.values(SIMULATED_ROOM_OUTLINES)) {
+        for (let y = toPixel(y0) - 1; y <= toPixel(y1); y++) {
+            for (let x = toPixel(x0) - 1; x <= toPixel(x1); x++) {
+                const edge = y === toPixel(y0) - 1 || y === toPixel(y1) || x === toPixel(x0) - 1 || x === toPixel(x1);
+                // Rooms share their walls: a wall drawn by one room never covers another's floor.
+                if (edge && full[y * side + x] !== PIECE_FLOOR) full[y * side + x] = PIECE_WALL;
+                else if (!edge) full[y * side + x] = PIECE_FLOOR;
+            }
+        }
+    }
+    return Array.from({length: piecesPerSide * piecesPerSide}, (_, index) => {
+        const left = Math.floor(index / piecesPerSide) * pieceSide;
+        const top = (index % piecesPerSide) * pieceSide;
+        const pixels = new Uint8Array(pieceSide * pieceSide);
+        for (let offset = 0; offset < pixels.length; offset++) pixels[offset] = full[(top + (offset % pieceSide)) * side + left + Math.floor(offset / pieceSide)]!;
+        return {crc: String(createHash('sha256').update(pixels).digest().readUInt32LE(0)), value: encodeMapPiece(pixels)};
+    });
 }
 
 function lifespanParts(used: Record<string, number>): {type: string; left: number; total: number}[] {

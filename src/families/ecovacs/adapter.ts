@@ -40,6 +40,7 @@ import {
     setWaterCommand,
     WATER_LEVELS,
 } from './codec.js';
+import {EcovacsLiveMaps, MAP_FEATURE, MAP_STATUS_FEATURE} from './map/live-map.js';
 import type {CleanLogEntry, ListedBot} from './rest/routes.js';
 import {type Endpoint, parseAtrTopic} from './topics.js';
 import {XML_FAN_SPEEDS} from './xmpp/ctl-codec.js';
@@ -70,6 +71,8 @@ export interface EcovacsAdapterOptions {
     link: BotLink;
     pollIntervalSeconds: number;
     lifespanPollMinutes: number;
+    /** Live maps of MQTT bots; none when absent. */
+    maps?: {images: {publish(deviceId: string, featureId: string, png: Buffer): void}; renderIntervalSeconds: number; refreshIntervalSeconds: number} | null;
     logger?: Logger;
     now?: () => number;
 }
@@ -130,22 +133,40 @@ export class EcovacsAdapter {
     private readonly now: () => number;
     private readonly runtime = new Map<string, BotRuntime>();
     private pollTimer: NodeJS.Timeout | null = null;
+    private mapTimer: NodeJS.Timeout | null = null;
+    private readonly maps: EcovacsLiveMaps | null;
 
     constructor(private readonly options: EcovacsAdapterOptions) {
         this.registry = options.registry;
         this.log = options.logger ?? createLogger('ecovacs:adapter');
         this.now = options.now ?? Date.now;
+        const maps = options.maps;
+        this.maps = maps ? new EcovacsLiveMaps({
+            send: (did, command) => options.link.send(did, command),
+            renderIntervalMs: maps.renderIntervalSeconds * 1000,
+            publish: (did, png) => maps.images.publish(ecovacsDeviceId(did), MAP_FEATURE.id, png),
+            setStatus: (did, status) => this.registry.updateState(ecovacsDeviceId(did), {[MAP_STATUS_FEATURE.id]: status}),
+            log: this.log,
+            now: this.now,
+        }) : null;
     }
 
     start(): void {
         this.options.router.register(FAMILY, (routed) => this.handleCommand(routed));
         this.pollTimer = setInterval(() => this.pollAll(), this.options.pollIntervalSeconds * 1000);
         this.pollTimer.unref();
+        if (this.options.maps) {
+            this.mapTimer = setInterval(() => this.refreshMapsWhileCleaning(), this.options.maps.refreshIntervalSeconds * 1000);
+            this.mapTimer.unref();
+        }
     }
 
     stop(): void {
         if (this.pollTimer) clearInterval(this.pollTimer);
+        if (this.mapTimer) clearInterval(this.mapTimer);
         this.pollTimer = null;
+        this.mapTimer = null;
+        this.maps?.stop();
     }
 
     /** A bot connected with client id `did@class/resource`: describe it and read its state. */
@@ -174,6 +195,7 @@ export class EcovacsAdapter {
     botDisconnected(did: string): void {
         const id = ecovacsDeviceId(did);
         this.runtimeOf(did).online = false;
+        this.maps?.forget(did);
         if (this.registry.has(id)) this.registry.updateLink(id, {online: false});
     }
 
@@ -213,6 +235,7 @@ export class EcovacsAdapter {
             this.log.limited('warn', `bad-atr:${atr.bot.id}`, `${id}: ${atr.event} dropped: ${parsed.reason}`);
             return;
         }
+        if (atr.event === 'onPos') return this.maps?.positionsPushed(atr.bot.id, parsed.message.body.data);
         const observation = readObservation(atr.event, parsed.message.body.data);
         if (observation) this.apply(atr.bot.id, observation);
         else this.log.debug(() => `${id}: ${atr.event} not read`);
@@ -232,6 +255,20 @@ export class EcovacsAdapter {
         await Promise.all([...CONNECT_GETTERS.map((name) => this.ask(did, {name})), this.readLifespans(did)]);
         const mapId = this.extra(ecovacsDeviceId(did))?.mapId;
         if (mapId) await this.ask(did, getMapSetCommand(mapId));
+        await this.refreshMap(did);
+    }
+
+    /** Reads what changed on the bot's map and draws it: MQTT bots with a map only. */
+    private async refreshMap(did: string): Promise<void> {
+        const extra = this.extra(ecovacsDeviceId(did));
+        if (!this.maps || !extra?.mapId || extra.protocol === 'xmpp') return;
+        await this.maps.refresh(did, extra.mapId, extra.rooms.map((room) => room.id));
+    }
+
+    private refreshMapsWhileCleaning(): void {
+        for (const [did, runtime] of this.runtime) {
+            if (runtime.online && (runtime.activity === 'cleaning' || runtime.activity === 'returning')) void this.refreshMap(did);
+        }
     }
 
     /** The full list first; bots that refuse it get the three every bot has. */
@@ -473,9 +510,13 @@ export class EcovacsAdapter {
                 model: `DEEBOT (${extra.cls})`,
                 name: existing?.facts.name ?? `Deebot ${(extra.serial ?? extra.did).slice(-6)}`,
             },
-            features: features(extra),
+            features: [...features(extra), ...(this.maps && extra.protocol !== 'xmpp' ? [MAP_FEATURE, MAP_STATUS_FEATURE] : [])],
         });
         this.registry.setExtra(id, 'bot', extra);
+        // The picture is not kept across restarts: the status says so until the map is read again.
+        if (this.maps && extra.protocol !== 'xmpp' && this.registry.get(id)?.state[MAP_STATUS_FEATURE.id] === undefined) {
+            this.registry.updateState(id, {[MAP_STATUS_FEATURE.id]: this.maps.status(extra.did)});
+        }
     }
 
     private extra(id: string): BotExtra | undefined {
