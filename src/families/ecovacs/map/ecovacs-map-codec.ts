@@ -64,7 +64,6 @@ export const getMinorMapCommand = (mapId: string, pieceIndex: number): EcoComman
 export const getMapSubSetCommand = (mapId: string, roomId: string): EcoCommand => ({name: 'getMapSubSet', data: {mid: mapId, mssid: roomId, type: 'ar'}});
 export const getMapTraceCommand: EcoCommand = {name: 'getMapTrace', data: {pointCount: 400, tid: '', traceStart: 0}};
 export const getPosCommand: EcoCommand = {name: 'getPos', data: ['chargePos', 'deebotPos']};
-export const getChargerPosCommand: EcoCommand = {name: 'getChargerPos'};
 
 export function readMajorMap(data: unknown): MajorMap | null {
     if (!isPlainObject(data) || typeof data.value !== 'string') return null;
