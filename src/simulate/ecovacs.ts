@@ -4,12 +4,15 @@
  * They answer the JSON commands of §5.2 on the reversed p2p topic, push `atr` events when something
  * changes, drain while cleaning and charge on the dock, and report lifespans and a small map.
  */
+import {createHash} from 'node:crypto';
+
 import mqtt, {type MqttClient} from 'mqtt';
 
 import {createLogger} from '../util/logger.js';
 import {type RunningDevices, startAll} from './start-all.js';
 import {isPlainObject} from '../util/plain-object.js';
 import {buildBotMessage, FAN_SPEEDS, parseMessage} from '../families/ecovacs/codec.js';
+import {encodeMapPiece, encodeMapTrace, encodeOutline, PIECE_FLOOR, PIECE_WALL} from '../families/ecovacs/map/ecovacs-map-codec.js';
 import {atrTopic, botSubscriptions, type Endpoint, formatClientId, parseP2pTopic, replyTopicFor} from '../families/ecovacs/topics.js';
 
 const log = createLogger('simulate:ecovacs');
@@ -45,6 +48,20 @@ const ROOMS = [
 ];
 const MAP_ID = '199390082';
 
+/** The synthetic flat, in millimetres around the map's centre: each room a rectangle [x0, y0, x1, y1]. */
+export const SIMULATED_ROOM_OUTLINES: Record<string, [number, number, number, number]> = {
+    '0': [-3000, -2000, 0, 2000],
+    '1': [0, -2000, 2000, 0],
+    '2': [0, 0, 2000, 2000],
+};
+export const SIMULATED_MAP = {pieceSide: 100, piecesPerSide: 8, pixelMm: 50};
+export const SIMULATED_CHARGER = {x: 1000, y: 1500};
+/** Where the robot is while it cleans: in the living room. */
+export const SIMULATED_CLEANING_POSITION = {x: -1500, y: 0};
+
+/** The flat's pieces (column by column, as bots send them) and their CRCs, computed once. */
+const MAP_PIECES = buildMapPieces();
+
 export class SimulatedEcovacsBot {
     readonly endpoint: Endpoint;
     readonly serial: string;
@@ -58,6 +75,12 @@ export class SimulatedEcovacsBot {
     readonly used: Record<string, number> = {brush: 21, sideBrush: 300, heap: 100};
     /** Commands received, in order: for tests. */
     readonly received: string[] = [];
+    /** The room ids of the last `spotArea` clean, in the order asked: tests read it. */
+    cleanedRooms: string[] = [];
+    /** Map pieces are answered with bytes that do not decompress: tests of bad input set it. */
+    corruptMapPieces = false;
+    /** `auto`, or `spotArea` while cleaning single rooms. */
+    private jobType = 'auto';
     private client: MqttClient | null = null;
     private timer: NodeJS.Timeout | null = null;
 
@@ -138,6 +161,31 @@ export class SimulatedEcovacsBot {
                 return [undefined, ok];
             case 'getCachedMapInfo':
                 return [{enable: 1, info: [{mid: MAP_ID, index: 0, status: 1, using: 1, built: 1, name: ''}]}, ok];
+            case 'getMajorMap': {
+                const {pieceSide, piecesPerSide, pixelMm} = SIMULATED_MAP;
+                return [{mid: MAP_ID, pieceWidth: pieceSide, pieceHeight: pieceSide, cellWidth: piecesPerSide, cellHeight: piecesPerSide, pixel: pixelMm, value: MAP_PIECES.map((piece) => piece.crc).join(',')}, ok];
+            }
+            case 'getMinorMap': {
+                const piece = typeof args.pieceIndex === 'number' ? MAP_PIECES[args.pieceIndex] : undefined;
+                if (!piece) return [undefined, {code: 1, msg: 'bad piece index'}];
+                return [{mid: MAP_ID, type: 'ol', pieceIndex: args.pieceIndex, pieceValue: this.corruptMapPieces ? 'bm90IExaTUEgYXQgYWxs' : piece.value}, ok];
+            }
+            case 'getMapSubSet': {
+                const outline = typeof args.mssid === 'string' ? SIMULATED_ROOM_OUTLINES[args.mssid] : undefined;
+                if (!outline) return [undefined, {code: 1, msg: 'no such subset'}];
+                const [x0, y0, x1, y1] = outline;
+                const room = ROOMS.find(({mssid}) => mssid === args.mssid)!;
+                const corners = [{x: x0, y: y0}, {x: x1, y: y0}, {x: x1, y: y1}, {x: x0, y: y1}];
+                return [{type: 'ar', mid: MAP_ID, mssid: room.mssid, subtype: room.subtype, name: room.name, compress: 1, value: encodeOutline(corners)}, ok];
+            }
+            case 'getMapTrace': {
+                const trace = this.phase === 'cleaning' ? [SIMULATED_CHARGER, {x: 0, y: 1000}, SIMULATED_CLEANING_POSITION] : [];
+                return [{tid: '1', totalCount: trace.length, traceStart: 0, pointCount: trace.length, traceValue: encodeMapTrace(trace)}, ok];
+            }
+            case 'getPos':
+                return [this.positionData(), ok];
+            case 'getChargerPos':
+                return [[{...SIMULATED_CHARGER, a: 0}], ok];
             case 'getMapSet':
                 return [{type: 'ar', count: ROOMS.length, mid: MAP_ID, msid: '1', subsets: ROOMS}, ok];
             case 'setSpeed':
@@ -153,7 +201,7 @@ export class SimulatedEcovacsBot {
                 return [undefined, ok];
             case 'clean':
             case 'clean_V2':
-                return [undefined, this.clean(String(args.act))];
+                return [undefined, this.clean(String(args.act), cleanTarget(command, args))];
             case 'charge':
                 if (this.phase === 'charging') return [undefined, {code: '30007', msg: 'fail'}];
                 this.setPhase('returning');
@@ -163,9 +211,14 @@ export class SimulatedEcovacsBot {
         }
     }
 
-    private clean(act: string): {code: number; msg: string} {
+    private clean(act: string, target: {type: string; rooms: string[]}): {code: number; msg: string} {
         switch (act) {
             case 'start':
+                if (target.type === 'spotArea') {
+                    if (target.rooms.length === 0 || target.rooms.some((room) => !ROOMS.some(({mssid}) => mssid === room))) return {code: 1, msg: 'unknown area'};
+                    this.cleanedRooms = target.rooms;
+                }
+                this.jobType = target.type === 'spotArea' ? 'spotArea' : 'auto';
                 this.area = 0;
                 this.seconds = 0;
                 this.setPhase('cleaning');
@@ -185,9 +238,16 @@ export class SimulatedEcovacsBot {
         return {code: 0, msg: 'ok'};
     }
 
+    private positionData(): Record<string, unknown> {
+        const robot = this.phase === 'cleaning' || this.phase === 'paused' ? SIMULATED_CLEANING_POSITION : SIMULATED_CHARGER;
+        return {deebotPos: {...robot, a: 0, invalid: 0}, chargePos: [{...SIMULATED_CHARGER, a: 0}]};
+    }
+
     private setPhase(phase: Phase): void {
         const wasCharging = this.phase === 'charging';
+        const wasAway = this.phase === 'cleaning' || this.phase === 'paused';
         this.phase = phase;
+        if (wasAway !== (phase === 'cleaning' || phase === 'paused')) this.push('onPos', this.positionData());
         if (wasCharging !== (phase === 'charging')) this.push('onChargeState', {isCharging: phase === 'charging' ? 1 : 0, mode: 'slot'});
         if (phase !== 'charging') this.push('onCleanInfo', this.cleanInfoData('app'));
     }
@@ -199,9 +259,9 @@ export class SimulatedEcovacsBot {
             this.area += 1;
             for (const type of Object.keys(this.used)) this.used[type]! += 1;
             this.setBattery(this.battery - 1);
-            this.push('onStats', {area: this.area, time: this.seconds, cid: '111', start: '0', type: 'auto'});
+            this.push('onStats', {area: this.area, time: this.seconds, cid: '111', start: '0', type: this.jobType});
             if (this.battery <= 15 || this.area >= 30) {
-                this.push('reportStats', {cid: '111', type: 'auto', stop: 1, area: this.area, time: this.seconds, start: '0', stopReason: this.battery <= 15 ? 2 : 1});
+                this.push('reportStats', {cid: '111', type: this.jobType, stop: 1, area: this.area, time: this.seconds, start: '0', stopReason: this.battery <= 15 ? 2 : 1});
                 this.setPhase('returning');
             }
         } else if (this.phase === 'returning') {
@@ -223,9 +283,9 @@ export class SimulatedEcovacsBot {
     private cleanInfoData(trigger: string): Record<string, unknown> {
         switch (this.phase) {
             case 'cleaning':
-                return {trigger, state: 'clean', cleanState: {router: 'plan', type: 'auto', motionState: 'working'}};
+                return {trigger, state: 'clean', cleanState: {router: 'plan', type: this.jobType, motionState: 'working'}};
             case 'paused':
-                return {trigger, state: 'clean', cleanState: {router: 'plan', type: 'auto', motionState: 'pause'}};
+                return {trigger, state: 'clean', cleanState: {router: 'plan', type: this.jobType, motionState: 'pause'}};
             case 'returning':
                 return {trigger, state: 'goCharging'};
             default:
@@ -236,6 +296,38 @@ export class SimulatedEcovacsBot {
     private push(event: string, data: unknown): void {
         this.client?.publish(atrTopic({event, bot: this.endpoint, format: 'j'}), JSON.stringify(buildBotMessage(data, Date.now(), null)));
     }
+}
+
+/** The job a `clean` / `clean_V2` start asks for (§5.2): its type and, for `spotArea`, the room ids. */
+function cleanTarget(command: string, args: Record<string, unknown>): {type: string; rooms: string[]} {
+    const content = command === 'clean_V2' && isPlainObject(args.content) ? args.content : {type: args.type, value: args.content};
+    const type = typeof content.type === 'string' ? content.type : 'auto';
+    const rooms = typeof content.value === 'string' && content.value ? content.value.split(',') : [];
+    return {type, rooms};
+}
+
+function buildMapPieces(): {crc: string; value: string}[] {
+    const {pieceSide, piecesPerSide, pixelMm} = SIMULATED_MAP;
+    const side = pieceSide * piecesPerSide;
+    const toPixel = (mm: number): number => Math.floor(mm / pixelMm + side / 2);
+    const full = new Uint8Array(side * side);
+    for (const [x0, y0, x1, y1] of Object.values(SIMULATED_ROOM_OUTLINES)) {
+        for (let y = toPixel(y0) - 1; y <= toPixel(y1); y++) {
+            for (let x = toPixel(x0) - 1; x <= toPixel(x1); x++) {
+                const edge = y === toPixel(y0) - 1 || y === toPixel(y1) || x === toPixel(x0) - 1 || x === toPixel(x1);
+                // Rooms share their walls: a wall drawn by one room never covers another's floor.
+                if (edge && full[y * side + x] !== PIECE_FLOOR) full[y * side + x] = PIECE_WALL;
+                else if (!edge) full[y * side + x] = PIECE_FLOOR;
+            }
+        }
+    }
+    return Array.from({length: piecesPerSide * piecesPerSide}, (_, index) => {
+        const left = Math.floor(index / piecesPerSide) * pieceSide;
+        const top = (index % piecesPerSide) * pieceSide;
+        const pixels = new Uint8Array(pieceSide * pieceSide);
+        for (let offset = 0; offset < pixels.length; offset++) pixels[offset] = full[(top + (offset % pieceSide)) * side + left + Math.floor(offset / pieceSide)]!;
+        return {crc: String(createHash('sha256').update(pixels).digest().readUInt32LE(0)), value: encodeMapPiece(pixels)};
+    });
 }
 
 function lifespanParts(used: Record<string, number>): {type: string; left: number; total: number}[] {

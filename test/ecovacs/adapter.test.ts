@@ -76,7 +76,7 @@ describe('EcovacsAdapter', () => {
 
     it('follows the atr pushes through the states of §5.3', () => {
         push('onCleanInfo', {trigger: 'app', state: 'clean', cleanState: {type: 'auto', motionState: 'working'}});
-        expect(vacuum()).toEqual({activity: 'cleaning', fanSpeed: 'normal'});
+        expect(vacuum()).toEqual({activity: 'cleaning', fanSpeed: 'normal', segments: {'0': 'Living Room', '1': 'Office'}});
         push('onCleanInfo', {trigger: 'app', state: 'clean', cleanState: {motionState: 'pause'}});
         expect(vacuum().activity).toBe('paused');
         push('onError', {code: [105]});
@@ -137,5 +137,34 @@ describe('EcovacsAdapter', () => {
         adapter.botDisconnected(BOT.id);
         expect(registry.get(ID)!.link.online).toBe(false);
         await expect(router.route(ID, 'vacuum', {kind: 'vacuum', action: 'start'})).rejects.toThrow('offline');
+    });
+
+    it('declares the bot\'s rooms as segments, named by the bot or the user, and cleans them as spotArea', async () => {
+        expect(registry.get(ID)!.features.find((feature) => feature.id === 'vacuum')).toMatchObject({segments: true});
+        expect(vacuum().segments).toEqual({'0': 'Living Room', '1': 'Office'});
+        sent.length = 0;
+        await router.route(ID, 'vacuum', {kind: 'vacuum', action: 'clean_segments', segments: ['1', '0']});
+        expect(sent[0]).toEqual({name: 'clean', data: {act: 'start', type: 'spotArea', content: '1,0', count: 1}});
+        await expect(router.route(ID, 'vacuum', {kind: 'vacuum', action: 'clean_segments', segments: ['7']})).rejects.toThrow('unknown segment "7"');
+
+        push('onCleanInfo_V2', {trigger: 'app', state: 'idle'});
+        sent.length = 0;
+        await router.route(ID, 'vacuum', {kind: 'vacuum', action: 'clean_segments', segments: ['0']});
+        expect(sent[0]).toEqual({name: 'clean_V2', data: {act: 'start', content: {type: 'spotArea', value: '0'}}});
+
+        // A rename is the bridge's: kept offline, shown at once, and it survives the bot's next room list.
+        adapter.botDisconnected(BOT.id);
+        sent.length = 0;
+        await router.route(ID, 'vacuum', {kind: 'vacuum', action: 'rename_segment', segment: '0', name: ' Lounge '});
+        expect(sent).toEqual([]);
+        expect(vacuum().segments).toEqual({'0': 'Lounge', '1': 'Office'});
+        push('onMapSet', {type: 'ar', mid: '42', subsets: [{mssid: '0', subtype: '1'}, {mssid: '1', name: 'Office'}, {mssid: '2', subtype: '5'}]});
+        expect(vacuum().segments).toEqual({'0': 'Lounge', '1': 'Office', '2': 'Kitchen'});
+    });
+
+    it('drops the segments when the map has no rooms any more', () => {
+        push('onMapSet', {type: 'ar', mid: '43', subsets: []});
+        expect(vacuum().segments).toBeUndefined();
+        expect(registry.get(ID)!.features.find((feature) => feature.id === 'vacuum')).not.toHaveProperty('segments');
     });
 });

@@ -7,7 +7,10 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 
+import {PNG} from 'pngjs';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+
+import {renderScale, ROBOT_COLOUR, roomColour} from '../../src/core/vacuum-map.js';
 
 import {loadOrCreateCa} from '../../src/edge/tls/ca.js';
 import {ecovacsDeviceId} from '../../src/families/ecovacs/adapter.js';
@@ -15,7 +18,7 @@ import {ecovacsFamily} from '../../src/families/ecovacs/index.js';
 import {claimNode} from '../../src/families/rainmaker/claim.js';
 import {RainmakerAdapter} from '../../src/families/rainmaker/adapter.js';
 import {rainmakerFamily} from '../../src/families/rainmaker/index.js';
-import {type EcovacsBots, startEcovacsBots} from '../../src/simulate/ecovacs.js';
+import {type EcovacsBots, SIMULATED_CHARGER, SIMULATED_MAP, SIMULATED_ROOM_OUTLINES, startEcovacsBots} from '../../src/simulate/ecovacs.js';
 import {startRainmakerNodes} from '../../src/simulate/rainmaker.js';
 import {type TestBridge, startTestBridge} from '../support/bridge.js';
 import {HaTestClient} from '../support/ha-client.js';
@@ -33,7 +36,7 @@ describe('Ecovacs end to end', () => {
 
     beforeAll(async () => {
         mosquitto = await startMosquitto();
-        bridge = await startTestBridge({families: [ecovacsFamily, rainmakerFamily], haUrl: mosquitto.url, settings: {rainmaker: {mqttHost: RAINMAKER_HOST}}});
+        bridge = await startTestBridge({families: [ecovacsFamily, rainmakerFamily], haUrl: mosquitto.url, settings: {rainmaker: {mqttHost: RAINMAKER_HOST}, ecovacs: {maps: {renderIntervalSeconds: 1, refreshIntervalSeconds: 2}}}});
         caPem = (await loadOrCreateCa(bridge.dataDir)).certPem;
         ha = await HaTestClient.connect(mosquitto.url);
         bots = await startEcovacsBots({url: `mqtts://127.0.0.1:${bridge.settings.edge.mqttTlsPort!}`, count: 1, tickMs: 100, ca: caPem, rejectUnauthorized: true, servername: 'mq-eu.ecouser.net'});
@@ -55,6 +58,35 @@ describe('Ecovacs end to end', () => {
         ha.assertDiscoveryValid();
     });
 
+    it('draws the bot\'s map on the image entity: its rooms in their colours, the robot on its dock', async () => {
+        const id = ecovacsDeviceId(bots.bots[0]!.endpoint.id);
+        const imageTopic = `${ha.baseTopic}/${id}/map/image`;
+        const message = await ha.waitFor((candidate) => candidate.topic === imageTopic && candidate.payload.length > 0, {what: 'the map picture'});
+        const png = PNG.sync.read(Buffer.from(message.payload, 'base64'));
+        await ha.waitForState(id, (state) => state.map_status === 'ok');
+        const {pieceSide, piecesPerSide, pixelMm} = SIMULATED_MAP;
+        const centre = (pieceSide * piecesPerSide) / 2;
+        const toPixel = (mm: number): number => Math.floor(mm / pixelMm + centre);
+        // The picture is cropped to the flat: its walls (one pixel outside the rooms) and a 4-pixel margin.
+        const outlines = Object.values(SIMULATED_ROOM_OUTLINES);
+        const left = toPixel(Math.min(...outlines.map(([x0]) => x0))) - 1 - 4;
+        const top = toPixel(Math.min(...outlines.map(([, y0]) => y0))) - 1 - 4;
+        const width = toPixel(Math.max(...outlines.map(([, , x1]) => x1))) + 4 + 1 - left;
+        const height = toPixel(Math.max(...outlines.map(([, , , y1]) => y1))) + 4 + 1 - top;
+        const scale = renderScale({width, height});
+        expect([png.width, png.height]).toEqual([width * scale, height * scale]);
+        /** The colour at the centre of the map pixel at (x, y) millimetres. */
+        const colourAt = (x: number, y: number): number[] => {
+            const offset = (((toPixel(y) - top) * scale + Math.floor(scale / 2)) * png.width + (toPixel(x) - left) * scale + Math.floor(scale / 2)) * 4;
+            return [...png.data.subarray(offset, offset + 4)];
+        };
+        expect(colourAt(-2500, -1500)).toEqual(roomColour(1));
+        expect(colourAt(1500, -1500)).toEqual(roomColour(2));
+        expect(colourAt(1500, 500)).toEqual(roomColour(3));
+        expect(colourAt(SIMULATED_CHARGER.x, SIMULATED_CHARGER.y)).toEqual(ROBOT_COLOUR);
+        expect(bots.bots[0]!.received).toEqual(expect.arrayContaining(['getMajorMap', 'getMinorMap', 'getMapSubSet', 'getPos', 'getMapTrace']));
+    });
+
     it('starts cleaning from Home Assistant; the bot\'s atr pushes move the state and drain the battery', async () => {
         const bot = bots.bots[0]!;
         const id = ecovacsDeviceId(bot.endpoint.id);
@@ -73,6 +105,26 @@ describe('Ecovacs end to end', () => {
         await ha.command(id, 'vacuum', 'return_to_base');
         await ha.waitForState(id, (state) => (state.vacuum as {state?: string}).state === 'docked', {since});
         expect(bots.bots[0]!.received).toContain('charge');
+    });
+
+    it('shows the bot\'s rooms in HA, and a room clean from HA reaches the bot as spotArea with the room ids', async () => {
+        const bot = bots.bots[0]!;
+        const id = ecovacsDeviceId(bot.endpoint.id);
+        const discovery = await ha.waitFor(
+            (candidate) => candidate.topic === ha.discoveryTopic(id) && candidate.payload.includes('clean_segments_command_topic'),
+            {what: 'discovery of the vacuum with its rooms'},
+        );
+        const segmentsTopic = (JSON.parse(discovery.payload) as {cmps: {vacuum: {clean_segments_command_topic: string}}}).cmps.vacuum.clean_segments_command_topic;
+        const withRooms = await ha.waitForState(id, (state) => (state.vacuum as {segments?: unknown} | undefined)?.segments !== undefined);
+        expect((withRooms.vacuum as {segments: unknown}).segments).toEqual({'0': 'Living Room', '1': 'Kitchen', '2': 'Workshop'});
+        ha.assertDiscoveryValid();
+
+        const since = Date.now();
+        // As HA publishes it: a JSON list of segment id strings.
+        await ha.publish(segmentsTopic, '["2","0"]');
+        await ha.waitForState(id, (state) => (state.vacuum as {state?: string}).state === 'cleaning', {since});
+        expect(bot.cleanedRooms).toEqual(['2', '0']);
+        expect(bot.received).toContain('clean');
     });
 
     it('serves an Ecovacs bot by SNI, a RainMaker node by ALPN and HTTPS for portal-eu.ecouser.net on 443 at once', async () => {

@@ -18,6 +18,7 @@ import {
     chargeCommand,
     cleanCommand,
     cleanInfoActivity,
+    cleanRoomsCommand,
     type EcoActivity,
     type EcoCommand,
     ERROR_NAMES,
@@ -39,6 +40,7 @@ import {
     setWaterCommand,
     WATER_LEVELS,
 } from './codec.js';
+import {EcovacsLiveMaps, MAP_FEATURE, MAP_STATUS_FEATURE} from './map/live-map.js';
 import type {CleanLogEntry, ListedBot} from './rest/routes.js';
 import {type Endpoint, parseAtrTopic} from './topics.js';
 import {XML_FAN_SPEEDS} from './xmpp/ctl-codec.js';
@@ -69,6 +71,8 @@ export interface EcovacsAdapterOptions {
     link: BotLink;
     pollIntervalSeconds: number;
     lifespanPollMinutes: number;
+    /** Live maps of MQTT bots; none when absent. */
+    maps?: {images: {publish(deviceId: string, featureId: string, png: Buffer): void}; renderIntervalSeconds: number; refreshIntervalSeconds: number} | null;
     logger?: Logger;
     now?: () => number;
 }
@@ -88,8 +92,10 @@ interface BotExtra {
     /** Speaks `clean_V2` (it reported clean info as `…_V2`). */
     v2: boolean;
     mapId?: string;
-    /** Rooms of the active map: kept for room cleaning (HA segments come later). */
+    /** Rooms of the active map (`getMapSet`): the vacuum's segments. */
     rooms: Room[];
+    /** Names the user gave rooms (`rename_segment`), by room id: they win over the bot's. */
+    roomNames?: Record<string, string>;
     cleanLogs: CleanLogEntry[];
 }
 
@@ -127,22 +133,40 @@ export class EcovacsAdapter {
     private readonly now: () => number;
     private readonly runtime = new Map<string, BotRuntime>();
     private pollTimer: NodeJS.Timeout | null = null;
+    private mapTimer: NodeJS.Timeout | null = null;
+    private readonly maps: EcovacsLiveMaps | null;
 
     constructor(private readonly options: EcovacsAdapterOptions) {
         this.registry = options.registry;
         this.log = options.logger ?? createLogger('ecovacs:adapter');
         this.now = options.now ?? Date.now;
+        const maps = options.maps;
+        this.maps = maps ? new EcovacsLiveMaps({
+            send: (did, command) => options.link.send(did, command),
+            renderIntervalMs: maps.renderIntervalSeconds * 1000,
+            publish: (did, png) => maps.images.publish(ecovacsDeviceId(did), MAP_FEATURE.id, png),
+            setStatus: (did, status) => this.registry.updateState(ecovacsDeviceId(did), {[MAP_STATUS_FEATURE.id]: status}),
+            log: this.log,
+            now: this.now,
+        }) : null;
     }
 
     start(): void {
         this.options.router.register(FAMILY, (routed) => this.handleCommand(routed));
         this.pollTimer = setInterval(() => this.pollAll(), this.options.pollIntervalSeconds * 1000);
         this.pollTimer.unref();
+        if (this.options.maps) {
+            this.mapTimer = setInterval(() => this.refreshMapsWhileCleaning(), this.options.maps.refreshIntervalSeconds * 1000);
+            this.mapTimer.unref();
+        }
     }
 
     stop(): void {
         if (this.pollTimer) clearInterval(this.pollTimer);
+        if (this.mapTimer) clearInterval(this.mapTimer);
         this.pollTimer = null;
+        this.mapTimer = null;
+        this.maps?.stop();
     }
 
     /** A bot connected with client id `did@class/resource`: describe it and read its state. */
@@ -171,6 +195,7 @@ export class EcovacsAdapter {
     botDisconnected(did: string): void {
         const id = ecovacsDeviceId(did);
         this.runtimeOf(did).online = false;
+        this.maps?.forget(did);
         if (this.registry.has(id)) this.registry.updateLink(id, {online: false});
     }
 
@@ -210,6 +235,7 @@ export class EcovacsAdapter {
             this.log.limited('warn', `bad-atr:${atr.bot.id}`, `${id}: ${atr.event} dropped: ${parsed.reason}`);
             return;
         }
+        if (atr.event === 'onPos') return this.maps?.positionsPushed(atr.bot.id, parsed.message.body.data);
         const observation = readObservation(atr.event, parsed.message.body.data);
         if (observation) this.apply(atr.bot.id, observation);
         else this.log.debug(() => `${id}: ${atr.event} not read`);
@@ -229,6 +255,20 @@ export class EcovacsAdapter {
         await Promise.all([...CONNECT_GETTERS.map((name) => this.ask(did, {name})), this.readLifespans(did)]);
         const mapId = this.extra(ecovacsDeviceId(did))?.mapId;
         if (mapId) await this.ask(did, getMapSetCommand(mapId));
+        await this.refreshMap(did);
+    }
+
+    /** Reads what changed on the bot's map and draws it: MQTT bots with a map only. */
+    private async refreshMap(did: string): Promise<void> {
+        const extra = this.extra(ecovacsDeviceId(did));
+        if (!this.maps || !extra?.mapId || extra.protocol === 'xmpp') return;
+        await this.maps.refresh(did, extra.mapId, extra.rooms.map((room) => room.id));
+    }
+
+    private refreshMapsWhileCleaning(): void {
+        for (const [did, runtime] of this.runtime) {
+            if (runtime.online && (runtime.activity === 'cleaning' || runtime.activity === 'returning')) void this.refreshMap(did);
+        }
     }
 
     /** The full list first; bots that refuse it get the three every bot has. */
@@ -342,9 +382,16 @@ export class EcovacsAdapter {
             case 'cached_map_info':
                 this.updateExtra(id, {mapId: observation.mapId});
                 break;
-            case 'map_set':
-                this.updateExtra(id, {mapId: observation.mapId, rooms: observation.rooms});
+            case 'map_set': {
+                const extra = this.extra(id)!;
+                const hadRooms = extra.rooms.length > 0;
+                const updated = {...extra, mapId: observation.mapId, rooms: observation.rooms};
+                // Whether the vacuum cleans single rooms is a declaration: it changes with the first rooms and the last.
+                if (hadRooms !== observation.rooms.length > 0) this.describe(id, updated);
+                else this.registry.setExtra(id, 'bot', updated);
+                state.vacuum = withSegments(this.vacuumState(id), updated);
                 break;
+            }
             case 'evt':
                 this.log.debug(() => `${id}: event code ${observation.code}`);
                 break;
@@ -363,12 +410,21 @@ export class EcovacsAdapter {
         return current ? {...current} : {activity: null};
     }
 
+    /** A name is ours to keep: the bot is not asked, and need not be online. */
+    private renameRoom(id: string, roomId: string, name: string): void {
+        const extra = this.extra(id)!;
+        const updated = {...extra, roomNames: {...extra.roomNames, [roomId]: name.trim()}};
+        this.registry.setExtra(id, 'bot', updated);
+        this.registry.updateState(id, {vacuum: withSegments(this.vacuumState(id), updated)});
+    }
+
     // ── commands ───────────────────────────────────────────────────────────────────────────────
 
     private async handleCommand({device, feature, command}: RoutedCommand): Promise<void> {
         const extra = this.extra(device.id);
         if (!extra) throw new CommandError(`${device.id} is not an Ecovacs bot this bridge knows`);
         const did = extra.did;
+        if (command.kind === 'vacuum' && command.action === 'rename_segment') return this.renameRoom(device.id, command.segment, command.name);
         if (!this.runtime.get(did)?.online) throw new CommandError(`${device.id} is offline`);
         if (command.kind === 'vacuum') {
             switch (command.action) {
@@ -389,6 +445,9 @@ export class EcovacsAdapter {
                     if (!preset) throw new CommandError(`unknown fan speed "${command.fanSpeed}"`);
                     return this.run(did, setSpeedCommand(preset[1]), 'getSpeed');
                 }
+                case 'clean_segments':
+                    // The core checked the ids against the segments we published: the bot's own room ids.
+                    return this.run(did, cleanRoomsCommand(command.segments, extra.v2), 'getCleanInfo');
                 default:
                     throw new CommandError(`${device.id} cannot ${command.action}`);
             }
@@ -451,9 +510,13 @@ export class EcovacsAdapter {
                 model: `DEEBOT (${extra.cls})`,
                 name: existing?.facts.name ?? `Deebot ${(extra.serial ?? extra.did).slice(-6)}`,
             },
-            features: features(extra),
+            features: [...features(extra), ...(this.maps && extra.protocol !== 'xmpp' ? [MAP_FEATURE, MAP_STATUS_FEATURE] : [])],
         });
         this.registry.setExtra(id, 'bot', extra);
+        // The picture is not kept across restarts: the status says so until the map is read again.
+        if (this.maps && extra.protocol !== 'xmpp' && this.registry.get(id)?.state[MAP_STATUS_FEATURE.id] === undefined) {
+            this.registry.updateState(id, {[MAP_STATUS_FEATURE.id]: this.maps.status(extra.did)});
+        }
     }
 
     private extra(id: string): BotExtra | undefined {
@@ -475,9 +538,18 @@ export class EcovacsAdapter {
     }
 }
 
+/** The vacuum state with the rooms as HA segments: id → the user's name, else the bot's (its own name or its room type's). */
+function withSegments(vacuum: VacuumState, extra: Pick<BotExtra, 'rooms' | 'roomNames'>): VacuumState {
+    const {segments: _previous, ...rest} = vacuum;
+    if (extra.rooms.length === 0) return rest;
+    return {...rest, segments: Object.fromEntries(extra.rooms.map((room) => [room.id, extra.roomNames?.[room.id] ?? room.name]))};
+}
+
 function features(extra: BotExtra): Feature[] {
+    const vacuum: Feature = {id: 'vacuum', kind: 'vacuum', name: null, commands: [...VACUUM_COMMANDS], fanSpeeds: fanSpeedsOf(extra).map(([name]) => name)};
+    if (extra.rooms.length > 0) vacuum.segments = true;
     const list: Feature[] = [
-        {id: 'vacuum', kind: 'vacuum', name: null, commands: [...VACUUM_COMMANDS], fanSpeeds: fanSpeedsOf(extra).map(([name]) => name)},
+        vacuum,
         {id: 'battery', kind: 'sensor', name: 'Battery', deviceClass: 'battery', unit: '%', stateClass: 'measurement'},
         {id: 'charging', kind: 'binary_sensor', name: 'Charging', deviceClass: 'battery_charging'},
         {id: 'error', kind: 'sensor', name: 'Error', deviceClass: 'enum', options: ERROR_OPTIONS},

@@ -242,7 +242,7 @@ export function readObservation(name: string, data: unknown): Observation | null
         case 'CachedMapInfo': {
             const info = isPlainObject(data) && Array.isArray(data.info) ? data.info : [];
             const active = info.find((entry) => isPlainObject(entry) && entry.using === 1) as Record<string, unknown> | undefined;
-            const mapId = active ? text(active.mid) : null;
+            const mapId = active ? idText(active.mid) : null;
             return mapId === null ? null : {kind: 'cached_map_info', mapId};
         }
         case 'MapSet':
@@ -270,16 +270,19 @@ const ROOM_TYPES: Record<string, string> = {
     '8': 'Lounge', '9': 'Storeroom', '10': 'Kids room', '11': 'Sunroom', '12': 'Corridor', '13': 'Balcony', '14': 'Gym',
 };
 
+/** More rooms than any flat has: the rest of a longer list is dropped. */
+const MAX_ROOMS = 64;
+
 function readMapSet(data: unknown): Observation | null {
     if (!isPlainObject(data) || data.type !== 'ar' || !Array.isArray(data.subsets)) return null;
-    const mapId = text(data.mid);
+    const mapId = idText(data.mid);
     if (mapId === null) return null;
     const rooms: Room[] = [];
-    for (const subset of data.subsets) {
+    for (const subset of data.subsets.slice(0, MAX_ROOMS)) {
         if (!isPlainObject(subset)) continue;
-        const id = text(subset.mssid);
+        const id = idText(subset.mssid);
         if (id === null) continue;
-        const subtype = text(subset.subtype ?? subset.subType);
+        const subtype = idText(subset.subtype ?? subset.subType);
         const name = typeof subset.name === 'string' && subset.name.trim() ? subset.name.trim().slice(0, 64) : subtype ? ROOM_TYPES[subtype] : undefined;
         rooms.push({id, name: name ?? `Room ${id}`});
     }
@@ -294,6 +297,8 @@ export interface BotAnswer {
     code?: number | string;
     msg?: string;
     observations: Observation[];
+    /** A JSON bot's `body.data` as sent: what the map reader reads. */
+    data?: unknown;
 }
 
 /** A JSON bot's reply body as an answer: the observation its data holds, read as `readObservation` reads pushes. */
@@ -303,6 +308,7 @@ export function answerOf(commandName: string, body: EcoBody): BotAnswer {
         ...(body.code !== undefined && {code: body.code}),
         ...(body.msg !== undefined && {msg: body.msg}),
         observations: observation ? [observation] : [],
+        ...(body.data !== undefined && {data: body.data}),
     };
 }
 
@@ -375,7 +381,8 @@ function integer(value: unknown): number | null {
     return typeof number === 'number' && Number.isInteger(number) ? number : null;
 }
 
-function text(value: unknown): string | null {
+/** An id or name as bots send them: a string of at most 64 characters, or an integer. */
+export function idText(value: unknown): string | null {
     if (typeof value === 'number' && Number.isInteger(value)) return String(value);
     return typeof value === 'string' && value.length > 0 && value.length <= 64 ? value : null;
 }

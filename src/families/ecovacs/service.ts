@@ -39,7 +39,8 @@ export class EcovacsService implements FamilyService {
     private readonly connectedClients = new Map<string, string>();
 
     constructor(
-        private readonly context: Pick<FamilyContext<EcovacsSettings>, 'settings' | 'registry' | 'router' | 'dataDir'>,
+        /** Without `images` the bots show no map. */
+        private readonly context: Pick<FamilyContext<EcovacsSettings>, 'settings' | 'registry' | 'router' | 'dataDir'> & Partial<Pick<FamilyContext<EcovacsSettings>, 'images'>>,
         broker: DeviceBrokerPort,
         /** The edge's server certificate, offered to XMPP peers by STARTTLS; null offers none. */
         xmppTls: () => TlsMaterial | null = () => null,
@@ -52,6 +53,7 @@ export class EcovacsService implements FamilyService {
             link: this.link,
             pollIntervalSeconds: settings.pollIntervalSeconds,
             lifespanPollMinutes: settings.lifespanPollMinutes,
+            maps: settings.maps.enabled && context.images ? {images: context.images, ...settings.maps} : null,
         });
         this.xmpp = new XmppServer({
             host: settings.xmppHost,

@@ -44,6 +44,16 @@ export const ecovacsSettingsSchema = z
         maxJsonDepth: z.number().int().min(4).max(512).default(32),
         /** How often connected bots are asked for their battery (deebot-client's availability check). */
         pollIntervalSeconds: z.number().int().min(10).max(3600).default(60),
+        /** MQTT bots' live maps: read through the helper bot, drawn, published as the vacuum's `map` image. */
+        maps: z
+            .strictObject({
+                enabled: z.boolean().default(true),
+                /** A new picture at most this often per bot. */
+                renderIntervalSeconds: z.number().int().min(1).max(300).default(5),
+                /** While a bot cleans its map is read again this often (only changed pieces are fetched). */
+                refreshIntervalSeconds: z.number().int().min(2).max(600).default(10),
+            })
+            .prefault({}),
         /** Consumables change slowly: asked this often. */
         lifespanPollMinutes: z.number().int().min(1).max(1440).default(30),
     })
