@@ -7,6 +7,7 @@ import {isIPv4} from 'node:net';
 
 import {CommandError, quote} from '../core/commands.js';
 import {type Device, toPublic} from '../core/device.js';
+import {SetupRefused} from '../core/setup.js';
 import type {LogLine} from '../util/logger.js';
 import {createLogger, redact} from '../util/logger.js';
 import {isPlainObject} from '../util/plain-object.js';
@@ -58,6 +59,10 @@ export async function handleApiRequest(
             assertMethod(method, ['PUT']);
             return renameDevice(context, device, await readJson(request), response);
         }
+        if (sub === 'setup' && featureId === undefined) {
+            if (method === 'POST') return await setUpDevice(context, device, await readJson(request), response);
+            return allow(method, ['GET', 'POST'], () => reply(response, 200, {fields: context.router.pendingSetup(device.id)}));
+        }
         if (sub === 'image' && featureId !== undefined) return allow(method, ['GET'], () => sendImage(context, device, featureId, response));
         if (sub === 'features' && featureId !== undefined) {
             assertMethod(method, ['POST']);
@@ -81,6 +86,18 @@ async function sendCommand(context: WebContext, device: Device, featureId: strin
         return;
     }
     // The new state comes from the device, over the WebSocket, once it has carried the command out.
+    reply(response, 202, {accepted: true});
+}
+
+/** Setup input (a cloud key): answered with nothing of it, refusals with the reason alone. */
+async function setUpDevice(context: WebContext, device: Device, body: unknown, response: http.ServerResponse): Promise<void> {
+    try {
+        await context.router.setUp(device.id, body);
+    } catch (error) {
+        // The router has logged the refusal or failure with its reason.
+        reply(response, error instanceof SetupRefused ? 422 : 502, {error: redact((error as Error).message)});
+        return;
+    }
     reply(response, 202, {accepted: true});
 }
 
