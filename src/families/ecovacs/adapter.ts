@@ -450,6 +450,7 @@ export class EcovacsAdapter {
                 manufacturer: 'Ecovacs',
                 model: `DEEBOT (${extra.cls})`,
                 name: existing?.facts.name ?? `Deebot ${(extra.serial ?? extra.did).slice(-6)}`,
+                ...(extra.serial !== undefined && {serialNumber: extra.serial}),
             },
             features: features(extra),
         });

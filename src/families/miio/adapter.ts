@@ -309,7 +309,7 @@ export class MiioService implements FamilyService {
             if (!entry.model) log.warn(`${entry.id}: model ${entry.modelName} is not supported yet; only its link is shown`);
         }
         const existing = this.registry.get(entry.id);
-        const otc = (existing?.extra.otc ?? {}) as {mac?: string; localIp?: string};
+        const otc = (existing?.extra.otc ?? {}) as {mac?: string; localIp?: string; hardware?: string};
         const facts: DeviceFacts = {
             manufacturer: entry.model?.manufacturer ?? 'Xiaomi',
             model: entry.modelName ?? 'unknown miIO device',
@@ -319,6 +319,7 @@ export class MiioService implements FamilyService {
         if (!entry.configuredName && existing && existing.facts.name === `miIO ${entry.did}` && entry.model) facts.name = entry.model.displayName;
         if (entry.firmware) facts.firmware = entry.firmware;
         if (otc.mac) facts.mac = otc.mac;
+        if (otc.hardware) facts.hardwareVersion = otc.hardware;
         if (otc.localIp) facts.ip = otc.localIp;
         const maps = this.hasMap(entry);
         const features = [...(entry.model?.features() ?? []), ...(maps ? [MAP_FEATURE, MAP_STATUS_FEATURE] : []), CLOUD_KEY_FEATURE];
