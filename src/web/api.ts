@@ -4,6 +4,7 @@
  */
 import type http from 'node:http';
 import {isIPv4} from 'node:net';
+import {pipeline} from 'node:stream/promises';
 
 import {CommandError, quote} from '../core/commands.js';
 import {type Device, toPublic} from '../core/device.js';
@@ -45,6 +46,10 @@ export async function handleApiRequest(
         if (resource === 'onboarding' && parts.length === 1) {
             const {address, families, formats} = context.onboarding;
             return allow(method, ['GET'], () => reply(response, 200, {address, families, formats}));
+        }
+        if (resource === 'backup' && parts.length === 1) {
+            assertMethod(method, ['GET']);
+            return await sendBackup(context, response);
         }
         if (resource === 'dns' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, {text: dnsRedirects(context, url.searchParams)}));
         if (resource !== 'devices' || extra !== undefined) throw new HttpError(404, `no such endpoint: ${url.pathname}`);
@@ -99,6 +104,15 @@ async function setUpDevice(context: WebContext, device: Device, body: unknown, r
         return;
     }
     reply(response, 202, {accepted: true});
+}
+
+/** The archive as a download; it holds every key, so nothing may cache it. */
+async function sendBackup(context: WebContext, response: http.ServerResponse): Promise<void> {
+    const archive = await context.backup();
+    const day = new Date().toISOString().slice(0, 10);
+    response.writeHead(200, {'Content-Type': 'application/gzip', 'Content-Disposition': `attachment; filename="fogbridge-backup-${day}.tar.gz"`, 'Cache-Control': 'no-store'});
+    log.info('backup downloaded from the web UI');
+    await pipeline(archive, response);
 }
 
 /** The latest picture of an image feature; the page asks with `?v=<updatedAt>`, so it never caches one. */
