@@ -6,7 +6,8 @@ import type {Aedes} from 'aedes';
 
 import {createBroker} from './edge/broker/broker.js';
 import {listenMqtt} from './edge/broker/listener.js';
-import {type CoreSettings, settingsSection} from './config/schema.js';
+import {type CoreSettings, type WebSettings, settingsSection} from './config/schema.js';
+import {createBackup} from './core/backup.js';
 import {EventBus} from './core/bus.js';
 import {DeviceImages} from './core/images.js';
 import {createLogger, setLogLevel} from './util/logger.js';
@@ -92,10 +93,13 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
         bulkRatePerSecond: settings.ha.replayRatePerSecond,
         send: (message) => connection.publish(message),
     });
-    const extensions = createHaExtensions(createHaContext({settings: settings.ha, registry, bus, images, router, connection, queue, floodTotals: () => FloodGuard.totals()}));
+    const extensions = createHaExtensions(createHaContext({settings: settings.ha, registry, bus, images, router, connection, queue, floodTotals: () => FloodGuard.totals(), deviceUiUrl: deviceUiUrlFor(settings.web)}));
     if (settings.web.enabled) {
         const health = () => ({version: VERSION, startedAt, homeAssistant: {connected: connection.connected, broker: redactUrl(haUrl)}, queue: queue.stats(), flood: FloodGuard.totals()});
-        extensions.push(new WebUi({settings: settings.web, registry, bus, images, router, health, onboarding: dnsOnboarding(settings, families)}));
+        extensions.push(new WebUi({settings: settings.web, registry, bus, images, router, health, onboarding: dnsOnboarding(settings, families), backup: async () => {
+            await registry.flush();
+            return createBackup(settings.dataDir);
+        }}));
     }
     await startExtensions(extensions).catch(async (error: Error) => {
         queue.close();
@@ -193,3 +197,8 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
     };
 }
 
+/** `<web.externalUrl>#/device/<id>`: the UI's own route to a device page; null without the UI or its URL. */
+function deviceUiUrlFor(web: WebSettings): (deviceId: string) => string | null {
+    const base = web.enabled ? web.externalUrl : null;
+    return (deviceId) => (base === null ? null : `${base}#/device/${encodeURIComponent(deviceId)}`);
+}

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
+import {createWriteStream, existsSync} from 'node:fs';
 import {isIPv4} from 'node:net';
+import {pipeline} from 'node:stream/promises';
 
 import yargs, {type ArgumentsCamelCase, type Argv} from 'yargs';
 import {hideBin} from 'yargs/helpers';
 
 import {StartupError, startBridge} from './bridge.js';
+import {BackupError, createBackup, restoreBackup} from './core/backup.js';
 import {EventBus} from './core/bus.js';
 import {DeviceRegistry, RegistryCorruptError, RegistryLockedError, parseRegistry, registryFile} from './core/registry.js';
 import {removeDemoLeftovers, startDemo, withDemoDevices} from './demo.js';
@@ -24,7 +27,7 @@ const log = createLogger('cli');
 class UsageError extends Error {}
 
 /** Options of our own; every other `--a.b value` flag is a setting. */
-const OWN_OPTIONS = new Set(['format', 'family', 'address', 'device', '_', '$0', 'config', 'c', 'demo', 'data-dir', 'dataDir', 'log-level', 'logLevel', 'mqtt-url', 'mqttUrl', 'json', 'help', 'version']);
+const OWN_OPTIONS = new Set(['format', 'family', 'address', 'device', 'file', '_', '$0', 'config', 'c', 'demo', 'data-dir', 'dataDir', 'log-level', 'logLevel', 'mqtt-url', 'mqttUrl', 'json', 'help', 'version']);
 
 interface CommonArgs {
     config?: string;
@@ -138,6 +141,20 @@ async function removeDevice(argv: ArgumentsCamelCase<CommonArgs & {device: strin
     process.stdout.write(`removed ${argv.device}; its Home Assistant entities are removed when the bridge next starts\n`);
 }
 
+async function createBackupFile(argv: ArgumentsCamelCase<CommonArgs & {file: string}>): Promise<void> {
+    const {dataDir} = settingsFromArgs(argv);
+    if (!existsSync(registryFile(dataDir))) throw new UsageError(`nothing to back up: ${registryFile(dataDir)} does not exist (see --data-dir)`);
+    // The archive holds every key: readable by its owner only, never overwriting a file.
+    await pipeline(createBackup(dataDir), createWriteStream(argv.file, {mode: 0o600, flags: 'wx'}));
+    process.stdout.write(`backed up ${dataDir} to ${argv.file}\n`);
+}
+
+async function restoreBackupFile(argv: ArgumentsCamelCase<CommonArgs & {file: string}>): Promise<void> {
+    const {dataDir} = settingsFromArgs(argv);
+    const {files} = await restoreBackup(argv.file, dataDir);
+    process.stdout.write(`restored ${files} files from ${argv.file} into ${dataDir}; start the bridge as usual\n`);
+}
+
 function printDnsRedirects(argv: ArgumentsCamelCase<CommonArgs & {format: DnsFormat; family?: string; address?: string}>): void {
     const settings = settingsFromArgs(argv);
     if (argv.family !== undefined && !FAMILIES.some((family) => family.id === argv.family)) {
@@ -179,6 +196,12 @@ export async function main(args: string[]): Promise<void> {
                     .option('address', {type: 'string', describe: "the address devices reach fogbridge at (default: this machine's first LAN IPv4 address)"}),
             printDnsRedirects,
         )
+        .command('backup', 'one archive of the data directory (registry, CA, keys): create, or restore on a new machine', (command) =>
+            command
+                .command('create <file>', 'write the archive (the bridge may run meanwhile)', (sub) => sub.positional('file', {type: 'string', demandOption: true}), createBackupFile)
+                .command('restore <file>', 'unpack an archive into an empty data directory, before the first start', (sub) => sub.positional('file', {type: 'string', demandOption: true}), restoreBackupFile)
+                .demandCommand(1, 'create or restore'),
+        )
         .command('simulate', 'run simulated devices against a bridge', (command) => {
             for (const family of FAMILIES) {
                 if (family.simulateCommand) command.command(family.simulateCommand(familyCli(family)));
@@ -203,7 +226,7 @@ export async function main(args: string[]): Promise<void> {
 }
 
 main(hideBin(process.argv)).catch((error: unknown) => {
-    if (error instanceof UsageError || error instanceof SettingsError || error instanceof RegistryCorruptError || error instanceof RegistryLockedError || error instanceof StartupError) {
+    if (error instanceof UsageError || error instanceof SettingsError || error instanceof RegistryCorruptError || error instanceof RegistryLockedError || error instanceof StartupError || error instanceof BackupError) {
         process.stderr.write(`fogbridge: ${error.message}\n`);
         process.exit(2);
     }

@@ -108,6 +108,16 @@ const webSchema = z.strictObject({
     /** Only Home Assistant's ingress proxy (and loopback) may connect: the add-on's setting, where HA signs users in. */
     ingressOnly: z.boolean().default(false),
     language: z.enum(['en', 'de']).default('en'),
+    /**
+     * Where Home Assistant users open this UI: each device's page there is its HA device page's
+     * "Visit" link. `http(s)://…` in a plain install, `homeassistant://hassio/ingress/<slug>` in the
+     * add-on; null: no link.
+     */
+    externalUrl: z
+        .string()
+        .regex(/^(https?|homeassistant):\/\/[^\s#]+$/, 'an http://, https:// or homeassistant:// URL without a #fragment')
+        .nullable()
+        .default(null),
 });
 
 const coreSections = {

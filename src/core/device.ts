@@ -196,6 +196,10 @@ export interface DeviceFacts {
     model: string;
     name: string;
     firmware?: string;
+    /** Hardware revision, where the device tells it (HA's `hw_version`). */
+    hardwareVersion?: string;
+    /** Serial number, where the device tells it (HA's `serial_number`). */
+    serialNumber?: string;
     mac?: string;
     ip?: string;
 }

@@ -2,6 +2,7 @@ import {CommandError, type FeatureCommand, validateCommand} from './commands.js'
 import type {Device, Family, Feature} from './device.js';
 import {createLogger} from '../util/logger.js';
 import type {DeviceRegistry} from './registry.js';
+import {type DeviceSetup, type SetupField, SetupRefused, checkSetupInput} from './setup.js';
 
 const log = createLogger('core:router');
 
@@ -22,15 +23,42 @@ export type CommandDecoder = (feature: Feature) => FeatureCommand;
  * Checks a command against its feature and routes it to the adapter of the device's family. The
  * adapter sends it to the device; the new state comes back from the device, never from here.
  * Every refusal and failure is logged here, once, with the device, the feature and the reason.
+ * Setup input a device waits for (see setup.ts) takes the same way, to the family's DeviceSetup.
  */
 export class CommandRouter {
     private readonly handlers = new Map<Family, CommandHandler>();
+    private readonly setups = new Map<Family, DeviceSetup>();
 
     constructor(private readonly registry: DeviceRegistry) {}
 
     register(family: Family, handler: CommandHandler): void {
         if (this.handlers.has(family)) throw new Error(`a command handler for ${family} is already registered`);
         this.handlers.set(family, handler);
+    }
+
+    registerSetup(family: Family, setup: DeviceSetup): void {
+        if (this.setups.has(family)) throw new Error(`a device setup for ${family} is already registered`);
+        this.setups.set(family, setup);
+    }
+
+    /** The setup fields the device waits for; empty for an unknown device or one that needs nothing. */
+    pendingSetup(deviceId: string): SetupField[] {
+        const device = this.registry.get(deviceId);
+        return device ? (this.setups.get(device.family)?.pending(device) ?? []) : [];
+    }
+
+    /** Rejects with SetupRefused the caller can show. The values are never logged. */
+    async setUp(deviceId: string, input: unknown): Promise<void> {
+        try {
+            const device = this.registry.get(deviceId);
+            if (!device) throw new SetupRefused(`unknown device ${deviceId}`);
+            const setup = this.setups.get(device.family);
+            const checked = checkSetupInput(setup?.pending(device) ?? [], input);
+            await setup!.apply(device, checked);
+        } catch (error) {
+            log.warn(`${deviceId}: setup input ${error instanceof SetupRefused ? 'refused' : 'failed'}: ${(error as Error).message}`);
+            throw error;
+        }
     }
 
     /** Rejects with a CommandError the caller can show; never throws synchronously. */

@@ -28,6 +28,8 @@ export interface HaContext {
     /** The one pass that re-publishes everything retained; each extension adds its part. */
     replay: Replay;
     floodTotals(): FloodTotals;
+    /** The device's page in the web UI (its HA device page links there), or null without one. */
+    deviceUiUrl(deviceId: string): string | null;
 }
 
 export function createHaContext(services: Omit<HaContext, 'topics' | 'replay'>): HaContext {

@@ -49,7 +49,7 @@ export class DeviceDiscovery implements Extension {
 
     private publish(device: PublicDevice, bulk: boolean): void {
         const {queue, topics} = this.context;
-        const payload = JSON.stringify(buildDiscovery(device, topics, this.trackRemovedComponents(device)));
+        const payload = JSON.stringify(buildDiscovery(device, topics, this.trackRemovedComponents(device), this.context.deviceUiUrl(device.id)));
         log.debug(`discovery for ${device.id}: ${device.features.length} component(s)`);
         queue.enqueue({topic: topics.discovery(device.id), payload, retain: true, qos: 1}, {bulk});
     }

@@ -51,7 +51,7 @@ const VACUUM_FEATURES: Record<VacuumAction, string> = {
  * `removed` maps feature ids the device no longer has to their platform: HA keeps an entity whose
  * component is simply left out, so those are published as `{"p": …}` to remove them.
  */
-export function buildDiscovery(device: PublicDevice, topics: TopicLayout, removed: ReadonlyMap<string, string> = new Map()): DiscoveryPayload {
+export function buildDiscovery(device: PublicDevice, topics: TopicLayout, removed: ReadonlyMap<string, string> = new Map(), configurationUrl: string | null = null): DiscoveryPayload {
     const cmps: Record<string, Component | RemovedComponent> = {};
     for (const [id, platform] of removed) cmps[id] = {p: platform};
     for (const feature of device.features) cmps[feature.id] = buildComponent(device, feature, topics);
@@ -62,6 +62,12 @@ export function buildDiscovery(device: PublicDevice, topics: TopicLayout, remove
         model: device.facts.model,
     };
     if (device.facts.firmware) dev.sw_version = device.facts.firmware;
+    if (device.facts.hardwareVersion) dev.hw_version = device.facts.hardwareVersion;
+    if (device.facts.serialNumber) dev.serial_number = device.facts.serialNumber;
+    const mac = device.facts.mac && haMac(device.facts.mac);
+    // HA merges devices of any integration that share a MAC: the same plug seen by its own integration too.
+    if (mac) dev.connections = [['mac', mac]];
+    if (configurationUrl) dev.configuration_url = configurationUrl;
     dev.via_device = topics.identifier(BRIDGE_DEVICE_ID);
     return {
         dev,
@@ -70,6 +76,12 @@ export function buildDiscovery(device: PublicDevice, topics: TopicLayout, remove
         availability_mode: 'all',
         cmps,
     };
+}
+
+/** `AA-BB-CC-DD-EE-FF`, `aabbccddeeff` → `aa:bb:cc:dd:ee:ff`, the form HA keys connections by; null if not a MAC. */
+export function haMac(mac: string): string | null {
+    const digits = mac.replace(/[:.-]/g, '').toLowerCase();
+    return /^[0-9a-f]{12}$/.test(digits) ? digits.match(/../g)!.join(':') : null;
 }
 
 function buildComponent(device: PublicDevice, feature: Feature, topics: TopicLayout): Component {

@@ -1,7 +1,7 @@
 import {type PublicDevice, toPublic} from '../core/device.js';
 import type {Extension} from '../core/extension.js';
 import type {HaContext} from './context.js';
-import {hasOwnStateTopic, renderDeviceState, renderFeature} from './state.js';
+import {hasOwnStateTopic, hasReported, renderDeviceState, renderFeature} from './state.js';
 
 /**
  * The device list is the whole fleet: serialised at most once per this interval, however many
@@ -78,9 +78,12 @@ export class StateAndAvailability implements Extension {
         const {queue, topics} = this.context;
         const deviceId = device.id;
         const throttle = bulk ? {bulk} : {deviceId};
-        queue.enqueue({topic: topics.deviceState(deviceId), payload: JSON.stringify(renderDeviceState(device, device.state)), retain: true, qos: 1}, throttle);
+        // A device seen for the first time has told nothing yet: a retained `{"switch":null}` would only claim so.
+        if (hasReported(device.state, device.features)) {
+            queue.enqueue({topic: topics.deviceState(deviceId), payload: JSON.stringify(renderDeviceState(device, device.state)), retain: true, qos: 1}, throttle);
+        }
         for (const feature of device.features) {
-            if (!hasOwnStateTopic(feature)) continue;
+            if (!hasOwnStateTopic(feature) || !hasReported(device.state, [feature])) continue;
             const payload = JSON.stringify(renderFeature(feature, device.state[feature.id] ?? null));
             queue.enqueue({topic: topics.featureState(deviceId, feature.id), payload, retain: true, qos: 1}, throttle);
         }

@@ -3,7 +3,7 @@ import type {DeviceState, FanState, Feature, FeatureValue, LightState, PublicDev
 /**
  * Normalised feature values → the JSON Home Assistant's MQTT platforms read. Every stateful
  * feature appears in the device state (null while unknown), so no value_template ever meets a
- * missing key.
+ * missing key. Nothing is published before the device has reported something (see `hasReported`).
  */
 export function renderDeviceState(device: Pick<PublicDevice, 'features'>, state: DeviceState): Record<string, unknown> {
     const out: Record<string, unknown> = {};
@@ -12,6 +12,11 @@ export function renderDeviceState(device: Pick<PublicDevice, 'features'>, state:
         out[feature.id] = renderFeature(feature, state[feature.id] ?? null);
     }
     return out;
+}
+
+/** Whether the device has told any of these features' values: until then HA's entities stay unknown, not null. */
+export function hasReported(state: DeviceState, features: readonly Pick<Feature, 'id'>[]): boolean {
+    return features.some((feature) => state[feature.id] !== undefined && state[feature.id] !== null);
 }
 
 /** Vacuums and JSON lights read a whole topic of their own rather than a templated value. */

@@ -4,9 +4,11 @@
  */
 import type http from 'node:http';
 import {isIPv4} from 'node:net';
+import {pipeline} from 'node:stream/promises';
 
 import {CommandError, quote} from '../core/commands.js';
 import {type Device, toPublic} from '../core/device.js';
+import {SetupRefused} from '../core/setup.js';
 import type {LogLine} from '../util/logger.js';
 import {createLogger, redact} from '../util/logger.js';
 import {isPlainObject} from '../util/plain-object.js';
@@ -45,6 +47,10 @@ export async function handleApiRequest(
             const {address, families, formats} = context.onboarding;
             return allow(method, ['GET'], () => reply(response, 200, {address, families, formats}));
         }
+        if (resource === 'backup' && parts.length === 1) {
+            assertMethod(method, ['GET']);
+            return await sendBackup(context, response);
+        }
         if (resource === 'dns' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, {text: dnsRedirects(context, url.searchParams)}));
         if (resource !== 'devices' || extra !== undefined) throw new HttpError(404, `no such endpoint: ${url.pathname}`);
         if (deviceId === undefined) return allow(method, ['GET'], () => reply(response, 200, context.registry.list().map(toPublic)));
@@ -57,6 +63,10 @@ export async function handleApiRequest(
         if (sub === 'name' && featureId === undefined) {
             assertMethod(method, ['PUT']);
             return renameDevice(context, device, await readJson(request), response);
+        }
+        if (sub === 'setup' && featureId === undefined) {
+            if (method === 'POST') return await setUpDevice(context, device, await readJson(request), response);
+            return allow(method, ['GET', 'POST'], () => reply(response, 200, {fields: context.router.pendingSetup(device.id)}));
         }
         if (sub === 'image' && featureId !== undefined) return allow(method, ['GET'], () => sendImage(context, device, featureId, response));
         if (sub === 'features' && featureId !== undefined) {
@@ -82,6 +92,27 @@ async function sendCommand(context: WebContext, device: Device, featureId: strin
     }
     // The new state comes from the device, over the WebSocket, once it has carried the command out.
     reply(response, 202, {accepted: true});
+}
+
+/** Setup input (a cloud key): answered with nothing of it, refusals with the reason alone. */
+async function setUpDevice(context: WebContext, device: Device, body: unknown, response: http.ServerResponse): Promise<void> {
+    try {
+        await context.router.setUp(device.id, body);
+    } catch (error) {
+        // The router has logged the refusal or failure with its reason.
+        reply(response, error instanceof SetupRefused ? 422 : 502, {error: redact((error as Error).message)});
+        return;
+    }
+    reply(response, 202, {accepted: true});
+}
+
+/** The archive as a download; it holds every key, so nothing may cache it. */
+async function sendBackup(context: WebContext, response: http.ServerResponse): Promise<void> {
+    const archive = await context.backup();
+    const day = new Date().toISOString().slice(0, 10);
+    response.writeHead(200, {'Content-Type': 'application/gzip', 'Content-Disposition': `attachment; filename="fogbridge-backup-${day}.tar.gz"`, 'Cache-Control': 'no-store'});
+    log.info('backup downloaded from the web UI');
+    await pipeline(archive, response);
 }
 
 /** The latest picture of an image feature; the page asks with `?v=<updatedAt>`, so it never caches one. */

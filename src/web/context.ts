@@ -1,4 +1,6 @@
 /** What the web UI is handed by the composition root. */
+import type {Readable} from 'node:stream';
+
 import type {WebSettings} from '../config/schema.js';
 import type {EventBus} from '../core/bus.js';
 import type {DeviceImages} from '../core/images.js';
@@ -36,4 +38,6 @@ export interface WebContext {
     router: CommandRouter;
     health(): BridgeHealth;
     onboarding: Onboarding;
+    /** The data directory as one archive (core/backup.ts), with the registry's pending changes written first. */
+    backup(): Promise<Readable>;
 }

@@ -9,6 +9,7 @@ import {CommandError} from '../../src/core/commands.js';
 import type {Feature} from '../../src/core/device.js';
 import {DeviceRegistry} from '../../src/core/registry.js';
 import {CommandRouter, type RoutedCommand} from '../../src/core/router.js';
+import {SetupRefused} from '../../src/core/setup.js';
 import {setLogSink} from '../../src/util/logger.js';
 
 const RELAY: Feature = {id: 'relay', kind: 'switch', name: 'Relay'};
@@ -82,5 +83,48 @@ describe('CommandRouter', () => {
         await registry.load();
         registry.upsert({id: 'miio-1', family: 'miio', facts: {manufacturer: 'Xiaomi', model: 'plug', name: 'Plug'}, features: [RELAY]});
         await expect(new CommandRouter(registry).route('miio-1', 'relay', {kind: 'switch', on: true})).rejects.toThrow('no adapter for miio is running');
+    });
+
+    describe('setup input', () => {
+        const KEY = {id: 'key', secret: true, maxLength: 20};
+        let applied: Record<string, string>[];
+
+        beforeEach(() => {
+            applied = [];
+            router.registerSetup('icomen', {
+                pending: () => (applied.length === 0 ? [KEY] : []),
+                apply: async (_device, input) => {
+                    if (input.key === 'wrong-but-secret') throw new SetupRefused('that key does not fit');
+                    applied.push({...input});
+                },
+            });
+        });
+
+        it('hands the family exactly its pending fields, trimmed', async () => {
+            expect(router.pendingSetup('icomen-aa')).toEqual([KEY]);
+            await router.setUp('icomen-aa', {key: ' abc '});
+            expect(applied).toEqual([{key: 'abc'}]);
+            expect(router.pendingSetup('icomen-aa')).toEqual([]);
+        });
+
+        it.each([
+            [{}, 'key is missing'],
+            [{key: 7}, 'key is missing'],
+            [{key: 'x', extra: 'y'}, 'unknown field(s): extra'],
+            [{key: 'x'.repeat(21)}, 'at most 20 characters'],
+            ['key', 'a JSON object'],
+        ])('refuses %j: %s', async (input, reason) => {
+            await expect(router.setUp('icomen-aa', input)).rejects.toThrow(reason);
+            expect(applied).toEqual([]);
+        });
+
+        it('refuses input for an unknown device or one that waits for nothing, and never logs the value', async () => {
+            await expect(router.setUp('icomen-zz', {key: 'x'})).rejects.toBeInstanceOf(SetupRefused);
+            await expect(router.setUp('icomen-aa', {key: 'wrong-but-secret'})).rejects.toThrow('that key does not fit');
+            expect(lines).toContain('warn icomen-aa: setup input refused: that key does not fit');
+            expect(lines.join('\n')).not.toContain('wrong-but-secret');
+            await router.setUp('icomen-aa', {key: 'right'});
+            await expect(router.setUp('icomen-aa', {key: 'again'})).rejects.toThrow('waits for no setup input');
+        });
     });
 });

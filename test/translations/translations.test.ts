@@ -5,6 +5,7 @@ import {describe, expect, it} from 'vitest';
 
 import {FEATURE_KINDS, VACUUM_ACTIONS} from '../../src/core/device.js';
 import {DNS_FORMATS} from '../../src/dns.js';
+import {CLOUD_KEY_SETUP_FIELD} from '../../src/families/miio/adapter.js';
 import {LOG_LEVELS} from '../../src/util/logger.js';
 import {loadFrontend} from '../../src/web/static.js';
 
@@ -52,6 +53,7 @@ describe('translations', () => {
         for (const action of VACUUM_ACTIONS) used.add(`vacuum.${action}`);
         for (const level of LOG_LEVELS) used.add(`level.${level}`);
         for (const format of DNS_FORMATS) used.add(`format.${format}`);
+        used.add(`setup.${CLOUD_KEY_SETUP_FIELD.id}`).add(`setup.${CLOUD_KEY_SETUP_FIELD.id}.hint`);
         expect(used.size).toBeGreaterThan(50);
         expect([...used].filter((key) => !(key in english))).toEqual([]);
     });

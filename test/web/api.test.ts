@@ -1,3 +1,8 @@
+import path from 'node:path';
+import {Readable} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
+
+import * as tar from 'tar';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import WebSocket from 'ws';
 
@@ -156,6 +161,30 @@ describe('web UI server', () => {
         const removed = await call('DELETE', `/api/devices/${deviceId}`);
         expect(removed.status).toBe(200);
         expect(bridge.registry.has(deviceId)).toBe(false);
+    });
+
+    it('downloads the data directory as one archive, the device and its secret in its registry', async () => {
+        const kept = fake.addDevice('backup01');
+        bridge.registry.setSecret(kept, 'token', SECRET);
+        const response = await fetch(`${base}/api/backup`);
+        expect(response.status).toBe(200);
+        expect(response.headers.get('content-disposition')).toMatch(/^attachment; filename="fogbridge-backup-\d{4}-\d{2}-\d{2}\.tar\.gz"$/);
+        expect(response.headers.get('cache-control')).toBe('no-store');
+        const files = new Map<string, string>();
+        await pipeline(
+            Readable.fromWeb(response.body! as never),
+            new tar.Parser({
+                onReadEntry: (entry) => {
+                    let text = '';
+                    entry.on('data', (chunk: Buffer) => (text += chunk.toString()));
+                    entry.on('end', () => files.set(path.normalize(entry.path), text));
+                },
+            }),
+        );
+        expect(files.get('registry.json')).toContain(kept);
+        expect(files.get('registry.json')).toContain(SECRET);
+        expect([...files.keys()].filter((file) => file.endsWith('.lock'))).toEqual([]);
+        expect((await call('POST', '/api/backup')).status).toBe(405);
     });
 });
 

@@ -7,7 +7,10 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import {deviceIdFor} from '../../src/families/icomen/adapter.js';
 import {icomenFamily} from '../../src/families/icomen/index.js';
+import {miioDeviceId} from '../../src/families/miio/adapter.js';
+import {miioFamily} from '../../src/families/miio/index.js';
 import {type SimulatedIcomenPlug, startIcomenPlugs} from '../../src/simulate/icomen.js';
+import {type MiioSimulator, simulatedCloudKey, startMiioSimulator} from '../../src/simulate/miio.js';
 import {type TestBridge, startTestBridge} from '../support/bridge.js';
 import {type FakeFamily, createFakeFamily} from '../support/fake-family.js';
 import {type IngressProxy, startIngressProxy} from '../support/ingress-proxy.js';
@@ -27,14 +30,20 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'web UI in a browser' : `web UI in
     let fake: FakeFamily;
     let sinkId: string;
     const plugs: SimulatedIcomenPlug[] = [];
+    let miioPlug: MiioSimulator | undefined;
 
     beforeAll(async () => {
         fake = createFakeFamily();
         const webPort = await freePort();
         bridge = await startTestBridge({
-            families: [icomenFamily, fake],
+            families: [icomenFamily, miioFamily, fake],
             // warn: the refused command below is logged, and the log page must show it.
-            settings: {logLevel: 'warn', icomen: {host: '127.0.0.1'}, web: {enabled: true, port: webPort}},
+            settings: {
+                logLevel: 'warn',
+                icomen: {host: '127.0.0.1'},
+                miio: {host: '127.0.0.1', port: await freePort(), gslb: {enabled: false}, maps: {enabled: false}},
+                web: {enabled: true, port: webPort},
+            },
         });
         sinkId = fake.addDevice('sink01');
         proxy = await startIngressProxy(webPort);
@@ -46,6 +55,7 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'web UI in a browser' : `web UI in
     afterAll(async () => {
         await browser?.close();
         for (const plug of plugs) await plug.stop();
+        await miioPlug?.stop();
         await proxy?.close();
         await bridge?.dispose();
     });
@@ -116,6 +126,23 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'web UI in a browser' : `web UI in
         await expect.poll(() => fake.commands.at(-1)).toMatchObject({deviceId: sinkId, featureId: 'vacuum', action: 'start'});
         await page.getByText('cleaning').waitFor();
         await checkPage('device-all-kinds');
+    });
+
+    it('a miIO device waiting for its cloud key turns online once the key is entered on its page', async () => {
+        const did = 277_100_001;
+        miioPlug = await startMiioSimulator({model: 'chuangmi.plug.m1', host: '127.0.0.1', port: bridge.settings.miio.port, didBase: did, keepaliveIntervalMs: 200});
+        await page.goto(`${proxy.url}#/device/${miioDeviceId(did)}`);
+        const key = page.getByLabel('Cloud key', {exact: true});
+        await key.fill('0123456789abcdef0123456789abcdef');
+        await page.getByRole('button', {name: 'Save'}).click();
+        await page.getByRole('alert').filter({hasText: /Not taken: .*local token/}).waitFor();
+        await checkPage('device-waiting-for-key');
+        await key.fill(simulatedCloudKey(did));
+        await page.getByRole('button', {name: 'Save'}).click();
+        await page.locator('.badge.on').filter({hasText: 'online'}).waitFor();
+        await key.waitFor({state: 'detached'});
+        expect(bridge.registry.get(miioDeviceId(did))?.state.cloud_key).toBe('ok');
+        expect(await page.content()).not.toContain(simulatedCloudKey(did));
     });
 
     it('the onboarding page shows the dnsmasq lines with the address the user gives', async () => {

@@ -509,6 +509,7 @@ export class EcovacsAdapter {
                 manufacturer: 'Ecovacs',
                 model: `DEEBOT (${extra.cls})`,
                 name: existing?.facts.name ?? `Deebot ${(extra.serial ?? extra.did).slice(-6)}`,
+                ...(extra.serial !== undefined && {serialNumber: extra.serial}),
             },
             features: [...features(extra), ...(this.maps && extra.protocol !== 'xmpp' ? [MAP_FEATURE, MAP_STATUS_FEATURE] : [])],
         });

@@ -4,9 +4,10 @@
  * turns feature commands into requests, and keeps link health.
  */
 import {CommandError} from '../../core/commands.js';
-import {type DeviceFacts, type DeviceState, type Feature, makeDeviceId} from '../../core/device.js';
+import {type Device, type DeviceFacts, type DeviceState, type Feature, makeDeviceId} from '../../core/device.js';
 import type {DeviceRegistry} from '../../core/registry.js';
 import type {CommandRouter, RoutedCommand} from '../../core/router.js';
+import {type SetupField, SetupRefused} from '../../core/setup.js';
 import {createLogger, registerSecret} from '../../util/logger.js';
 import {isPlainObject} from '../../util/plain-object.js';
 import type {FamilyEdge} from '../../edge/index.js';
@@ -39,6 +40,9 @@ const MAP_URL_LIFETIME_MS = 5 * 60_000;
 const MAX_OPEN_MAP_URLS = 256;
 
 export type CloudKeyStatus = 'ok' | 'missing' | 'wrong';
+
+/** What a device waiting for its cloud key asks the user for (the web UI's key field); a pasted 32-digit token is read to say what it is. */
+export const CLOUD_KEY_SETUP_FIELD: SetupField = {id: CLOUD_KEY_SECRET, secret: true, maxLength: 64};
 
 /** Every miIO device shows whether its cloud key works: the first thing to check when nothing else does. */
 export const CLOUD_KEY_FEATURE: Feature = {
@@ -135,6 +139,10 @@ export class MiioService implements FamilyService {
     async start(): Promise<void> {
         this.loadDevices();
         this.router.register('miio', (routed) => this.handleCommand(routed));
+        this.router.registerSetup('miio', {
+            pending: (device) => (this.waitsForCloudKey(device) ? [CLOUD_KEY_SETUP_FIELD] : []),
+            apply: async (device, input) => this.takeCloudKey(device, input[CLOUD_KEY_SETUP_FIELD.id]!),
+        });
         await this.server.start();
         if (this.settings.gslb.enabled) this.serveGslb();
         this.pollTimer = setInterval(() => this.pollAll(), this.settings.pollIntervalSeconds * 1000);
@@ -301,7 +309,7 @@ export class MiioService implements FamilyService {
             if (!entry.model) log.warn(`${entry.id}: model ${entry.modelName} is not supported yet; only its link is shown`);
         }
         const existing = this.registry.get(entry.id);
-        const otc = (existing?.extra.otc ?? {}) as {mac?: string; localIp?: string};
+        const otc = (existing?.extra.otc ?? {}) as {mac?: string; localIp?: string; hardware?: string};
         const facts: DeviceFacts = {
             manufacturer: entry.model?.manufacturer ?? 'Xiaomi',
             model: entry.modelName ?? 'unknown miIO device',
@@ -311,6 +319,7 @@ export class MiioService implements FamilyService {
         if (!entry.configuredName && existing && existing.facts.name === `miIO ${entry.did}` && entry.model) facts.name = entry.model.displayName;
         if (entry.firmware) facts.firmware = entry.firmware;
         if (otc.mac) facts.mac = otc.mac;
+        if (otc.hardware) facts.hardwareVersion = otc.hardware;
         if (otc.localIp) facts.ip = otc.localIp;
         const maps = this.hasMap(entry);
         const features = [...(entry.model?.features() ?? []), ...(maps ? [MAP_FEATURE, MAP_STATUS_FEATURE] : []), CLOUD_KEY_FEATURE];
@@ -342,6 +351,24 @@ export class MiioService implements FamilyService {
         if (explain && status === 'wrong') {
             this.registry.updateLink(entry.id, {lastError: `the cloud key of ${entry.did} does not match its packets: check key= in device.conf`});
         }
+    }
+
+    /** Keys from the settings stay there: a key typed in would be overwritten at the next start. */
+    private waitsForCloudKey(device: Device): boolean {
+        const did = device.extra.did;
+        const configured = this.settings.devices.some((candidate) => candidate.did === did);
+        return !configured && typeof did === 'number' && this.entries.has(did) && device.state.cloud_key !== 'ok';
+    }
+
+    /** A key typed into the web UI: kept as a secret, checked by the next packet the device sends. */
+    private takeCloudKey(device: Device, cloudKey: string): void {
+        const problem = cloudKeyProblem(cloudKey);
+        if (problem) throw new SetupRefused(problem);
+        registerSecret(cloudKey);
+        const entry = this.entries.get(device.extra.did as number)!;
+        entry.keys = keysFromCloudKey(cloudKey);
+        this.registry.setSecret(entry.id, CLOUD_KEY_SECRET, cloudKey);
+        log.info(`${entry.id}: cloud key entered; the next packet of ${entry.did} checks it`);
     }
 
     private onSeen(session: MiioSession): void {

@@ -1,4 +1,4 @@
-import {useState} from 'preact/hooks';
+import {useEffect, useState} from 'preact/hooks';
 
 import {Control} from './controls.js';
 import {ago, featureName} from './format.js';
@@ -19,6 +19,48 @@ function Feature({device, feature, events, imageVersion}) {
         <h3 id=${headingId}>${label} ${feature.name === null ? null : html`<span class="kind">${t(`kind.${feature.kind}`)}</span>`}</h3>
         <${Control} feature=${feature} value=${device.state[feature.id]} send=${send} label=${label} events=${events} imageUrl=${imageUrl} />
         ${refusal ? html`<p class="refusal" role="alert">${t('device.refused', {reason: refusal})}</p>` : null}
+    </section>`;
+}
+
+// What the device waits for from the user (a miIO cloud key), asked again whenever its state or
+// link changes. Typed values go to the bridge once and are never shown again.
+function Setup({device}) {
+    const [fields, setFields] = useState([]);
+    const [outcome, setOutcome] = useState(null);
+    const path = `devices/${encodeURIComponent(device.id)}/setup`;
+    useEffect(() => {
+        api('GET', path)
+            .then((answer) => setFields(answer.fields))
+            .catch(() => setFields([]));
+    }, [path, device.state, device.link.online]);
+    if (fields.length === 0) return null;
+    const submit = (event) => {
+        event.preventDefault();
+        const form = event.target;
+        const input = Object.fromEntries(fields.map((field) => [field.id, new FormData(form).get(field.id)]));
+        setOutcome(null);
+        api('POST', path, input)
+            .then(() => {
+                form.reset();
+                setOutcome({taken: true});
+            })
+            .catch((error) => setOutcome({refusal: error.message}));
+    };
+    return html`<section aria-labelledby="setup" class="setup">
+        <h2 id="setup">${t('setup.title')}</h2>
+        <form onSubmit=${submit}>
+            ${fields.map(
+                (field) => html`<p class="inline">
+                    <label for=${`setup-${field.id}`}>${t(`setup.${field.id}`)}</label>
+                    <input id=${`setup-${field.id}`} name=${field.id} type=${field.secret ? 'password' : 'text'} autocomplete="off" spellcheck=${false}
+                        maxlength=${field.maxLength} required aria-describedby=${`setup-${field.id}-hint`} />
+                </p>
+                <p id=${`setup-${field.id}-hint`} class="hint">${t(`setup.${field.id}.hint`)}</p>`,
+            )}
+            <button type="submit">${t('action.save')}</button>
+        </form>
+        ${outcome?.refusal ? html`<p class="refusal" role="alert">${t('setup.refused', {reason: outcome.refusal})}</p>` : null}
+        ${outcome?.taken ? html`<p role="status">${t('setup.taken')}</p>` : null}
     </section>`;
 }
 
@@ -74,6 +116,7 @@ export function DevicePage({id}) {
             ${' '}${t('device.lastSeen', {ago: ago(link.lastSeen, now)})}
         </p>
         ${link.lastError ? html`<p class="error" role="status">${t('device.lastError', {error: link.lastError})}</p>` : null}
+        <${Setup} device=${device} />
         <section aria-labelledby="features">
             <h2 id="features">${t('device.features')}</h2>
             ${device.features.map((feature) => html`<${Feature} key=${feature.id} device=${device} feature=${feature} events=${recent} imageVersion=${images.get(`${device.id}/${feature.id}`)} />`)}

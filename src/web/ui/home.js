@@ -60,5 +60,10 @@ export function HomePage() {
                 <dd>${health.version}</dd>
             </dl>
         </section>`}
+        <section aria-labelledby="backup">
+            <h2 id="backup">${t('home.backup')}</h2>
+            <p>${t('home.backupText')}</p>
+            <p><a href="api/backup" download>${t('action.downloadBackup')}</a></p>
+        </section>
     `;
 }
