@@ -1,11 +1,20 @@
 /**
- * Live-map cost per upload: a 1024 × 1024 Roborock map (the robot's full grid, 16 rooms, a long
- * path) parsed and rendered to PNG, against gunzip of the same upload alone, in the same run.
- * (The Ecovacs piece map is not built yet.)
+ * Live-map cost per map, for both families, each against decompressing the same bytes alone in the
+ * same run: a 1024 × 1024 Roborock upload (the robot's full grid, 16 rooms, a long path) parsed and
+ * rendered to PNG vs gunzip; an Ecovacs 8 × 8-piece map (64 LZMA pieces of 100 × 100 px, 4 room
+ * outlines, a 400-point trace) decoded, assembled and rendered vs LZMA-decoding its pieces.
  */
 import {gunzipSync, gzipSync} from 'node:zlib';
 
-import {renderVacuumMapPng} from '../src/core/vacuum-map.js';
+import {type MapPoint, renderVacuumMapPng} from '../src/core/vacuum-map.js';
+import {
+    type MajorMap,
+    PIECE_FLOOR,
+    PIECE_WALL,
+    decodeMapPiece,
+    encodeMapPiece,
+    toVacuumMap,
+} from '../src/families/ecovacs/map/ecovacs-map-codec.js';
 import {decodeRoborockMap, encodeRawRoborockMap, type RoborockFloorPlan} from '../src/families/miio/map/roborock-map-codec.js';
 import {median, printResult} from './stats.js';
 
@@ -32,14 +41,66 @@ function floorPlan(): RoborockFloorPlan {
 const upload = gzipSync(encodeRawRoborockMap(floorPlan()));
 let sink = 0;
 
-function ours(): void {
+function roborock(): void {
     const decoded = decodeRoborockMap(upload);
     if (!decoded.ok) throw new Error(`the bench map was refused: ${decoded.reason}`);
     sink += renderVacuumMapPng(decoded.map).length;
 }
 
-function baseline(): void {
+function roborockBaseline(): void {
     sink += gunzipSync(upload).length;
+}
+
+const PIECE_SIDE = 100;
+const PIECES_PER_SIDE = 8;
+const PIXEL_MM = 50;
+
+/** A flat of four rooms over the 8 × 8 pieces, walls on the room borders, as a bot would send it. */
+function ecovacsMap(): {major: MajorMap; pieces: string[]; rooms: Map<string, MapPoint[]>; trace: MapPoint[]} {
+    const side = PIECE_SIDE * PIECES_PER_SIDE;
+    const pieces: string[] = [];
+    for (let index = 0; index < PIECES_PER_SIDE * PIECES_PER_SIDE; index++) {
+        const left = Math.floor(index / PIECES_PER_SIDE) * PIECE_SIDE;
+        const top = (index % PIECES_PER_SIDE) * PIECE_SIDE;
+        const pixels = new Uint8Array(PIECE_SIDE * PIECE_SIDE);
+        // Column by column, as the bots send a piece.
+        for (let offset = 0; offset < pixels.length; offset++) {
+            const x = left + Math.floor(offset / PIECE_SIDE);
+            const y = top + (offset % PIECE_SIDE);
+            pixels[offset] = x % (side / 2) === 0 || y % (side / 2) === 0 ? PIECE_WALL : PIECE_FLOOR;
+        }
+        pieces.push(encodeMapPiece(pixels));
+    }
+    const toMm = (x: number, y: number): MapPoint => ({x: (x - side / 2) * PIXEL_MM, y: (y - side / 2) * PIXEL_MM});
+    const quarter = side / 2;
+    const rooms = new Map<string, MapPoint[]>();
+    for (let room = 0; room < 4; room++) {
+        const [x0, y0] = [(room % 2) * quarter + 1, Math.floor(room / 2) * quarter + 1];
+        rooms.set(String(room), [toMm(x0, y0), toMm(x0 + quarter - 2, y0), toMm(x0 + quarter - 2, y0 + quarter - 2), toMm(x0, y0 + quarter - 2)]);
+    }
+    const trace = Array.from({length: 400}, (_, index) => toMm(20 + ((index * 13) % (side - 40)), 20 + Math.floor(index / 2)));
+    const major: MajorMap = {mapId: 'bench', pieceWidth: PIECE_SIDE, pieceHeight: PIECE_SIDE, columns: PIECES_PER_SIDE, rows: PIECES_PER_SIDE, pixelMm: PIXEL_MM, crcs: pieces.map((_, index) => String(index))};
+    return {major, pieces, rooms, trace};
+}
+
+const ecovacs = ecovacsMap();
+
+function decodePieces(): Uint8Array[] {
+    return ecovacs.pieces.map((value) => {
+        const decoded = decodeMapPiece(value, PIECE_SIDE, PIECE_SIDE);
+        if (!decoded.ok) throw new Error(`a bench piece was refused: ${decoded.reason}`);
+        return decoded.pixels;
+    });
+}
+
+function ecovacsRender(): void {
+    const map = toVacuumMap({major: ecovacs.major, pieces: decodePieces(), rooms: ecovacs.rooms, positions: {robot: {x: 0, y: 0}, charger: {x: 500, y: 500}}, trace: ecovacs.trace});
+    if (!map) throw new Error('the bench map came out empty');
+    sink += renderVacuumMapPng(map).length;
+}
+
+function ecovacsBaseline(): void {
+    sink += decodePieces().length;
 }
 
 function millisecondsOf(operation: () => void): number {
@@ -48,25 +109,26 @@ function millisecondsOf(operation: () => void): number {
     return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-ours();
-baseline();
-const rounds = Number(process.argv[2] ?? 9);
-const oursMs: number[] = [];
-const baselineMs: number[] = [];
-// Alternated, so both see the same machine noise.
-for (let round = 0; round < rounds; round++) {
-    baselineMs.push(millisecondsOf(baseline));
-    oursMs.push(millisecondsOf(ours));
+/** Medians of alternated rounds, so that both see the same machine noise. */
+function measure(ours: () => void, baseline: () => void, rounds: number): {ours: number; baseline: number; ratio: number} {
+    ours();
+    baseline();
+    const oursMs: number[] = [];
+    const baselineMs: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+        baselineMs.push(millisecondsOf(baseline));
+        oursMs.push(millisecondsOf(ours));
+    }
+    const [oursMedian, baselineMedian] = [median(oursMs), median(baselineMs)];
+    return {ours: Number(oursMedian.toFixed(2)), baseline: Number(baselineMedian.toFixed(2)), ratio: Number((oursMedian / baselineMedian).toFixed(1))};
 }
-const oursMedian = median(oursMs);
-const baselineMedian = median(baselineMs);
+
+const rounds = Number(process.argv[2] ?? 9);
 printResult({
     bench: 'map-render',
-    unit: 'ms per 1024x1024 Roborock map (median)',
-    ours: Number(oursMedian.toFixed(2)),
-    baseline: Number(baselineMedian.toFixed(2)),
-    ratio: Number((oursMedian / baselineMedian).toFixed(1)),
-    uploadBytes: upload.length,
+    unit: 'ms per map (median of alternated rounds)',
+    roborock: {map: '1024x1024 upload, 16 rooms', ...measure(roborock, roborockBaseline, rounds), baselineIs: 'gunzip', uploadBytes: upload.length},
+    ecovacs: {map: '8x8 pieces of 100x100 px, 4 rooms', ...measure(ecovacsRender, ecovacsBaseline, rounds), baselineIs: 'LZMA decode of the pieces'},
     rounds,
     sink: sink > 0,
 });
