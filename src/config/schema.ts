@@ -46,7 +46,7 @@ const haSchema = z.strictObject({
     /** After Home Assistant's birth message, re-publish after a random delay in this range (ms). */
     birthDelayMinMs: z.number().int().min(0).max(60_000).default(1000),
     birthDelayMaxMs: z.number().int().min(0).max(120_000).default(5000),
-    /** Messages per second the publisher may send when it replays everything (HA asks for gentle bursts). */
+    /** Messages per second a replay of everything may send (HA asks for gentle bursts). */
     replayRatePerSecond: z.number().int().min(10).max(100_000).default(200),
     /** Device→HA queue: the latest message per topic is kept, up to this many topics (10,000 devices need 30,000). */
     queueCapacity: z.number().int().min(100).max(1_000_000).default(50_000),
