@@ -45,8 +45,9 @@ export async function handleApiRequest(
         if (resource === 'log' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, recentLog()));
         if (resource === 'onboarding' && parts.length === 1) {
             const {address, families, formats} = context.onboarding;
-            return allow(method, ['GET'], () => reply(response, 200, {address, families, formats}));
+            return allow(method, ['GET'], () => reply(response, 200, {address, families, formats, caCertificate: context.caCertificate() !== null}));
         }
+        if (resource === 'ca.crt' && parts.length === 1) return allow(method, ['GET'], () => sendCaCertificate(context, response));
         if (resource === 'backup' && parts.length === 1) {
             assertMethod(method, ['GET']);
             return await sendBackup(context, response);
@@ -113,6 +114,14 @@ async function sendBackup(context: WebContext, response: http.ServerResponse): P
     response.writeHead(200, {'Content-Type': 'application/gzip', 'Content-Disposition': `attachment; filename="fogbridge-backup-${day}.tar.gz"`, 'Cache-Control': 'no-store'});
     log.info('backup downloaded from the web UI');
     await pipeline(archive, response);
+}
+
+/** The devices' CA certificate, public part only: what firmware bundles and verifying clients trust. */
+function sendCaCertificate(context: WebContext, response: http.ServerResponse): void {
+    const pem = context.caCertificate();
+    if (pem === null) throw new HttpError(404, 'there is no CA yet: it is created when the first family that needs TLS starts');
+    response.writeHead(200, {'Content-Type': 'application/x-pem-file', 'Content-Disposition': 'attachment; filename="fogbridge-ca.crt"', 'Cache-Control': 'no-store'});
+    response.end(pem);
 }
 
 /** The latest picture of an image feature; the page asks with `?v=<updatedAt>`, so it never caches one. */

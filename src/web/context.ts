@@ -38,6 +38,8 @@ export interface WebContext {
     router: CommandRouter;
     health(): BridgeHealth;
     onboarding: Onboarding;
+    /** The devices' CA certificate (PEM, public part only), or null while the edge has none. */
+    caCertificate(): string | null;
     /** The data directory as one archive (core/backup.ts), with the registry's pending changes written first. */
     backup(): Promise<Readable>;
 }

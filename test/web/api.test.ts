@@ -1,3 +1,5 @@
+import {X509Certificate} from 'node:crypto';
+import {readFileSync} from 'node:fs';
 import path from 'node:path';
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
@@ -7,6 +9,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import WebSocket from 'ws';
 
 import type {PublicDevice} from '../../src/core/device.js';
+import {caFiles} from '../../src/edge/tls/ca.js';
+import {ecovacsFamily} from '../../src/families/ecovacs/index.js';
 import {isAllowedPeer} from '../../src/web/index.js';
 import {type TestBridge, startTestBridge} from '../support/bridge.js';
 import {type FakeFamily, createFakeFamily} from '../support/fake-family.js';
@@ -185,6 +189,42 @@ describe('web UI server', () => {
         expect(files.get('registry.json')).toContain(SECRET);
         expect([...files.keys()].filter((file) => file.endsWith('.lock'))).toEqual([]);
         expect((await call('POST', '/api/backup')).status).toBe(405);
+    });
+
+    it('offers no CA certificate while no family needs TLS', async () => {
+        expect((await call('GET', '/api/onboarding')).json).toMatchObject({caCertificate: false});
+        const answer = await call('GET', '/api/ca.crt');
+        expect(answer.status).toBe(404);
+        expect(answer.json.error).toMatch(/no CA yet/);
+    });
+});
+
+describe('onboarding with a family on the device edge', () => {
+    let bridge: TestBridge;
+    let base: string;
+
+    beforeAll(async () => {
+        const port = await freePort();
+        bridge = await startTestBridge({families: [ecovacsFamily], settings: {web: {enabled: true, port}}});
+        base = `http://127.0.0.1:${port}`;
+    });
+
+    afterAll(async () => {
+        await bridge?.dispose();
+    });
+
+    it('downloads the CA certificate, its public part only', async () => {
+        expect(await (await fetch(`${base}/api/onboarding`)).json()).toMatchObject({caCertificate: true});
+        const response = await fetch(`${base}/api/ca.crt`);
+        expect(response.status).toBe(200);
+        expect(response.headers.get('content-type')).toBe('application/x-pem-file');
+        expect(response.headers.get('content-disposition')).toBe('attachment; filename="fogbridge-ca.crt"');
+        const pem = await response.text();
+        expect(pem).toBe(readFileSync(caFiles(bridge.dataDir).certFile, 'utf8'));
+        expect(pem).toMatch(/^-----BEGIN CERTIFICATE-----/);
+        expect(pem).not.toMatch(/PRIVATE KEY/);
+        expect(new X509Certificate(pem).ca).toBe(true);
+        expect((await fetch(`${base}/api/ca.crt`, {method: 'POST'})).status).toBe(405);
     });
 });
 

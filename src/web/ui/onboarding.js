@@ -57,5 +57,8 @@ export function OnboardingPage() {
         ${IPV4.test(address) ? null : html`<p class="refusal" role="alert">${t('onboarding.badAddress')}</p>`}
         ${problem ? html`<p class="refusal" role="alert">${problem}</p>` : null}
         <pre class="redirects" aria-label=${t('onboarding.lines')} tabindex="0">${lines}</pre>
+        ${options.caCertificate
+            ? html`<p><a href="api/ca.crt" download>${t('onboarding.caCertificate')}</a>: ${t('onboarding.caCertificateWho')}</p>`
+            : null}
     `;
 }
