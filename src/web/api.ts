@@ -13,7 +13,7 @@ import type {LogLine} from '../util/logger.js';
 import {createLogger, redact} from '../util/logger.js';
 import {isPlainObject} from '../util/plain-object.js';
 import {decodeWebCommand} from './commands.js';
-import type {WebContext} from './context.js';
+import type {Onboarding, OnboardingNote, WebContext} from './context.js';
 
 const log = createLogger('web:api');
 
@@ -53,6 +53,7 @@ export async function handleApiRequest(
             return await sendBackup(context, response);
         }
         if (resource === 'dns' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, {text: dnsRedirects(context, url.searchParams)}));
+        if (resource === 'notes' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, onboardingNotes(context, url.searchParams)));
         if (resource !== 'devices' || extra !== undefined) throw new HttpError(404, `no such endpoint: ${url.pathname}`);
         if (deviceId === undefined) return allow(method, ['GET'], () => reply(response, 200, context.registry.list().map(toPublic)));
         const device = context.registry.get(deviceId);
@@ -134,12 +135,23 @@ function sendImage({images}: WebContext, device: Device, featureId: string, resp
 
 function dnsRedirects({onboarding}: WebContext, query: URLSearchParams): string {
     const format = query.get('format') ?? '';
+    if (!onboarding.formats.includes(format)) throw new HttpError(400, `format must be one of ${onboarding.formats.join(', ')}`);
+    const {address, family} = addressAndFamily(onboarding, query);
+    return onboarding.redirects(format, address, family);
+}
+
+function onboardingNotes({onboarding}: WebContext, query: URLSearchParams): OnboardingNote[] {
+    const {address, family} = addressAndFamily(onboarding, query);
+    return onboarding.notes(address, family);
+}
+
+/** `?address=<IPv4>&family=<id>` (family optional: every family) of the onboarding endpoints. */
+function addressAndFamily(onboarding: Onboarding, query: URLSearchParams): {address: string; family: string | undefined} {
     const address = query.get('address') ?? '';
     const family = query.get('family') || undefined;
-    if (!onboarding.formats.includes(format)) throw new HttpError(400, `format must be one of ${onboarding.formats.join(', ')}`);
     if (!isIPv4(address)) throw new HttpError(400, `address must be an IPv4 address, not ${quote(address)}`);
     if (family !== undefined && !onboarding.families.includes(family)) throw new HttpError(400, `unknown family ${quote(family)}`);
-    return onboarding.redirects(format, address, family);
+    return {address, family};
 }
 
 function renameDevice(context: WebContext, device: Device, body: unknown, response: http.ServerResponse): void {

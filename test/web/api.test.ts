@@ -226,6 +226,20 @@ describe('onboarding with a family on the device edge', () => {
         expect(new X509Certificate(pem).ca).toBe(true);
         expect((await fetch(`${base}/api/ca.crt`, {method: 'POST'})).status).toBe(405);
     });
+
+    it('gives the values for Home Assistant\'s own Ecovacs integration in self-hosted mode, with the address filled in', async () => {
+        const {settings} = bridge;
+        const answer = await fetch(`${base}/api/notes?address=192.168.1.2&family=ecovacs`);
+        expect(answer.status).toBe(200);
+        expect(await answer.json()).toEqual([
+            {family: 'ecovacs', label: 'onboarding.note.ecovacs.restUrl', value: `http://192.168.1.2:${settings.ecovacs.restPort}`},
+            {family: 'ecovacs', label: 'onboarding.note.ecovacs.mqttUrl', value: `mqtts://192.168.1.2:${settings.edge.mqttTlsPort}`},
+            {family: 'ecovacs', label: 'onboarding.note.ecovacs.verifyMqttCertificate', value: false},
+        ]);
+        expect(await (await fetch(`${base}/api/onboarding`)).json()).toMatchObject({families: expect.arrayContaining(['ecovacs'])});
+        expect((await fetch(`${base}/api/notes?address=192.168.1`)).status).toBe(400);
+        expect((await fetch(`${base}/api/notes?address=192.168.1.2&family=nobody`)).status).toBe(400);
+    });
 });
 
 describe('ingress only', () => {

@@ -12,6 +12,7 @@ export function OnboardingPage() {
     const [family, setFamily] = useState('');
     const [format, setFormat] = useState('dnsmasq');
     const [lines, setLines] = useState('');
+    const [notes, setNotes] = useState([]);
     const [problem, setProblem] = useState(null);
 
     useEffect(() => {
@@ -33,6 +34,13 @@ export function OnboardingPage() {
             })
             .catch((error) => setProblem(error.message));
     }, [options, address, family, format]);
+
+    useEffect(() => {
+        if (!options || !IPV4.test(address)) return;
+        api('GET', `notes?${new URLSearchParams({address, family})}`)
+            .then(setNotes)
+            .catch((error) => setProblem(error.message));
+    }, [options, address, family]);
 
     if (!options) return html`<h1>${t('onboarding.title')}</h1>${problem ? html`<p class="refusal" role="alert">${problem}</p>` : null}`;
     return html`
@@ -57,6 +65,19 @@ export function OnboardingPage() {
         ${IPV4.test(address) ? null : html`<p class="refusal" role="alert">${t('onboarding.badAddress')}</p>`}
         ${problem ? html`<p class="refusal" role="alert">${problem}</p>` : null}
         <pre class="redirects" aria-label=${t('onboarding.lines')} tabindex="0">${lines}</pre>
+        ${notes.length
+            ? html`
+                  <h2>${t('onboarding.notes')}</h2>
+                  <dl class="facts">
+                      ${notes.map(
+                          (note) => html`
+                              <dt>${t(note.label)}</dt>
+                              <dd><code>${typeof note.value === 'boolean' ? (note.value ? t('onboarding.on') : t('onboarding.off')) : note.value}</code></dd>
+                          `,
+                      )}
+                  </dl>
+              `
+            : null}
         ${options.caCertificate
             ? html`<p><a href="api/ca.crt" download>${t('onboarding.caCertificate')}</a>: ${t('onboarding.caCertificateWho')}</p>`
             : null}
