@@ -136,6 +136,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
                 log.info(`${family.id}: disabled in the settings`);
                 continue;
             }
+            for (const action of family.onboardingActions?.(section, {dataDir: settings.dataDir}) ?? []) router.registerOnboardingAction(family.id, action);
             created.push({family: family.id, service: family.create({settings: section, dataDir: settings.dataDir, registry, images, router, topics, edge: edge.forFamily(family.id)})});
         }
         const familyExtensions = created.flatMap(({service}) => service.extensions ?? []);

@@ -45,7 +45,13 @@ export async function handleApiRequest(
         if (resource === 'log' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, recentLog()));
         if (resource === 'onboarding' && parts.length === 1) {
             const {address, families, formats} = context.onboarding;
-            return allow(method, ['GET'], () => reply(response, 200, {address, families, formats, caCertificate: context.caCertificate() !== null}));
+            const actions = context.router.onboardingActions();
+            return allow(method, ['GET'], () => reply(response, 200, {address, families, formats, actions, caCertificate: context.caCertificate() !== null}));
+        }
+        if (resource === 'actions' && parts.length === 3) {
+            assertMethod(method, ['POST']);
+            const [, family, actionId] = parts as [string, string, string];
+            return await runOnboardingAction(context, family, actionId, await readJson(request), response);
         }
         if (resource === 'ca.crt' && parts.length === 1) return allow(method, ['GET'], () => sendCaCertificate(context, response));
         if (resource === 'backup' && parts.length === 1) {
@@ -106,6 +112,16 @@ async function setUpDevice(context: WebContext, device: Device, body: unknown, r
         return;
     }
     reply(response, 202, {accepted: true});
+}
+
+/** A family's onboarding action (`actions/<family>/<action>`): what was done, or the refusal's reason. */
+async function runOnboardingAction(context: WebContext, family: string, actionId: string, body: unknown, response: http.ServerResponse): Promise<void> {
+    try {
+        reply(response, 200, {done: await context.router.runOnboardingAction(family, actionId, body)});
+    } catch (error) {
+        // The router has logged the refusal or failure with its reason.
+        reply(response, error instanceof SetupRefused ? 422 : 502, {error: redact((error as Error).message)});
+    }
 }
 
 /** The archive as a download; it holds every key, so nothing may cache it. */
