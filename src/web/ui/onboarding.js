@@ -2,9 +2,36 @@ import {useEffect, useState} from 'preact/hooks';
 
 import {html} from './html.js';
 import {t} from './i18n.js';
+import {SetupFields, setupInput} from './setup-fields.js';
 import {api} from './store.js';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+// Something the user does once for a family (approve a RainMaker MAC), with what was done or why not.
+function OnboardingActionForm({action}) {
+    const [outcome, setOutcome] = useState(null);
+    const idPrefix = `action-${action.family}-${action.id}`;
+    const submit = (event) => {
+        event.preventDefault();
+        const form = event.target;
+        setOutcome(null);
+        api('POST', `actions/${encodeURIComponent(action.family)}/${encodeURIComponent(action.id)}`, setupInput(action.fields, form))
+            .then((answer) => {
+                form.reset();
+                setOutcome({done: answer.done});
+            })
+            .catch((error) => setOutcome({refusal: error.message}));
+    };
+    return html`<section aria-labelledby=${idPrefix}>
+        <h3 id=${idPrefix}>${t(`onboardingAction.${action.family}.${action.id}`)}</h3>
+        <form onSubmit=${submit}>
+            <${SetupFields} fields=${action.fields} idPrefix=${idPrefix} />
+            <button type="submit">${t(`onboardingAction.${action.family}.${action.id}.submit`)}</button>
+        </form>
+        ${outcome?.refusal ? html`<p class="refusal" role="alert">${t('onboarding.actionRefused', {reason: outcome.refusal})}</p>` : null}
+        ${outcome?.done ? html`<p role="status">${outcome.done}</p>` : null}
+    </section>`;
+}
 
 export function OnboardingPage() {
     const [options, setOptions] = useState(null);
@@ -78,6 +105,9 @@ export function OnboardingPage() {
                   </dl>
               `
             : null}
+        ${options.actions
+            .filter((action) => !family || action.family === family)
+            .map((action) => html`<${OnboardingActionForm} key=${`${action.family}/${action.id}`} action=${action} />`)}
         ${options.caCertificate
             ? html`<p><a href="api/ca.crt" download>${t('onboarding.caCertificate')}</a>: ${t('onboarding.caCertificateWho')}</p>`
             : null}
