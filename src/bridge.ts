@@ -93,10 +93,13 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
         bulkRatePerSecond: settings.ha.replayRatePerSecond,
         send: (message) => connection.publish(message),
     });
+    // Families register on the edge while they are created and started; it listens once they all have.
+    // Made before the web UI, which offers the edge's CA certificate once there is one.
+    const edge = new DeviceEdge(settings.edge, settings.dataDir);
     const extensions = createHaExtensions(createHaContext({settings: settings.ha, registry, bus, images, router, connection, queue, floodTotals: () => FloodGuard.totals(), deviceUiUrl: deviceUiUrlFor(settings.web)}));
     if (settings.web.enabled) {
         const health = () => ({version: VERSION, startedAt, homeAssistant: {connected: connection.connected, broker: redactUrl(haUrl)}, queue: queue.stats(), flood: FloodGuard.totals()});
-        extensions.push(new WebUi({settings: settings.web, registry, bus, images, router, health, onboarding: dnsOnboarding(settings, families), backup: async () => {
+        extensions.push(new WebUi({settings: settings.web, registry, bus, images, router, health, onboarding: dnsOnboarding(settings, families), caCertificate: () => edge.caCertificatePem(), backup: async () => {
             await registry.flush();
             return createBackup(settings.dataDir);
         }}));
@@ -115,8 +118,6 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
             }),
     };
 
-    // Families register on the edge while they are created and started; it listens once they all have.
-    const edge = new DeviceEdge(settings.edge, settings.dataDir);
     const services: {family: string; service: FamilyService}[] = [];
     const stopServices = async (): Promise<void> => {
         for (const {family, service} of services.splice(0).reverse()) {
@@ -135,6 +136,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
                 log.info(`${family.id}: disabled in the settings`);
                 continue;
             }
+            for (const action of family.onboardingActions?.(section, {dataDir: settings.dataDir}) ?? []) router.registerOnboardingAction(family.id, action);
             created.push({family: family.id, service: family.create({settings: section, dataDir: settings.dataDir, registry, images, router, topics, edge: edge.forFamily(family.id)})});
         }
         const familyExtensions = created.flatMap(({service}) => service.extensions ?? []);

@@ -1,6 +1,7 @@
 /**
  * The DNS redirects that point devices at the bridge, per family and in the syntax of the DNS
- * server the user runs: `fogbridge dns` prints them, the web UI's onboarding page shows them.
+ * server the user runs: `fogbridge dns` prints them, the web UI's onboarding page shows them, with
+ * the values the families ask the user to enter elsewhere (their onboarding notes).
  */
 import {networkInterfaces} from 'node:os';
 
@@ -23,13 +24,17 @@ export function familyRedirects(settings: CoreSettings & Record<string, unknown>
         .flatMap((family) => (family.redirects ? [{family: family.id, redirects: family.redirects(settingsSection(settings, family.id))}] : []));
 }
 
-/** What the web UI's onboarding page offers: the same redirects as `fogbridge dns`. */
+/** What the web UI's onboarding page offers: the same redirects as `fogbridge dns`, and the families' onboarding notes. */
 export function dnsOnboarding(settings: CoreSettings & Record<string, unknown>, families: readonly FamilyModule[]): Onboarding {
     return {
         address: guessLanAddress(),
-        families: families.filter((family) => family.redirects).map((family) => family.id),
+        families: families.filter((family) => family.redirects || family.onboardingNotes).map((family) => family.id),
         formats: DNS_FORMATS,
         redirects: (format, address, family) => renderRedirects(format as DnsFormat, address, familyRedirects(settings, families, family)),
+        notes: (address, only) =>
+            families
+                .filter((family) => (only ? family.id === only : family.enabled(settingsSection(settings, family.id))))
+                .flatMap((family) => (family.onboardingNotes?.(settingsSection(settings, family.id), {edge: settings.edge, address}) ?? []).map((note) => ({family: family.id, ...note}))),
     };
 }
 

@@ -2,7 +2,7 @@ import {CommandError, type FeatureCommand, validateCommand} from './commands.js'
 import type {Device, Family, Feature} from './device.js';
 import {createLogger} from '../util/logger.js';
 import type {DeviceRegistry} from './registry.js';
-import {type DeviceSetup, type SetupField, SetupRefused, checkSetupInput} from './setup.js';
+import {type DeviceSetup, type OnboardingAction, type SetupField, SetupRefused, checkSetupInput} from './setup.js';
 
 const log = createLogger('core:router');
 
@@ -28,6 +28,7 @@ export type CommandDecoder = (feature: Feature) => FeatureCommand;
 export class CommandRouter {
     private readonly handlers = new Map<Family, CommandHandler>();
     private readonly setups = new Map<Family, DeviceSetup>();
+    private readonly actions: {family: Family; action: OnboardingAction}[] = [];
 
     constructor(private readonly registry: DeviceRegistry) {}
 
@@ -59,6 +60,34 @@ export class CommandRouter {
             log.warn(`${deviceId}: setup input ${error instanceof SetupRefused ? 'refused' : 'failed'}: ${(error as Error).message}`);
             throw error;
         }
+    }
+
+    registerOnboardingAction(family: Family, action: OnboardingAction): void {
+        if (this.findOnboardingAction(family, action.id)) throw new Error(`an onboarding action ${family}/${action.id} is already registered`);
+        this.actions.push({family, action});
+    }
+
+    /** The families' onboarding actions and the fields each takes. */
+    onboardingActions(): {family: Family; id: string; fields: SetupField[]}[] {
+        return this.actions.map(({family, action}) => ({family, id: action.id, fields: action.fields}));
+    }
+
+    /** Resolves with what was done; rejects with SetupRefused the caller can show. */
+    async runOnboardingAction(family: string, actionId: string, input: unknown): Promise<string> {
+        try {
+            const action = this.findOnboardingAction(family, actionId);
+            if (!action) throw new SetupRefused(`${family} has no onboarding action "${actionId}"`);
+            const done = await action.run(checkSetupInput(action.fields, input));
+            log.info(`${family}/${actionId}: ${done}`);
+            return done;
+        } catch (error) {
+            log.warn(`${family}/${actionId}: onboarding action ${error instanceof SetupRefused ? 'refused' : 'failed'}: ${(error as Error).message}`);
+            throw error;
+        }
+    }
+
+    private findOnboardingAction(family: string, actionId: string): OnboardingAction | undefined {
+        return this.actions.find((entry) => entry.family === family && entry.action.id === actionId)?.action;
     }
 
     /** Rejects with a CommandError the caller can show; never throws synchronously. */

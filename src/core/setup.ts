@@ -16,6 +16,18 @@ export interface SetupField {
     maxLength: number;
 }
 
+/**
+ * Something the user does once for a family rather than for one device, from the onboarding page
+ * (approve a RainMaker node's MAC for self-claiming). Its input is setup input: the same fields,
+ * checks and refusals. The UI labels it with the translation `onboardingAction.<family>.<id>`.
+ */
+export interface OnboardingAction {
+    id: string;
+    fields: SetupField[];
+    /** Applies input the router has checked; resolves with what was done (no secret), rejects with SetupRefused. */
+    run(input: Readonly<Record<string, string>>): Promise<string>;
+}
+
 /** Refused input: the reason is shown to the user as it is, so it never contains the value. */
 export class SetupRefused extends Error {}
 

@@ -147,6 +147,11 @@ export class DeviceEdge {
         return this.prepared;
     }
 
+    /** The CA's public certificate (never its key) once the edge has prepared one; null before, or when no family needs TLS. */
+    caCertificatePem(): string | null {
+        return this.prepared?.ca.certPem ?? null;
+    }
+
     /** The certificate's names: the families' first, then the configured extras. */
     serverNames(): ServerNames {
         return {

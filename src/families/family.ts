@@ -10,6 +10,7 @@ import type {Extension} from '../core/extension.js';
 import type {DeviceImages} from '../core/images.js';
 import type {DeviceRegistry} from '../core/registry.js';
 import type {CommandRouter} from '../core/router.js';
+import type {OnboardingAction} from '../core/setup.js';
 import type {EdgeSettings} from '../config/schema.js';
 import type {FamilyEdge} from '../edge/index.js';
 
@@ -91,6 +92,17 @@ export interface CloudRedirects {
     }[];
 }
 
+/**
+ * A value the user enters in another program to use the family's devices through the bridge (the
+ * settings of Home Assistant's own integration), shown on the family's onboarding tab.
+ */
+export interface OnboardingNote {
+    /** A UI string's key in `translations/` (`onboarding.note.<family>.<what>`): the web UI shows it translated. */
+    label: string;
+    /** Shown as is; a boolean as the UI's on / off. */
+    value: string | boolean;
+}
+
 export interface FamilyModule<Id extends string = string, Schema extends z.ZodType = z.ZodType> {
     /** The family id: the settings section's key, the device id prefix, the CLI verb. */
     readonly id: Id;
@@ -111,6 +123,10 @@ export interface FamilyModule<Id extends string = string, Schema extends z.ZodTy
     withDemoDevices?(section: z.output<Schema>): z.output<Schema>;
     /** The redirects its devices need (`fogbridge dns`, the onboarding page). */
     redirects?(section: z.output<Schema>): CloudRedirects;
+    /** What the user enters elsewhere, with `address` (the bridge's, as the devices reach it) filled in. */
+    onboardingNotes?(section: z.output<Schema>, bridge: {edge: EdgeSettings; address: string}): OnboardingNote[];
+    /** What the user may do once for the family from the onboarding page; the bridge registers them with the router. */
+    onboardingActions?(section: z.output<Schema>, bridge: {dataDir: string}): OnboardingAction[];
     /** `--demo`: starts the simulated devices once the bridge listens. */
     startDemo?(section: z.output<Schema>, bridge: {dataDir: string; edge: EdgeSettings}): Promise<RunningDemo>;
 }

@@ -13,7 +13,7 @@ import type {LogLine} from '../util/logger.js';
 import {createLogger, redact} from '../util/logger.js';
 import {isPlainObject} from '../util/plain-object.js';
 import {decodeWebCommand} from './commands.js';
-import type {WebContext} from './context.js';
+import type {Onboarding, OnboardingNote, WebContext} from './context.js';
 
 const log = createLogger('web:api');
 
@@ -45,13 +45,21 @@ export async function handleApiRequest(
         if (resource === 'log' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, recentLog()));
         if (resource === 'onboarding' && parts.length === 1) {
             const {address, families, formats} = context.onboarding;
-            return allow(method, ['GET'], () => reply(response, 200, {address, families, formats}));
+            const actions = context.router.onboardingActions();
+            return allow(method, ['GET'], () => reply(response, 200, {address, families, formats, actions, caCertificate: context.caCertificate() !== null}));
         }
+        if (resource === 'actions' && parts.length === 3) {
+            assertMethod(method, ['POST']);
+            const [, family, actionId] = parts as [string, string, string];
+            return await runOnboardingAction(context, family, actionId, await readJson(request), response);
+        }
+        if (resource === 'ca.crt' && parts.length === 1) return allow(method, ['GET'], () => sendCaCertificate(context, response));
         if (resource === 'backup' && parts.length === 1) {
             assertMethod(method, ['GET']);
             return await sendBackup(context, response);
         }
         if (resource === 'dns' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, {text: dnsRedirects(context, url.searchParams)}));
+        if (resource === 'notes' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, onboardingNotes(context, url.searchParams)));
         if (resource !== 'devices' || extra !== undefined) throw new HttpError(404, `no such endpoint: ${url.pathname}`);
         if (deviceId === undefined) return allow(method, ['GET'], () => reply(response, 200, context.registry.list().map(toPublic)));
         const device = context.registry.get(deviceId);
@@ -106,6 +114,16 @@ async function setUpDevice(context: WebContext, device: Device, body: unknown, r
     reply(response, 202, {accepted: true});
 }
 
+/** A family's onboarding action (`actions/<family>/<action>`): what was done, or the refusal's reason. */
+async function runOnboardingAction(context: WebContext, family: string, actionId: string, body: unknown, response: http.ServerResponse): Promise<void> {
+    try {
+        reply(response, 200, {done: await context.router.runOnboardingAction(family, actionId, body)});
+    } catch (error) {
+        // The router has logged the refusal or failure with its reason.
+        reply(response, error instanceof SetupRefused ? 422 : 502, {error: redact((error as Error).message)});
+    }
+}
+
 /** The archive as a download; it holds every key, so nothing may cache it. */
 async function sendBackup(context: WebContext, response: http.ServerResponse): Promise<void> {
     const archive = await context.backup();
@@ -113,6 +131,14 @@ async function sendBackup(context: WebContext, response: http.ServerResponse): P
     response.writeHead(200, {'Content-Type': 'application/gzip', 'Content-Disposition': `attachment; filename="fogbridge-backup-${day}.tar.gz"`, 'Cache-Control': 'no-store'});
     log.info('backup downloaded from the web UI');
     await pipeline(archive, response);
+}
+
+/** The devices' CA certificate, public part only: what firmware bundles and verifying clients trust. */
+function sendCaCertificate(context: WebContext, response: http.ServerResponse): void {
+    const pem = context.caCertificate();
+    if (pem === null) throw new HttpError(404, 'there is no CA yet: it is created when the first family that needs TLS starts');
+    response.writeHead(200, {'Content-Type': 'application/x-pem-file', 'Content-Disposition': 'attachment; filename="fogbridge-ca.crt"', 'Cache-Control': 'no-store'});
+    response.end(pem);
 }
 
 /** The latest picture of an image feature; the page asks with `?v=<updatedAt>`, so it never caches one. */
@@ -125,12 +151,23 @@ function sendImage({images}: WebContext, device: Device, featureId: string, resp
 
 function dnsRedirects({onboarding}: WebContext, query: URLSearchParams): string {
     const format = query.get('format') ?? '';
+    if (!onboarding.formats.includes(format)) throw new HttpError(400, `format must be one of ${onboarding.formats.join(', ')}`);
+    const {address, family} = addressAndFamily(onboarding, query);
+    return onboarding.redirects(format, address, family);
+}
+
+function onboardingNotes({onboarding}: WebContext, query: URLSearchParams): OnboardingNote[] {
+    const {address, family} = addressAndFamily(onboarding, query);
+    return onboarding.notes(address, family);
+}
+
+/** `?address=<IPv4>&family=<id>` (family optional: every family) of the onboarding endpoints. */
+function addressAndFamily(onboarding: Onboarding, query: URLSearchParams): {address: string; family: string | undefined} {
     const address = query.get('address') ?? '';
     const family = query.get('family') || undefined;
-    if (!onboarding.formats.includes(format)) throw new HttpError(400, `format must be one of ${onboarding.formats.join(', ')}`);
     if (!isIPv4(address)) throw new HttpError(400, `address must be an IPv4 address, not ${quote(address)}`);
     if (family !== undefined && !onboarding.families.includes(family)) throw new HttpError(400, `unknown family ${quote(family)}`);
-    return onboarding.redirects(format, address, family);
+    return {address, family};
 }
 
 function renameDevice(context: WebContext, device: Device, body: unknown, response: http.ServerResponse): void {

@@ -28,6 +28,15 @@ export interface Onboarding {
     formats: readonly string[];
     /** The lines for one DNS server (`format`), for every family or one. */
     redirects(format: string, address: string, family?: string): string;
+    /** What the families ask the user to enter elsewhere (Home Assistant's own integration), for every family or one. */
+    notes(address: string, family?: string): OnboardingNote[];
+}
+
+/** One value to enter elsewhere: `label` is a UI string's key, `value` shown as is (a boolean as on / off). */
+export interface OnboardingNote {
+    family: string;
+    label: string;
+    value: string | boolean;
 }
 
 export interface WebContext {
@@ -38,6 +47,8 @@ export interface WebContext {
     router: CommandRouter;
     health(): BridgeHealth;
     onboarding: Onboarding;
+    /** The devices' CA certificate (PEM, public part only), or null while the edge has none. */
+    caCertificate(): string | null;
     /** The data directory as one archive (core/backup.ts), with the registry's pending changes written first. */
     backup(): Promise<Readable>;
 }

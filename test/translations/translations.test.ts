@@ -4,7 +4,10 @@ import path from 'node:path';
 import {describe, expect, it} from 'vitest';
 
 import {FEATURE_KINDS, VACUUM_ACTIONS} from '../../src/core/device.js';
+import {assembleSettingsSchema} from '../../src/config/schema.js';
 import {DNS_FORMATS} from '../../src/dns.js';
+import type {FamilyModule} from '../../src/families/family.js';
+import {ALL_FAMILIES} from '../../src/families/index.js';
 import {CLOUD_KEY_SETUP_FIELD} from '../../src/families/miio/adapter.js';
 import {LOG_LEVELS} from '../../src/util/logger.js';
 import {loadFrontend} from '../../src/web/static.js';
@@ -54,6 +57,15 @@ describe('translations', () => {
         for (const level of LOG_LEVELS) used.add(`level.${level}`);
         for (const format of DNS_FORMATS) used.add(`format.${format}`);
         used.add(`setup.${CLOUD_KEY_SETUP_FIELD.id}`).add(`setup.${CLOUD_KEY_SETUP_FIELD.id}.hint`);
+        // The labels of the families' onboarding notes (with every port on) and actions.
+        const edge = assembleSettingsSchema(ALL_FAMILIES).parse({}).edge;
+        for (const family of ALL_FAMILIES as readonly FamilyModule[]) {
+            for (const note of family.onboardingNotes?.(family.settings.parse({}), {edge, address: '192.0.2.1'}) ?? []) used.add(note.label);
+            for (const action of family.onboardingActions?.(family.settings.parse({}), {dataDir: 'unused'}) ?? []) {
+                used.add(`onboardingAction.${family.id}.${action.id}`).add(`onboardingAction.${family.id}.${action.id}.submit`);
+                for (const field of action.fields) used.add(`setup.${field.id}`).add(`setup.${field.id}.hint`);
+            }
+        }
         expect(used.size).toBeGreaterThan(50);
         expect([...used].filter((key) => !(key in english))).toEqual([]);
     });

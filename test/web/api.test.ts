@@ -1,3 +1,5 @@
+import {X509Certificate} from 'node:crypto';
+import {readFileSync} from 'node:fs';
 import path from 'node:path';
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
@@ -7,6 +9,12 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import WebSocket from 'ws';
 
 import type {PublicDevice} from '../../src/core/device.js';
+import {caFiles} from '../../src/edge/tls/ca.js';
+import {SetupRefused} from '../../src/core/setup.js';
+import {ecovacsFamily} from '../../src/families/ecovacs/index.js';
+import {readClaimIndex} from '../../src/families/rainmaker/claim.js';
+import {rainmakerFamily} from '../../src/families/rainmaker/index.js';
+import {approveMacAction} from '../../src/families/rainmaker/onboarding.js';
 import {isAllowedPeer} from '../../src/web/index.js';
 import {type TestBridge, startTestBridge} from '../support/bridge.js';
 import {type FakeFamily, createFakeFamily} from '../support/fake-family.js';
@@ -185,6 +193,81 @@ describe('web UI server', () => {
         expect(files.get('registry.json')).toContain(SECRET);
         expect([...files.keys()].filter((file) => file.endsWith('.lock'))).toEqual([]);
         expect((await call('POST', '/api/backup')).status).toBe(405);
+    });
+
+    it('offers no CA certificate while no family needs TLS', async () => {
+        expect((await call('GET', '/api/onboarding')).json).toMatchObject({caCertificate: false});
+        const answer = await call('GET', '/api/ca.crt');
+        expect(answer.status).toBe(404);
+        expect(answer.json.error).toMatch(/no CA yet/);
+    });
+});
+
+describe('onboarding with a family on the device edge', () => {
+    let bridge: TestBridge;
+    let base: string;
+
+    beforeAll(async () => {
+        const port = await freePort();
+        bridge = await startTestBridge({families: [ecovacsFamily, rainmakerFamily], settings: {web: {enabled: true, port}}});
+        base = `http://127.0.0.1:${port}`;
+    });
+
+    afterAll(async () => {
+        await bridge?.dispose();
+    });
+
+    it('downloads the CA certificate, its public part only', async () => {
+        expect(await (await fetch(`${base}/api/onboarding`)).json()).toMatchObject({caCertificate: true});
+        const response = await fetch(`${base}/api/ca.crt`);
+        expect(response.status).toBe(200);
+        expect(response.headers.get('content-type')).toBe('application/x-pem-file');
+        expect(response.headers.get('content-disposition')).toBe('attachment; filename="fogbridge-ca.crt"');
+        const pem = await response.text();
+        expect(pem).toBe(readFileSync(caFiles(bridge.dataDir).certFile, 'utf8'));
+        expect(pem).toMatch(/^-----BEGIN CERTIFICATE-----/);
+        expect(pem).not.toMatch(/PRIVATE KEY/);
+        expect(new X509Certificate(pem).ca).toBe(true);
+        expect((await fetch(`${base}/api/ca.crt`, {method: 'POST'})).status).toBe(405);
+    });
+
+    it('gives the values for Home Assistant\'s own Ecovacs integration in self-hosted mode, with the address filled in', async () => {
+        const {settings} = bridge;
+        const answer = await fetch(`${base}/api/notes?address=192.168.1.2&family=ecovacs`);
+        expect(answer.status).toBe(200);
+        expect(await answer.json()).toEqual([
+            {family: 'ecovacs', label: 'onboarding.note.ecovacs.restUrl', value: `http://192.168.1.2:${settings.ecovacs.restPort}`},
+            {family: 'ecovacs', label: 'onboarding.note.ecovacs.mqttUrl', value: `mqtts://192.168.1.2:${settings.edge.mqttTlsPort}`},
+            {family: 'ecovacs', label: 'onboarding.note.ecovacs.verifyMqttCertificate', value: false},
+        ]);
+        expect(await (await fetch(`${base}/api/onboarding`)).json()).toMatchObject({families: expect.arrayContaining(['ecovacs'])});
+        expect((await fetch(`${base}/api/notes?address=192.168.1`)).status).toBe(400);
+        expect((await fetch(`${base}/api/notes?address=192.168.1.2&family=nobody`)).status).toBe(400);
+    });
+
+    it('approves a RainMaker MAC for self-claiming, as `fogbridge rainmaker approve` does, and says why it refuses one', async () => {
+        const post = async (path: string, body: unknown): Promise<{status: number; json: Record<string, unknown>}> => {
+            const response = await fetch(`${base}/api/${path}`, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
+            return {status: response.status, json: (await response.json()) as Record<string, unknown>};
+        };
+        expect(await (await fetch(`${base}/api/onboarding`)).json()).toMatchObject({actions: [{family: 'rainmaker', id: 'approveMac', fields: [{id: 'mac', secret: false}]}]});
+
+        const refused = await post('actions/rainmaker/approveMac', {mac: '7C:DF:A1'});
+        expect(refused).toMatchObject({status: 422, json: {error: expect.stringMatching(/not a MAC address/)}});
+        expect(await post('actions/rainmaker/approveMac', {})).toMatchObject({status: 422, json: {error: 'mac is missing'}});
+        expect(await post('actions/rainmaker/forgetEverything', {mac: '7C:DF:A1:B2:C3:D4'})).toMatchObject({status: 422, json: {error: expect.stringMatching(/no onboarding action "forgetEverything"/)}});
+        expect((await readClaimIndex(bridge.dataDir)).approved).toEqual({});
+
+        const approved = await post('actions/rainmaker/approveMac', {mac: '7c:df:a1:b2:c3:d4'});
+        expect(approved).toEqual({status: 200, json: {done: 'MAC 7CDFA1B2C3D4 may now claim itself; its node id will be 7CDFA1B2C3D4'}});
+        expect(Object.keys((await readClaimIndex(bridge.dataDir)).approved)).toEqual(['7CDFA1B2C3D4']);
+        expect((await fetch(`${base}/api/actions/rainmaker/approveMac`)).status).toBe(405);
+    });
+
+    it('refuses to approve a MAC while the self-claim service is off', async () => {
+        const section = {...bridge.settings.rainmaker, claimPort: null};
+        await expect(approveMacAction(section, {dataDir: bridge.dataDir}).run({mac: '7CDFA1B2C3D5'})).rejects.toThrow(SetupRefused);
+        expect((await readClaimIndex(bridge.dataDir)).approved).not.toHaveProperty('7CDFA1B2C3D5');
     });
 });
 

@@ -9,6 +9,8 @@ import {deviceIdFor} from '../../src/families/icomen/adapter.js';
 import {icomenFamily} from '../../src/families/icomen/index.js';
 import {miioDeviceId} from '../../src/families/miio/adapter.js';
 import {miioFamily} from '../../src/families/miio/index.js';
+import {readClaimIndex} from '../../src/families/rainmaker/claim.js';
+import {rainmakerFamily} from '../../src/families/rainmaker/index.js';
 import {type SimulatedIcomenPlug, startIcomenPlugs} from '../../src/simulate/icomen.js';
 import {type MiioSimulator, simulatedCloudKey, startMiioSimulator} from '../../src/simulate/miio.js';
 import {type TestBridge, startTestBridge} from '../support/bridge.js';
@@ -36,7 +38,8 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'web UI in a browser' : `web UI in
         fake = createFakeFamily();
         const webPort = await freePort();
         bridge = await startTestBridge({
-            families: [icomenFamily, miioFamily, fake],
+            // RainMaker's broker policy gives the edge a CA, which the onboarding page offers.
+            families: [icomenFamily, miioFamily, rainmakerFamily, fake],
             // warn: the refused command below is logged, and the log page must show it.
             settings: {
                 logLevel: 'warn',
@@ -154,7 +157,23 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'web UI in a browser' : `web UI in
         await expect.poll(() => lines.textContent()).toContain('address=/yunext.com/192.168.1.2');
         await page.getByLabel('Family').selectOption('icomen');
         await expect.poll(() => lines.textContent()).not.toContain('mi.com');
+        const caLink = page.getByRole('link', {name: 'Download the CA certificate'});
+        const download = await page.request.get(new URL((await caLink.getAttribute('href'))!, page.url()).href);
+        expect(await download.text()).toMatch(/^-----BEGIN CERTIFICATE-----[^]*-----END CERTIFICATE-----\s*$/);
         await checkPage('onboarding');
+    });
+
+    it('approves a RainMaker MAC for self-claiming from the onboarding page, and says why not when it cannot', async () => {
+        await page.getByLabel('Family').selectOption('rainmaker');
+        const mac = page.getByLabel('MAC address');
+        await mac.fill('7C:DF:A1');
+        await page.getByRole('button', {name: 'Approve'}).click();
+        await page.getByRole('alert').filter({hasText: /Not done: .*not a MAC address/}).waitFor();
+        await mac.fill('7c:df:a1:b2:c3:d4');
+        await page.getByRole('button', {name: 'Approve'}).click();
+        await page.getByRole('status').filter({hasText: 'MAC 7CDFA1B2C3D4 may now claim itself'}).waitFor();
+        expect(Object.keys((await readClaimIndex(bridge.dataDir)).approved)).toEqual(['7CDFA1B2C3D4']);
+        await checkPage('onboarding-rainmaker');
     });
 
     it('shows the log live, filtered by level and search', async () => {

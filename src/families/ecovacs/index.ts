@@ -3,6 +3,7 @@ import {createLogger} from '../../util/logger.js';
 import type {FamilyModule} from '../family.js';
 import {ecovacsDeviceId} from './adapter.js';
 import {simulateEcovacsCommand} from './cli.js';
+import {homeAssistantSelfHostedNotes} from './onboarding.js';
 import {EcovacsOnEdge} from './on-edge.js';
 import {ecovacsRedirects} from './server-names.js';
 import {ecovacsSettingsSchema} from './settings.js';
@@ -17,6 +18,7 @@ export const ecovacsFamily = {
     create: (context) => new EcovacsOnEdge(context),
     simulateCommand: () => simulateEcovacsCommand,
     redirects: () => ecovacsRedirects(),
+    onboardingNotes: homeAssistantSelfHostedNotes,
     async startDemo(_section, bridge) {
         const {mqttTlsPort, host} = bridge.edge;
         if (mqttTlsPort === null) return {deviceIds: [], stop: async () => {}};

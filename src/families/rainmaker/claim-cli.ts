@@ -4,7 +4,7 @@ import type {Argv, CommandModule} from 'yargs';
 
 import {loadOrCreateCa} from '../../edge/tls/ca.js';
 import type {FamilyCli} from '../family.js';
-import {FCTRY_FILES, FCTRY_PARTITION_SIZE, approveSelfClaim, assertMqttHost, claimNode, normaliseMac, readClaimIndex} from './claim.js';
+import {FCTRY_FILES, FCTRY_PARTITION_SIZE, approveSelfClaim, assertMqttHost, describeApproval, claimNode, normaliseMac, readClaimIndex} from './claim.js';
 import type {RainmakerSettings} from './settings.js';
 
 /**
@@ -93,7 +93,7 @@ export function rainmakerApproveCommand(cli: FamilyCli<RainmakerSettings>): Comm
                 .check((argv) => validateMac(argv.mac)) as unknown as Argv<ApproveArgs>,
         handler: async (argv) => {
             const mac = await approveSelfClaim(dataDirOf(cli, argv), argv.mac);
-            process.stdout.write(`MAC ${mac} may now claim itself; its node id will be ${mac}\n`);
+            process.stdout.write(`${describeApproval(mac)}\n`);
         },
     };
 }

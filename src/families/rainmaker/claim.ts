@@ -186,6 +186,11 @@ export async function approveSelfClaim(dataDir: string, mac: string): Promise<st
     return normalised;
 }
 
+/** What an approval means for the node, as the CLI and the onboarding page say it. */
+export function describeApproval(mac: string): string {
+    return `MAC ${mac} may now claim itself; its node id will be ${mac}`;
+}
+
 export function makeClaimRecord(nodeId: string, method: ClaimMethod, mqttHost: string, certPem: string): ClaimRecord {
     const cert = new X509Certificate(certPem);
     return {nodeId, method, claimedAt: new Date().toISOString(), mqttHost, certSerial: cert.serialNumber, certFingerprint256: cert.fingerprint256};

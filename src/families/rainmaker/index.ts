@@ -2,6 +2,7 @@ import type {FamilyModule} from '../family.js';
 import {certsCommand} from './claim-cli.js';
 import {rainmakerCommand, simulateRainmakerCommand} from './cli.js';
 import {startRainmakerDemo} from './demo.js';
+import {approveMacAction} from './onboarding.js';
 import {RainmakerService} from './service.js';
 import {rainmakerSettingsSchema} from './settings.js';
 
@@ -25,5 +26,6 @@ export const rainmakerFamily = {
     simulateCommand: (cli) => simulateRainmakerCommand(cli),
     // Claimed nodes connect to the name we gave them (rainmaker.md §14): it must resolve to the bridge.
     redirects: (section) => ({names: [{hosts: [section.mqttHost]}], fixedAddresses: []}),
+    onboardingActions: (section, bridge) => [approveMacAction(section, bridge)],
     startDemo: (section, bridge) => startRainmakerDemo(section, bridge),
 } satisfies FamilyModule<'rainmaker', typeof rainmakerSettingsSchema>;

@@ -4,6 +4,7 @@ import {Control} from './controls.js';
 import {ago, featureName} from './format.js';
 import {html} from './html.js';
 import {t} from './i18n.js';
+import {SetupFields, setupInput} from './setup-fields.js';
 import {api, useNow, useStore} from './store.js';
 
 function Feature({device, feature, events, imageVersion}) {
@@ -37,9 +38,8 @@ function Setup({device}) {
     const submit = (event) => {
         event.preventDefault();
         const form = event.target;
-        const input = Object.fromEntries(fields.map((field) => [field.id, new FormData(form).get(field.id)]));
         setOutcome(null);
-        api('POST', path, input)
+        api('POST', path, setupInput(fields, form))
             .then(() => {
                 form.reset();
                 setOutcome({taken: true});
@@ -49,14 +49,7 @@ function Setup({device}) {
     return html`<section aria-labelledby="setup" class="setup">
         <h2 id="setup">${t('setup.title')}</h2>
         <form onSubmit=${submit}>
-            ${fields.map(
-                (field) => html`<p class="inline">
-                    <label for=${`setup-${field.id}`}>${t(`setup.${field.id}`)}</label>
-                    <input id=${`setup-${field.id}`} name=${field.id} type=${field.secret ? 'password' : 'text'} autocomplete="off" spellcheck=${false}
-                        maxlength=${field.maxLength} required aria-describedby=${`setup-${field.id}-hint`} />
-                </p>
-                <p id=${`setup-${field.id}-hint`} class="hint">${t(`setup.${field.id}.hint`)}</p>`,
-            )}
+            <${SetupFields} fields=${fields} idPrefix="setup" />
             <button type="submit">${t('action.save')}</button>
         </form>
         ${outcome?.refusal ? html`<p class="refusal" role="alert">${t('setup.refused', {reason: outcome.refusal})}</p>` : null}
