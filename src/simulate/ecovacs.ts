@@ -59,8 +59,15 @@ export const SIMULATED_CHARGER = {x: 1000, y: 1500};
 /** Where the robot is while it cleans: in the living room. */
 export const SIMULATED_CLEANING_POSITION = {x: -1500, y: 0};
 
-/** The flat's pieces (column by column, as bots send them) and their CRCs, computed once. */
-const MAP_PIECES = buildMapPieces();
+/**
+ * The flat's pieces (column by column, as bots send them) and their CRCs, computed at the first map
+ * request: compressing them takes seconds, and the bridge imports this module for `--demo`.
+ */
+let mapPieces: {crc: string; value: string}[] | null = null;
+function simulatedMapPieces(): {crc: string; value: string}[] {
+    mapPieces ??= buildMapPieces();
+    return mapPieces;
+}
 
 export class SimulatedEcovacsBot {
     readonly endpoint: Endpoint;
@@ -163,10 +170,10 @@ export class SimulatedEcovacsBot {
                 return [{enable: 1, info: [{mid: MAP_ID, index: 0, status: 1, using: 1, built: 1, name: ''}]}, ok];
             case 'getMajorMap': {
                 const {pieceSide, piecesPerSide, pixelMm} = SIMULATED_MAP;
-                return [{mid: MAP_ID, pieceWidth: pieceSide, pieceHeight: pieceSide, cellWidth: piecesPerSide, cellHeight: piecesPerSide, pixel: pixelMm, value: MAP_PIECES.map((piece) => piece.crc).join(',')}, ok];
+                return [{mid: MAP_ID, pieceWidth: pieceSide, pieceHeight: pieceSide, cellWidth: piecesPerSide, cellHeight: piecesPerSide, pixel: pixelMm, value: simulatedMapPieces().map((piece) => piece.crc).join(',')}, ok];
             }
             case 'getMinorMap': {
-                const piece = typeof args.pieceIndex === 'number' ? MAP_PIECES[args.pieceIndex] : undefined;
+                const piece = typeof args.pieceIndex === 'number' ? simulatedMapPieces()[args.pieceIndex] : undefined;
                 if (!piece) return [undefined, {code: 1, msg: 'bad piece index'}];
                 return [{mid: MAP_ID, type: 'ol', pieceIndex: args.pieceIndex, pieceValue: this.corruptMapPieces ? 'bm90IExaTUEgYXQgYWxs' : piece.value}, ok];
             }
