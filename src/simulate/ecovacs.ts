@@ -60,8 +60,9 @@ export const SIMULATED_CHARGER = {x: 1000, y: 1500};
 export const SIMULATED_CLEANING_POSITION = {x: -1500, y: 0};
 
 /**
- * The flat's pieces (column by column, as bots send them) and their CRCs, computed at the first map
- * request: compressing them takes seconds, and the bridge imports this module for `--demo`.
+ * The flat's pieces (column by column, as bots send them) and their CRCs, computed when the first
+ * bots start: compressing them takes seconds, which must not fall on every bridge start (the bridge
+ * imports this module for `--demo`) nor on a bot's first map answer.
  */
 let mapPieces: {crc: string; value: string}[] | null = null;
 function simulatedMapPieces(): {crc: string; value: string}[] {
@@ -344,6 +345,7 @@ function lifespanParts(used: Record<string, number>): {type: string; left: numbe
 export type EcovacsBots = RunningDevices<SimulatedEcovacsBot>;
 
 export function startEcovacsBots(options: EcovacsBotsOptions): Promise<EcovacsBots> {
+    simulatedMapPieces();
     const first = options.firstIndex ?? 0;
     return startAll(Array.from({length: options.count ?? 1}, (_, index) => new SimulatedEcovacsBot(first + index, options)));
 }
