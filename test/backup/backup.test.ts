@@ -1,4 +1,3 @@
-import {spawn} from 'node:child_process';
 import {mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -9,18 +8,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {EventBus} from '../../src/core/bus.js';
 import {DeviceRegistry, registryFile} from '../../src/core/registry.js';
 import {loadOrCreateCa} from '../../src/edge/tls/ca.js';
-
-/** Runs the CLI to its end. */
-function cli(args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
-    return new Promise((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {stdio: ['ignore', 'pipe', 'pipe']});
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        child.on('close', (code) => resolve({code, stdout, stderr}));
-    });
-}
+import {runCli as cli} from '../support/cli.js';
 
 /** Every file under `dir` (relative path → bytes and mode), as a restore must reproduce it. */
 function snapshot(dir: string): Map<string, {bytes: string; mode: number}> {

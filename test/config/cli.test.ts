@@ -1,33 +1,11 @@
-import {spawn} from 'node:child_process';
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 
+import {runCli as cli} from '../support/cli.js';
 import {freePort} from '../support/net.js';
-
-interface Outcome {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-}
-
-/** Runs the CLI; a process still running after `timeoutMs` is killed (and the test then fails on its code). */
-function cli(args: string[], timeoutMs = 8000): Promise<Outcome> {
-    return new Promise((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {stdio: ['ignore', 'pipe', 'pipe']});
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-        child.on('close', (code) => {
-            clearTimeout(timer);
-            resolve({code, stdout, stderr});
-        });
-    });
-}
 
 /** A registry file as the bridge writes it, holding one icomen plug. */
 function plug(id: string, secrets: Record<string, string>): object {
