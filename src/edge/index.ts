@@ -59,7 +59,7 @@ export interface FamilyEdge {
     addHttpRoute(route: HttpRoute): void;
     /** Serve the HTTP router over TLS on the shared TLS port (for connections no other route takes). */
     serveHttpOnTlsPort(): void;
-    /** A plain HTTP port for the router; ask before the edge listens (from `create` or `start`). */
+    /** A plain HTTP port serving this family's routes only; ask before the edge listens (from `create` or `start`). */
     servePlainHttp(listener: PlainHttpListener): void;
     /** Names the server certificate must carry; add them in `create`, before the edge prepares. */
     addServerNames(names: Partial<ServerNames>): void;
@@ -78,7 +78,7 @@ export class DeviceEdge {
     private readonly broker: DeviceBroker;
     private readonly router = new HttpRouter(createLogger('edge:http'));
     private readonly tlsRoutes: TlsRoute[] = [];
-    private readonly plainHttp: PlainHttpListener[] = [];
+    private readonly plainHttp: {family: string; listener: PlainHttpListener}[] = [];
     private readonly familyNames: ServerNames = {hosts: [], ips: []};
     private httpOnTlsPort = false;
     private prepared: EdgeCertificates | null = null;
@@ -111,7 +111,7 @@ export class DeviceEdge {
                 tlsRoutes.push(route);
             },
             addHttpRoute: (route) => {
-                this.router.add(route);
+                this.router.add(route, family);
                 httpRoutes.push(route);
             },
             serveHttpOnTlsPort: () => {
@@ -119,7 +119,7 @@ export class DeviceEdge {
             },
             servePlainHttp: (listener) => {
                 if (this.listening) throw new Error(`${family}: plain HTTP ports must be asked for before the edge listens`);
-                this.plainHttp.push(listener);
+                this.plainHttp.push({family, listener});
             },
             addServerNames: (names) => {
                 const issued = this.serverNames();
@@ -181,8 +181,8 @@ export class DeviceEdge {
             if (this.broker.hasPolicies) await this.broker.start();
             await this.listenMqttTls();
             await this.listenTlsPort();
-            for (const listener of this.plainHttp) {
-                const bound = await listenPlainHttp(this.router, listener, log);
+            for (const {family, listener} of this.plainHttp) {
+                const bound = await listenPlainHttp(this.router.handlerFor(family), listener, log);
                 if (!bound) continue;
                 this.httpListeners.push(bound);
                 this.ports.http[listener.label] = bound.port;
@@ -248,7 +248,7 @@ export class DeviceEdge {
         const dispatcher = new TlsPortDispatcher({host, port: tlsPort, fallbackPort: tlsFallbackPort, tls: this.certificates().tls, maxConnections, log: createLogger('edge:tls'), label: 'tls'});
         for (const route of this.tlsRoutes) dispatcher.addRoute(route);
         if (this.httpOnTlsPort) {
-            const httpsServer = createHttpServer(this.router, log, 'https');
+            const httpsServer = createHttpServer(this.router.handleAny, log, 'https');
             this.httpsServer = httpsServer;
             dispatcher.addRoute({
                 name: HTTPS_ROUTE,

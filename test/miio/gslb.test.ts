@@ -21,9 +21,9 @@ class GslbServer {
     async start(): Promise<void> {
         const log = createLogger('test:gslb');
         const router = new HttpRouter(log);
-        router.add(gslbRoute(this.options));
+        router.add(gslbRoute(this.options), 'miio');
         const {host, port, fallbackPort} = this.options;
-        this.bound = await listenPlainHttp(router, {host, port, fallbackPort, label: '/gslb'}, log);
+        this.bound = await listenPlainHttp(router.handlerFor('miio'), {host, port, fallbackPort, label: '/gslb'}, log);
         this.port = this.bound!.port;
     }
 

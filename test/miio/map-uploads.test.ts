@@ -26,8 +26,8 @@ describe('map uploads: URLs per request, PUT only from the address that asked, w
 
     beforeAll(async () => {
         const router = new HttpRouter(createLogger('test:http'));
-        router.add(maps.route);
-        server = (await listenPlainHttp(router, {host: '127.0.0.1', port: 0, label: 'map uploads'}, createLogger('test:http')))!;
+        router.add(maps.route, 'miio');
+        server = (await listenPlainHttp(router.handlerFor('miio'), {host: '127.0.0.1', port: 0, label: 'map uploads'}, createLogger('test:http')))!;
         base = `http://127.0.0.1:${server.port}`;
     });
 

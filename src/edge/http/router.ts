@@ -1,7 +1,8 @@
 /**
- * One route table for every HTTP listener of the edge (the shared TLS port and the plain ports
- * families ask for): routing is on the method and path only, as vendor clouds answer whatever
- * host name a device used.
+ * One route table for every HTTP listener of the edge: routing is on the method and path only, as
+ * vendor clouds answer whatever host name a device used. The shared TLS port serves every family's
+ * routes; a plain port a family asked for serves only that family's, so one family's catch-all
+ * never answers on another's port.
  */
 
 import type http from 'node:http';
@@ -25,8 +26,16 @@ export function replyJson(response: http.ServerResponse, status: number, body: u
     response.end(text);
 }
 
+/** A route and the family that added it. */
+interface OwnedRoute extends HttpRoute {
+    owner: string;
+}
+
+/** Answers one request; what an HTTP server calls. */
+export type RequestListener = (request: http.IncomingMessage, response: http.ServerResponse) => void;
+
 export class HttpRouter {
-    private readonly routes: HttpRoute[] = [];
+    private readonly routes: OwnedRoute[] = [];
 
     constructor(private readonly log: Logger) {}
 
@@ -34,12 +43,12 @@ export class HttpRouter {
         return this.routes.length;
     }
 
-    add(route: HttpRoute): void {
+    add(route: HttpRoute, owner: string): void {
         const method = route.method.toUpperCase();
         if (this.routes.some((existing) => existing.method === method && existing.path === route.path && Boolean(existing.prefix) === Boolean(route.prefix))) {
             throw new Error(`an HTTP route for ${method} ${route.path} exists already`);
         }
-        this.routes.push({...route, method});
+        this.routes.push({...route, method, owner});
     }
 
     remove(route: HttpRoute): void {
@@ -47,8 +56,16 @@ export class HttpRouter {
         if (index >= 0) this.routes.splice(index, 1);
     }
 
+    /** Every family's routes: for the shared TLS port. */
+    readonly handleAny: RequestListener = (request, response) => this.handle(request, response, null);
+
+    /** Only `owner`'s routes: for a plain port that family asked for. */
+    handlerFor(owner: string): RequestListener {
+        return (request, response) => this.handle(request, response, owner);
+    }
+
     /** Answers every request: a route's, 404 or 405 as JSON, or 500 when a handler fails. Never throws. */
-    handle(request: http.IncomingMessage, response: http.ServerResponse): void {
+    private handle(request: http.IncomingMessage, response: http.ServerResponse, owner: string | null): void {
         const peer = `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? 0}`;
         const fail = (error: unknown): void => {
             this.log.limited('error', `http:handler:${request.socket.remoteAddress ?? ''}`, `HTTP ${clipPath(request.url)} from ${peer} failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -57,7 +74,7 @@ export class HttpRouter {
         };
         try {
             const path = pathOf(request.url);
-            const onPath = this.routes.filter((route) => (route.prefix ? path.startsWith(route.path) : path === route.path));
+            const onPath = this.routes.filter((route) => (owner === null || route.owner === owner) && (route.prefix ? path.startsWith(route.path) : path === route.path));
             if (onPath.length === 0) return replyJson(response, 404, {error: 'not found'});
             const method = (request.method ?? '').toUpperCase();
             const route = mostSpecific(onPath.filter((candidate) => candidate.method === '*' || candidate.method === method));

@@ -9,7 +9,7 @@ import type net from 'node:net';
 import {closeHttpServer} from '../../util/http-server.js';
 import {listen} from '../../util/listen.js';
 import type {Logger} from '../../util/logger.js';
-import type {HttpRouter} from './router.js';
+import type {RequestListener} from './router.js';
 
 const MAX_CONNECTIONS = 512;
 
@@ -30,12 +30,10 @@ export interface PlainHttpListener {
     onListenFailure?: (error: Error) => void;
 }
 
-export function createHttpServer(router: HttpRouter, log: Logger, label: string): http.Server {
+export function createHttpServer(handle: RequestListener, log: Logger, label: string): http.Server {
     // Node checks the two timeouts only every `connectionsCheckingInterval` (30 s by default), which
     // would let a request that never finishes its headers hold the socket for up to 40 s.
-    const server = http.createServer({maxHeaderSize: 8192, requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5000, connectionsCheckingInterval: 1000}, (request, response) =>
-        router.handle(request, response),
-    );
+    const server = http.createServer({maxHeaderSize: 8192, requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5000, connectionsCheckingInterval: 1000}, handle);
     server.maxConnections = MAX_CONNECTIONS;
     server.maxRequestsPerSocket = 100;
     server.on('connection', (socket: net.Socket) => socket.setNoDelay(true));
@@ -54,8 +52,8 @@ export interface BoundHttpServer {
 }
 
 /** Listens for `listener`; null when it failed and the family said it can live without it. */
-export async function listenPlainHttp(router: HttpRouter, listener: PlainHttpListener, log: Logger): Promise<BoundHttpServer | null> {
-    const server = createHttpServer(router, log, listener.label);
+export async function listenPlainHttp(handle: RequestListener, listener: PlainHttpListener, log: Logger): Promise<BoundHttpServer | null> {
+    const server = createHttpServer(handle, log, listener.label);
     let port: number;
     try {
         port = await listen(server, {
