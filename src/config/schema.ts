@@ -80,6 +80,12 @@ const edgeSchema = z.strictObject({
     /** Used instead of `mqttTlsPort` when binding it is refused (EACCES: a privileged port without root). */
     mqttTlsFallbackPort: nullablePort.default(18883),
     /**
+     * Plain, unencrypted device MQTT: off unless set (e.g. 1884 — 1883 is usually Home Assistant's
+     * broker). For Ecovacs bots and tools that speak plain MQTT only; anyone on the network can
+     * connect, and a family whose policy requires a client certificate (RainMaker) refuses them.
+     */
+    mqttPlainPort: nullablePort.default(null),
+    /**
      * The shared TLS port, split by ALPN, SNI and first byte between the families' routes (RainMaker
      * MQTT with ALPN `x-amzn-mqtt-ca`, HTTPS). null turns it off.
      */

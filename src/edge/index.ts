@@ -11,6 +11,7 @@
  */
 
 import type http from 'node:http';
+import type net from 'node:net';
 import type tls from 'node:tls';
 
 import type {EdgeSettings} from '../config/schema.js';
@@ -18,12 +19,13 @@ import {createLogger} from '../util/logger.js';
 import {closeHttpServer} from '../util/http-server.js';
 import {DeviceBroker} from './broker/device-broker.js';
 import type {BrokerPolicy, FamilyBroker} from './broker/policy.js';
+import {listenPlainMqtt} from './broker/listener.js';
 import {listenMqttTls} from './broker/tls-listener.js';
 import {HttpRouter, type HttpRoute} from './http/router.js';
 import {type BoundHttpServer, type PlainHttpListener, createHttpServer, listenPlainHttp} from './http/server.js';
 import {type CertificateAuthority, loadOrCreateCa} from './tls/ca.js';
 import {type ServerNames, loadOrIssueServerCertificate} from './tls/issue.js';
-import type {BoundServer, TlsMaterial} from './tls/server-sockets.js';
+import {type BoundServer, type TlsMaterial, closeServer, trackSockets} from './tls/server-sockets.js';
 import {type TlsRoute, TlsPortDispatcher} from './tls-port/dispatcher.js';
 
 export type {BrokerPolicy, ClientCertificate, Decision, DeviceClient, FamilyBroker} from './broker/policy.js';
@@ -38,6 +40,8 @@ export type {TlsMaterial} from './tls/server-sockets.js';
 
 /** The listener name policies see for the device MQTT-over-TLS port. */
 export const MQTT_TLS_LISTENER = 'mqtt-tls';
+/** The opt-in unencrypted device MQTT listener (`edge.mqttPlainPort`). */
+export const MQTT_PLAIN_LISTENER = 'mqtt-plain';
 
 export interface EdgeCertificates {
     ca: CertificateAuthority;
@@ -47,6 +51,7 @@ export interface EdgeCertificates {
 
 export interface EdgePorts {
     mqttTls: number | null;
+    mqttPlain: number | null;
     tls: number | null;
     /** Plain HTTP ports by listener label. */
     http: Record<string, number>;
@@ -74,7 +79,7 @@ const log = createLogger('edge');
 const HTTPS_ROUTE = 'https';
 
 export class DeviceEdge {
-    readonly ports: EdgePorts = {mqttTls: null, tls: null, http: {}};
+    readonly ports: EdgePorts = {mqttTls: null, mqttPlain: null, tls: null, http: {}};
     private readonly broker: DeviceBroker;
     private readonly router = new HttpRouter(createLogger('edge:http'));
     private readonly tlsRoutes: TlsRoute[] = [];
@@ -85,6 +90,7 @@ export class DeviceEdge {
     private dispatcher: TlsPortDispatcher | null = null;
     private httpsServer: http.Server | null = null;
     private mqttListener: BoundServer<tls.Server> | null = null;
+    private mqttPlainListener: {server: net.Server; sockets: Map<net.Socket, string>} | null = null;
     private readonly httpListeners: BoundHttpServer[] = [];
     private listening = false;
 
@@ -180,6 +186,7 @@ export class DeviceEdge {
             await this.prepare();
             if (this.broker.hasPolicies) await this.broker.start();
             await this.listenMqttTls();
+            await this.listenMqttPlain();
             await this.listenTlsPort();
             for (const {family, listener} of this.plainHttp) {
                 const bound = await listenPlainHttp(this.router.handlerFor(family), listener, log);
@@ -198,6 +205,9 @@ export class DeviceEdge {
         this.listening = false;
         await this.mqttListener?.close();
         this.mqttListener = null;
+        if (this.mqttPlainListener) await closeServer(this.mqttPlainListener.server, this.mqttPlainListener.sockets);
+        this.mqttPlainListener = null;
+        this.ports.mqttPlain = null;
         await this.dispatcher?.close();
         this.dispatcher = null;
         const httpsServer = this.httpsServer;
@@ -240,6 +250,17 @@ export class DeviceEdge {
             attach: (socket, label) => this.broker.attach(socket, MQTT_TLS_LISTENER, label),
         });
         this.ports.mqttTls = this.mqttListener.port;
+    }
+
+    private async listenMqttPlain(): Promise<void> {
+        const {host, mqttPlainPort, maxConnections} = this.settings;
+        if (!this.broker.hasPolicies || mqttPlainPort === null) return;
+        const log = createLogger('edge:mqtt');
+        const server = await listenPlainMqtt({host, port: mqttPlainPort, maxConnections, log, name: MQTT_PLAIN_LISTENER}, (socket, label) => this.broker.attach(socket, MQTT_PLAIN_LISTENER, label));
+        // Tracked from the microtask after 'listening', before any connection can be accepted: a stop closes every socket.
+        this.mqttPlainListener = {server, sockets: trackSockets(server)};
+        this.ports.mqttPlain = (server.address() as net.AddressInfo).port;
+        log.warn(`${MQTT_PLAIN_LISTENER}: device MQTT without TLS is open on ${host}:${this.ports.mqttPlain}; anyone on the network can connect`);
     }
 
     private async listenTlsPort(): Promise<void> {

@@ -77,21 +77,28 @@ export interface MqttListenerOptions {
     /** Node closes connections beyond this as soon as it accepts them; each refusal is logged (limited). */
     maxConnections?: number;
     log: Logger;
+    /** Names the listener in log lines (`<name>:<port>`); `mqtt` by default. */
+    name?: string;
 }
 
-export async function listenMqtt(broker: Aedes, options: MqttListenerOptions): Promise<net.Server> {
+/** A plain TCP MQTT listener straight into `broker`. */
+export function listenMqtt(broker: Aedes, options: MqttListenerOptions): Promise<net.Server> {
+    return listenPlainMqtt(options, (socket, label) => attachMqttConnection(broker, socket, {...(options.limits ? {limits: options.limits} : {}), log: options.log, label}));
+}
+
+/** A plain TCP MQTT listener; `attach` wires each accepted socket into a broker, with the label naming listener and port. */
+export async function listenPlainMqtt(options: Omit<MqttListenerOptions, 'limits'>, attach: (socket: net.Socket, label: string) => void): Promise<net.Server> {
     const {log} = options;
+    const name = options.name ?? 'mqtt';
     // Renamed once listening, so port 0 (tests) shows the real port.
-    let label = `mqtt:${options.port}`;
-    const server = net.createServer({noDelay: true}, (socket) => {
-        attachMqttConnection(broker, socket, {...(options.limits ? {limits: options.limits} : {}), log, label});
-    });
+    let label = `${name}:${options.port}`;
+    const server = net.createServer({noDelay: true}, (socket) => attach(socket, label));
     if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
     server.on('drop', (dropped) => {
         log.limited('warn', `${label}:drop`, `${label} refused ${dropped?.remoteAddress ?? 'a peer'}: ${options.maxConnections} connections open`);
     });
     const port = await listen(server, {host: options.host, port: options.port, log, label});
-    label = `mqtt:${port}`;
-    log.info(`MQTT listening on ${options.host}:${port}`);
+    label = `${name}:${port}`;
+    log.info(`${name}: MQTT listening on ${options.host}:${port}`);
     return server;
 }
