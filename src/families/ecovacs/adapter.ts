@@ -235,10 +235,28 @@ export class EcovacsAdapter {
             this.log.limited('warn', `bad-atr:${atr.bot.id}`, `${id}: ${atr.event} dropped: ${parsed.reason}`);
             return;
         }
-        if (atr.event === 'onPos') return this.maps?.positionsPushed(atr.bot.id, parsed.message.body.data);
+        if (this.mapPushed(atr.bot.id, atr.event, parsed.message.body.data)) return;
         const observation = readObservation(atr.event, parsed.message.body.data);
         if (observation) this.apply(atr.bot.id, observation);
         else this.log.debug(() => `${id}: ${atr.event} not read`);
+    }
+
+    /** A push about the map goes to the live map (when maps are on); false when `event` is not one. */
+    private mapPushed(did: string, event: string, data: unknown): boolean {
+        switch (event) {
+            case 'onPos':
+            case 'onChargerPos':
+                this.maps?.positionsPushed(did, data);
+                return true;
+            case 'onMajorMap':
+                void this.maps?.majorMapPushed(did, data);
+                return true;
+            case 'onMapTrace':
+                void this.maps?.tracePushed(did, data);
+                return true;
+            default:
+                return false;
+        }
     }
 
     /** What a bot said on its own (an XMPP bot's push), read by its protocol's codec. */
