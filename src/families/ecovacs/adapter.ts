@@ -529,11 +529,17 @@ export class EcovacsAdapter {
                 name: existing?.facts.name ?? `Deebot ${(extra.serial ?? extra.did).slice(-6)}`,
                 ...(extra.serial !== undefined && {serialNumber: extra.serial}),
             },
-            features: [...features(extra), ...(this.maps && extra.protocol !== 'xmpp' ? [MAP_FEATURE, MAP_STATUS_FEATURE] : [])],
+            features: [...features(extra), ...(this.maps ? mapFeatures(extra) : [])],
         });
         this.registry.setExtra(id, 'bot', extra);
-        // The picture is not kept across restarts: the status says so until the map is read again.
-        if (this.maps && extra.protocol !== 'xmpp' && this.registry.get(id)?.state[MAP_STATUS_FEATURE.id] === undefined) {
+        if (!this.maps) return;
+        const status = this.registry.get(id)?.state[MAP_STATUS_FEATURE.id];
+        // XMPP bots send their map only as GetMapM / PullMP, whose format no notes describe well enough to read:
+        // the status says so rather than leave a map that never comes.
+        if (extra.protocol === 'xmpp') {
+            if (status !== 'not_supported_over_xmpp') this.registry.updateState(id, {[MAP_STATUS_FEATURE.id]: 'not_supported_over_xmpp'});
+        } else if (status === undefined || status === 'not_supported_over_xmpp') {
+            // The picture is not kept across restarts: the status says so until the map is read again.
             this.registry.updateState(id, {[MAP_STATUS_FEATURE.id]: this.maps.status(extra.did)});
         }
     }
@@ -591,6 +597,11 @@ function features(extra: BotExtra): Feature[] {
     }
     list.push({id: 'event', kind: 'event', name: 'Event', eventTypes: [...EVENT_TYPES]});
     return list;
+}
+
+/** MQTT bots have a map picture and its status; XMPP bots only the status, which says why there is no picture. */
+function mapFeatures(extra: Pick<BotExtra, 'protocol'>): Feature[] {
+    return extra.protocol === 'xmpp' ? [MAP_STATUS_FEATURE] : [MAP_FEATURE, MAP_STATUS_FEATURE];
 }
 
 function refusal(command: EcoCommand, answer: BotAnswer): CommandError {

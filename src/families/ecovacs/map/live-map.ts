@@ -33,8 +33,9 @@ import {
     toVacuumMap,
 } from './ecovacs-map-codec.js';
 
-export type MapStatus = 'no_map' | 'ok' | 'corrupt' | 'not_supported';
-const MAP_STATUSES: MapStatus[] = ['no_map', 'ok', 'corrupt', 'not_supported'];
+/** `not_supported_over_xmpp`: XMPP bots are not asked for their map (see the adapter). */
+export type MapStatus = 'no_map' | 'ok' | 'corrupt' | 'not_supported' | 'not_supported_over_xmpp';
+const MAP_STATUSES: MapStatus[] = ['no_map', 'ok', 'corrupt', 'not_supported', 'not_supported_over_xmpp'];
 
 export const MAP_FEATURE: Feature = {id: 'map', kind: 'image', name: 'Map'};
 export const MAP_STATUS_FEATURE: Feature = {id: 'map_status', kind: 'sensor', name: 'Map status', deviceClass: 'enum', options: MAP_STATUSES, entityCategory: 'diagnostic', icon: 'mdi:map-check'};
