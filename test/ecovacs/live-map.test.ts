@@ -7,7 +7,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 
 import {NO_GO_COLOUR, PATH_COLOUR} from '../../src/core/vacuum-map.js';
 import {type BotAnswer, type EcoCommand} from '../../src/families/ecovacs/codec.js';
-import {encodeMapPiece, encodeMapTrace} from '../../src/families/ecovacs/map/ecovacs-map-codec.js';
+import {encodeMapPiece, encodeMapTrace, MAX_POINTS} from '../../src/families/ecovacs/map/ecovacs-map-codec.js';
 import {EcovacsLiveMaps, type MapStatus} from '../../src/families/ecovacs/map/live-map.js';
 import {createLogger, type LogLine, subscribeToLog} from '../../src/util/logger.js';
 
@@ -146,6 +146,20 @@ describe('Ecovacs live maps', () => {
         expect(pixelsOf(pictures.at(-1)!, PATH_COLOUR)).toBeGreaterThan(straight);
         await maps.tracePushed('bot', {tid: '1', totalCount: 9});
         expect(sent.map((command) => command.name)).toEqual(['getMapTrace']);
+        maps.stop();
+    });
+
+    it('stops extending a path at the cap: memory stays bounded, and the bot is not asked again and again', async () => {
+        const {maps, sent, pictures} = harness(() => floor);
+        await maps.refresh('bot', 'm', []);
+        const long = Array.from({length: MAX_POINTS}, (_, index) => ({x: (index % 10) * 50, y: 0}));
+        await maps.tracePushed('bot', {traceStart: 0, traceValue: encodeMapTrace(long)});
+        sent.length = 0;
+        const drawn = pictures.length;
+        await maps.tracePushed('bot', {traceStart: MAX_POINTS, traceValue: encodeMapTrace([{x: 300, y: 300}])});
+        await maps.tracePushed('bot', {traceStart: MAX_POINTS + 1, traceValue: encodeMapTrace([{x: -300, y: 300}])});
+        expect(sent).toEqual([]);
+        expect(pictures.length).toBe(drawn);
         maps.stop();
     });
 

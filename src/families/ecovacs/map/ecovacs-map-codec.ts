@@ -27,7 +27,7 @@ export const PIECE_CARPET = 3;
 /** A major map wider than this many pixels per side is refused before anything is allocated. */
 export const MAX_MAJOR_MAP_SIDE = 2048;
 /** An outline or a path longer than this is cut: more than any flat needs. */
-const MAX_POINTS = 20_000;
+export const MAX_POINTS = 20_000;
 /** Virtual walls and no-mop zones per map: more than any flat has; the rest of a longer list is dropped. */
 const MAX_BOUNDARIES = 64;
 /** A boundary is a line or a small polygon; one with more corners than this is not one. */

@@ -22,6 +22,7 @@ import {
     type MajorMap,
     type MapBoundary,
     type MapTrace,
+    MAX_POINTS,
     readBoundary,
     readBoundaryIds,
     readMajorMap,
@@ -240,9 +241,12 @@ export class EcovacsLiveMaps {
         if (trace.start === 0) {
             if (trace.points.length === bot.trace.length && trace.points.every((point, index) => point.x === bot.trace[index]!.x && point.y === bot.trace[index]!.y)) return true;
             bot.trace = trace.points;
+        } else if (bot.trace.length >= MAX_POINTS) {
+            // A path as long as the cap is not extended: memory stays bounded, whatever a bot pushes.
+            return true;
         } else if (trace.start === bot.trace.length) {
             if (trace.points.length === 0) return true;
-            bot.trace = [...bot.trace, ...trace.points];
+            bot.trace = [...bot.trace, ...trace.points].slice(0, MAX_POINTS);
         } else {
             return false;
         }
