@@ -26,6 +26,8 @@ export const PIECE_CARPET = 3;
 
 /** A major map wider than this many pixels per side is refused before anything is allocated. */
 export const MAX_MAJOR_MAP_SIDE = 2048;
+/** Bots send 8 × 8 pieces; a list of CRCs far longer than that is refused unread. */
+const MAX_PIECES = 2048;
 /** An outline or a path longer than this is cut: more than any flat needs. */
 export const MAX_POINTS = 20_000;
 /** Virtual walls and no-mop zones per map: more than any flat has; the rest of a longer list is dropped. */
@@ -112,7 +114,7 @@ export function readPieceCrcs(data: unknown): {mapId: string; crcs: string[]} | 
     if (!isPlainObject(data) || typeof data.value !== 'string') return null;
     const mapId = idText(data.mid);
     const crcs = data.value.split(',');
-    if (mapId === null || crcs.length > MAX_MAJOR_MAP_SIDE || crcs.some((crc) => !/^\d{1,10}$/.test(crc))) return null;
+    if (mapId === null || crcs.length > MAX_PIECES || crcs.some((crc) => !/^\d{1,10}$/.test(crc))) return null;
     return {mapId, crcs};
 }
 
