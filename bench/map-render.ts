@@ -94,7 +94,7 @@ function decodePieces(): Uint8Array[] {
 }
 
 function ecovacsRender(): void {
-    const map = toVacuumMap({major: ecovacs.major, pieces: decodePieces(), rooms: ecovacs.rooms, positions: {robot: {x: 0, y: 0}, charger: {x: 500, y: 500}}, trace: ecovacs.trace});
+    const map = toVacuumMap({major: ecovacs.major, pieces: decodePieces(), rooms: ecovacs.rooms, positions: {robot: {x: 0, y: 0}, charger: {x: 500, y: 500}}, trace: ecovacs.trace, boundaries: []});
     if (!map) throw new Error('the bench map came out empty');
     sink += renderVacuumMapPng(map).length;
 }

@@ -34,9 +34,9 @@ type Rgba = [number, number, number, number];
 
 const BACKGROUND: Rgba = [0, 0, 0, 0];
 const FLOOR: Rgba = [176, 190, 197, 255];
-const WALL: Rgba = [38, 50, 56, 255];
-const PATH: Rgba = [255, 255, 255, 255];
-const NO_GO: Rgba = [229, 57, 53, 255];
+export const WALL_COLOUR: Rgba = [38, 50, 56, 255];
+export const PATH_COLOUR: Rgba = [255, 255, 255, 255];
+export const NO_GO_COLOUR: Rgba = [229, 57, 53, 255];
 export const CHARGER_COLOUR: Rgba = [67, 160, 71, 255];
 export const ROBOT_COLOUR: Rgba = [255, 111, 0, 255];
 /** Distinct, light enough for the path and markers to stand out on every one of them. */
@@ -69,9 +69,9 @@ export function renderVacuumMapPng(map: VacuumMap): Buffer {
     for (let y = 0; y < map.height; y++) {
         for (let x = 0; x < map.width; x++) canvas.cell(x, y, cellColour(map.cells[y * map.width + x]!));
     }
-    for (const area of map.noGoAreas) area.forEach((point, index) => canvas.line(point, area[(index + 1) % area.length]!, NO_GO));
-    for (const [from, to] of map.virtualWalls) canvas.line(from, to, NO_GO);
-    for (let index = 1; index < map.path.length; index++) canvas.line(map.path[index - 1]!, map.path[index]!, PATH);
+    for (const area of map.noGoAreas) area.forEach((point, index) => canvas.line(point, area[(index + 1) % area.length]!, NO_GO_COLOUR));
+    for (const [from, to] of map.virtualWalls) canvas.line(from, to, NO_GO_COLOUR);
+    for (let index = 1; index < map.path.length; index++) canvas.line(map.path[index - 1]!, map.path[index]!, PATH_COLOUR);
     if (map.charger) canvas.disc(map.charger, 2, CHARGER_COLOUR);
     if (map.robot) canvas.disc(map.robot, 3, ROBOT_COLOUR);
     return PNG.sync.write(png);
@@ -80,7 +80,7 @@ export function renderVacuumMapPng(map: VacuumMap): Buffer {
 function cellColour(cell: number): Rgba {
     if (cell === MAP_OUTSIDE) return BACKGROUND;
     if (cell === MAP_FLOOR) return FLOOR;
-    if (cell === MAP_WALL) return WALL;
+    if (cell === MAP_WALL) return WALL_COLOUR;
     return roomColour(cell);
 }
 

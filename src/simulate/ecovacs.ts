@@ -2,7 +2,9 @@
  * Simulated Ecovacs MQTT ("eco-ng") bots: mqtt.js clients with the real client id
  * `did@class/resource` and the serial as user name, subscribed as real bots are (ecovacs.md §2.5).
  * They answer the JSON commands of §5.2 on the reversed p2p topic, push `atr` events when something
- * changes, drain while cleaning and charge on the dock, and report lifespans and a small map.
+ * changes, drain while cleaning and charge on the dock, and report lifespans and a small map (with
+ * virtual walls and a no-mop zone) that grows a sofa the first time a bot cleans: its `onMajorMap`
+ * push says which piece changed.
  */
 import {createHash} from 'node:crypto';
 
@@ -12,7 +14,7 @@ import {createLogger} from '../util/logger.js';
 import {type RunningDevices, startAll} from './start-all.js';
 import {isPlainObject} from '../util/plain-object.js';
 import {buildBotMessage, FAN_SPEEDS, parseMessage} from '../families/ecovacs/codec.js';
-import {encodeMapPiece, encodeMapTrace, encodeOutline, PIECE_FLOOR, PIECE_WALL} from '../families/ecovacs/map/ecovacs-map-codec.js';
+import {encodeMapPiece, encodeMapTrace, encodeOutline, formatBoundary, PIECE_FLOOR, PIECE_WALL} from '../families/ecovacs/map/ecovacs-map-codec.js';
 import {atrTopic, botSubscriptions, type Endpoint, formatClientId, parseP2pTopic, replyTopicFor} from '../families/ecovacs/topics.js';
 
 const log = createLogger('simulate:ecovacs');
@@ -54,6 +56,18 @@ export const SIMULATED_ROOM_OUTLINES: Record<string, [number, number, number, nu
     '1': [0, -2000, 2000, 0],
     '2': [0, 0, 2000, 2000],
 };
+/** Virtual walls (`vw`: a line, and a rectangle the bot must not enter) and a no-mop zone (`mw`), by subset id. */
+export const SIMULATED_BOUNDARIES: Record<'vw' | 'mw', Record<string, {x: number; y: number}[]>> = {
+    vw: {
+        '0': [{x: -2500, y: 1000}, {x: -500, y: 1000}],
+        '1': [{x: 600, y: -1400}, {x: 1400, y: -1400}, {x: 1400, y: -600}, {x: 600, y: -600}],
+    },
+    mw: {
+        '0': [{x: -2000, y: -1800}, {x: -1000, y: -1800}, {x: -1000, y: -800}, {x: -2000, y: -800}],
+    },
+};
+/** A sofa in the living room [x0, y0, x1, y1], mapped (as walls) the first time a bot cleans. */
+export const SIMULATED_SOFA: [number, number, number, number] = [-2800, 1300, -2200, 1800];
 export const SIMULATED_MAP = {pieceSide: 100, piecesPerSide: 8, pixelMm: 50};
 export const SIMULATED_CHARGER = {x: 1000, y: 1500};
 /** Where the robot is while it cleans: in the living room. */
@@ -64,10 +78,19 @@ export const SIMULATED_CLEANING_POSITION = {x: -1500, y: 0};
  * bots start: compressing them takes seconds, which must not fall on every bridge start (the bridge
  * imports this module for `--demo`) nor on a bot's first map answer.
  */
-let mapPieces: {crc: string; value: string}[] | null = null;
-function simulatedMapPieces(): {crc: string; value: string}[] {
-    mapPieces ??= buildMapPieces();
+let mapPieces: MapPiece[] | null = null;
+function simulatedMapPieces(): MapPiece[] {
+    mapPieces ??= pieceBytes([]).map(({crc, pixels}) => ({crc, value: encodeMapPiece(pixels)}));
     return mapPieces;
+}
+
+/** The pieces that differ once the sofa is mapped, by index: only those are compressed. */
+let sofaPieces: Map<number, MapPiece> | null = null;
+function simulatedSofaPieces(): Map<number, MapPiece> {
+    sofaPieces ??= new Map(
+        pieceBytes([SIMULATED_SOFA]).flatMap(({crc, pixels}, index) => (crc === simulatedMapPieces()[index]!.crc ? [] : [[index, {crc, value: encodeMapPiece(pixels)}] as const])),
+    );
+    return sofaPieces;
 }
 
 export class SimulatedEcovacsBot {
@@ -87,6 +110,10 @@ export class SimulatedEcovacsBot {
     cleanedRooms: string[] = [];
     /** Map pieces are answered with bytes that do not decompress: tests of bad input set it. */
     corruptMapPieces = false;
+    /** The piece indexes of `getMinorMap` requests, in order: tests read which pieces were fetched again. */
+    readonly minorMapRequests: number[] = [];
+    /** Whether the bot has mapped the sofa (it does on its first minute of cleaning). */
+    sofaMapped = false;
     /** `auto`, or `spotArea` while cleaning single rooms. */
     private jobType = 'auto';
     private client: MqttClient | null = null;
@@ -171,14 +198,20 @@ export class SimulatedEcovacsBot {
                 return [{enable: 1, info: [{mid: MAP_ID, index: 0, status: 1, using: 1, built: 1, name: ''}]}, ok];
             case 'getMajorMap': {
                 const {pieceSide, piecesPerSide, pixelMm} = SIMULATED_MAP;
-                return [{mid: MAP_ID, pieceWidth: pieceSide, pieceHeight: pieceSide, cellWidth: piecesPerSide, cellHeight: piecesPerSide, pixel: pixelMm, value: simulatedMapPieces().map((piece) => piece.crc).join(',')}, ok];
+                return [{mid: MAP_ID, pieceWidth: pieceSide, pieceHeight: pieceSide, cellWidth: piecesPerSide, cellHeight: piecesPerSide, pixel: pixelMm, value: this.pieceCrcs()}, ok];
             }
             case 'getMinorMap': {
-                const piece = typeof args.pieceIndex === 'number' ? simulatedMapPieces()[args.pieceIndex] : undefined;
+                const piece = typeof args.pieceIndex === 'number' ? this.mapPiece(args.pieceIndex) : undefined;
                 if (!piece) return [undefined, {code: 1, msg: 'bad piece index'}];
+                this.minorMapRequests.push(args.pieceIndex as number);
                 return [{mid: MAP_ID, type: 'ol', pieceIndex: args.pieceIndex, pieceValue: this.corruptMapPieces ? 'bm90IExaTUEgYXQgYWxs' : piece.value}, ok];
             }
             case 'getMapSubSet': {
+                if (args.type === 'vw' || args.type === 'mw') {
+                    const points = typeof args.mssid === 'string' ? SIMULATED_BOUNDARIES[args.type][args.mssid] : undefined;
+                    if (!points) return [undefined, {code: 1, msg: 'no such subset'}];
+                    return [{type: args.type, mid: MAP_ID, mssid: args.mssid, value: formatBoundary(points)}, ok];
+                }
                 const outline = typeof args.mssid === 'string' ? SIMULATED_ROOM_OUTLINES[args.mssid] : undefined;
                 if (!outline) return [undefined, {code: 1, msg: 'no such subset'}];
                 const [x0, y0, x1, y1] = outline;
@@ -186,15 +219,14 @@ export class SimulatedEcovacsBot {
                 const corners = [{x: x0, y: y0}, {x: x1, y: y0}, {x: x1, y: y1}, {x: x0, y: y1}];
                 return [{type: 'ar', mid: MAP_ID, mssid: room.mssid, subtype: room.subtype, name: room.name, compress: 1, value: encodeOutline(corners)}, ok];
             }
-            case 'getMapTrace': {
-                const trace = this.phase === 'cleaning' ? [SIMULATED_CHARGER, {x: 0, y: 1000}, SIMULATED_CLEANING_POSITION] : [];
-                return [{tid: '1', totalCount: trace.length, traceStart: 0, pointCount: trace.length, traceValue: encodeMapTrace(trace)}, ok];
-            }
+            case 'getMapTrace':
+                return [this.traceData(), ok];
             case 'getPos':
                 return [this.positionData(), ok];
             case 'getChargerPos':
                 return [[{...SIMULATED_CHARGER, a: 0}], ok];
             case 'getMapSet':
+                if (args.type === 'vw' || args.type === 'mw') return [{type: args.type, mid: MAP_ID, subsets: Object.keys(SIMULATED_BOUNDARIES[args.type]).map((mssid) => ({mssid}))}, ok];
                 return [{type: 'ar', count: ROOMS.length, mid: MAP_ID, msid: '1', subsets: ROOMS}, ok];
             case 'setSpeed':
                 if (typeof args.speed !== 'number' || !FAN_SPEEDS.some(([, level]) => level === args.speed)) return [undefined, {code: 1, msg: 'bad speed'}];
@@ -251,17 +283,36 @@ export class SimulatedEcovacsBot {
         return {deebotPos: {...robot, a: 0, invalid: 0}, chargePos: [{...SIMULATED_CHARGER, a: 0}]};
     }
 
+    private traceData(): Record<string, unknown> {
+        const trace = this.phase === 'cleaning' ? [SIMULATED_CHARGER, {x: 0, y: 1000}, SIMULATED_CLEANING_POSITION] : [];
+        return {tid: '1', totalCount: trace.length, traceStart: 0, pointCount: trace.length, traceValue: encodeMapTrace(trace)};
+    }
+
+    private mapPiece(index: number): MapPiece | undefined {
+        return (this.sofaMapped ? simulatedSofaPieces().get(index) : undefined) ?? simulatedMapPieces()[index];
+    }
+
+    private pieceCrcs(): string {
+        return simulatedMapPieces().map((_, index) => this.mapPiece(index)!.crc).join(',');
+    }
+
     private setPhase(phase: Phase): void {
         const wasCharging = this.phase === 'charging';
         const wasAway = this.phase === 'cleaning' || this.phase === 'paused';
         this.phase = phase;
         if (wasAway !== (phase === 'cleaning' || phase === 'paused')) this.push('onPos', this.positionData());
+        if (phase === 'cleaning' && !wasAway) this.push('onMapTrace', this.traceData());
         if (wasCharging !== (phase === 'charging')) this.push('onChargeState', {isCharging: phase === 'charging' ? 1 : 0, mode: 'slot'});
         if (phase !== 'charging') this.push('onCleanInfo', this.cleanInfoData('app'));
     }
 
     /** One simulated minute. */
     private tick(): void {
+        if (this.phase === 'cleaning' && !this.sofaMapped) {
+            this.sofaMapped = true;
+            // As deebot-client reads it: the map id and the pieces' CRCs.
+            this.push('onMajorMap', {mid: MAP_ID, value: this.pieceCrcs()});
+        }
         if (this.phase === 'cleaning') {
             this.seconds += 60;
             this.area += 1;
@@ -314,9 +365,16 @@ function cleanTarget(command: string, args: Record<string, unknown>): {type: str
     return {type, rooms};
 }
 
-function buildMapPieces(): {crc: string; value: string}[] {
+interface MapPiece {
+    crc: string;
+    value: string;
+}
+
+/** The flat's pieces uncompressed, with `obstacles` ([x0, y0, x1, y1] in millimetres) as walls. */
+function pieceBytes(obstacles: readonly [number, number, number, number][]): {crc: string; pixels: Uint8Array}[] {
     const {pieceSide, piecesPerSide, pixelMm} = SIMULATED_MAP;
     const side = pieceSide * piecesPerSide;
+    // In the bot's frame: row 0 is the southmost (ecovacs-map-codec's header).
     const toPixel = (mm: number): number => Math.floor(mm / pixelMm + side / 2);
     const full = new Uint8Array(side * side);
     for (const [x0, y0, x1, y1] of Object.values(SIMULATED_ROOM_OUTLINES)) {
@@ -329,12 +387,15 @@ function buildMapPieces(): {crc: string; value: string}[] {
             }
         }
     }
+    for (const [x0, y0, x1, y1] of obstacles) {
+        for (let y = toPixel(y0); y < toPixel(y1); y++) full.fill(PIECE_WALL, y * side + toPixel(x0), y * side + toPixel(x1));
+    }
     return Array.from({length: piecesPerSide * piecesPerSide}, (_, index) => {
         const left = Math.floor(index / piecesPerSide) * pieceSide;
-        const top = (index % piecesPerSide) * pieceSide;
+        const bottom = (index % piecesPerSide) * pieceSide;
         const pixels = new Uint8Array(pieceSide * pieceSide);
-        for (let offset = 0; offset < pixels.length; offset++) pixels[offset] = full[(top + (offset % pieceSide)) * side + left + Math.floor(offset / pieceSide)]!;
-        return {crc: String(createHash('sha256').update(pixels).digest().readUInt32LE(0)), value: encodeMapPiece(pixels)};
+        for (let offset = 0; offset < pixels.length; offset++) pixels[offset] = full[(bottom + (offset % pieceSide)) * side + left + Math.floor(offset / pieceSide)]!;
+        return {crc: String(createHash('sha256').update(pixels).digest().readUInt32LE(0)), pixels};
     });
 }
 
@@ -346,6 +407,7 @@ export type EcovacsBots = RunningDevices<SimulatedEcovacsBot>;
 
 export function startEcovacsBots(options: EcovacsBotsOptions): Promise<EcovacsBots> {
     simulatedMapPieces();
+    simulatedSofaPieces();
     const first = options.firstIndex ?? 0;
     return startAll(Array.from({length: options.count ?? 1}, (_, index) => new SimulatedEcovacsBot(first + index, options)));
 }

@@ -7,10 +7,9 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 
-import {PNG} from 'pngjs';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {renderScale, ROBOT_COLOUR, roomColour} from '../../src/core/vacuum-map.js';
+import {ROBOT_COLOUR, roomColour} from '../../src/core/vacuum-map.js';
 
 import {loadOrCreateCa} from '../../src/edge/tls/ca.js';
 import {ecovacsDeviceId} from '../../src/families/ecovacs/adapter.js';
@@ -18,9 +17,10 @@ import {ecovacsFamily} from '../../src/families/ecovacs/index.js';
 import {claimNode} from '../../src/families/rainmaker/claim.js';
 import {RainmakerAdapter} from '../../src/families/rainmaker/adapter.js';
 import {rainmakerFamily} from '../../src/families/rainmaker/index.js';
-import {type EcovacsBots, SIMULATED_CHARGER, SIMULATED_MAP, SIMULATED_ROOM_OUTLINES, startEcovacsBots} from '../../src/simulate/ecovacs.js';
+import {type EcovacsBots, SIMULATED_CHARGER, startEcovacsBots} from '../../src/simulate/ecovacs.js';
 import {startRainmakerNodes} from '../../src/simulate/rainmaker.js';
 import {type TestBridge, startTestBridge} from '../support/bridge.js';
+import {readSimulatedMapPicture} from '../support/ecovacs-map.js';
 import {HaTestClient} from '../support/ha-client.js';
 import {type MosquittoInstance, startMosquitto} from '../support/mosquitto.js';
 import {waitFor} from '../support/net.js';
@@ -62,28 +62,12 @@ describe('Ecovacs end to end', () => {
         const id = ecovacsDeviceId(bots.bots[0]!.endpoint.id);
         const imageTopic = `${ha.baseTopic}/${id}/map/image`;
         const message = await ha.waitFor((candidate) => candidate.topic === imageTopic && candidate.payload.length > 0, {what: 'the map picture'});
-        const png = PNG.sync.read(Buffer.from(message.payload, 'base64'));
         await ha.waitForState(id, (state) => state.map_status === 'ok');
-        const {pieceSide, piecesPerSide, pixelMm} = SIMULATED_MAP;
-        const centre = (pieceSide * piecesPerSide) / 2;
-        const toPixel = (mm: number): number => Math.floor(mm / pixelMm + centre);
-        // The picture is cropped to the flat: its walls (one pixel outside the rooms) and a 4-pixel margin.
-        const outlines = Object.values(SIMULATED_ROOM_OUTLINES);
-        const left = toPixel(Math.min(...outlines.map(([x0]) => x0))) - 1 - 4;
-        const top = toPixel(Math.min(...outlines.map(([, y0]) => y0))) - 1 - 4;
-        const width = toPixel(Math.max(...outlines.map(([, , x1]) => x1))) + 4 + 1 - left;
-        const height = toPixel(Math.max(...outlines.map(([, , , y1]) => y1))) + 4 + 1 - top;
-        const scale = renderScale({width, height});
-        expect([png.width, png.height]).toEqual([width * scale, height * scale]);
-        /** The colour at the centre of the map pixel at (x, y) millimetres. */
-        const colourAt = (x: number, y: number): number[] => {
-            const offset = (((toPixel(y) - top) * scale + Math.floor(scale / 2)) * png.width + (toPixel(x) - left) * scale + Math.floor(scale / 2)) * 4;
-            return [...png.data.subarray(offset, offset + 4)];
-        };
-        expect(colourAt(-2500, -1500)).toEqual(roomColour(1));
-        expect(colourAt(1500, -1500)).toEqual(roomColour(2));
-        expect(colourAt(1500, 500)).toEqual(roomColour(3));
-        expect(colourAt(SIMULATED_CHARGER.x, SIMULATED_CHARGER.y)).toEqual(ROBOT_COLOUR);
+        const picture = readSimulatedMapPicture(message.payload);
+        expect(picture.colourAt({x: -2500, y: -1500})).toEqual(roomColour(1));
+        expect(picture.colourAt({x: 1500, y: -1500})).toEqual(roomColour(2));
+        expect(picture.colourAt({x: 1500, y: 500})).toEqual(roomColour(3));
+        expect(picture.colourAt(SIMULATED_CHARGER)).toEqual(ROBOT_COLOUR);
         expect(bots.bots[0]!.received).toEqual(expect.arrayContaining(['getMajorMap', 'getMinorMap', 'getMapSubSet', 'getPos', 'getMapTrace']));
     });
 

@@ -49,6 +49,14 @@ describe('Ecovacs XMPP bots end to end', () => {
         ha.assertDiscoveryValid();
     });
 
+    it('says on the map status sensor that its map is not supported over XMPP, and offers no map picture', async () => {
+        const id = ecovacsDeviceId(bots.bots[0]!.did);
+        const discovery = await ha.waitForDiscovery(id);
+        expect(Object.keys(discovery.cmps)).toContain('map_status');
+        expect(Object.values(discovery.cmps).map((component) => component.p)).not.toContain('image');
+        await ha.waitForState(id, (state) => state.map_status === 'not_supported_over_xmpp');
+    });
+
     it('starts cleaning from Home Assistant; the bot\'s pushes move the state and drain the battery', async () => {
         const bot = bots.bots[0]!;
         const id = ecovacsDeviceId(bot.did);

@@ -235,10 +235,28 @@ export class EcovacsAdapter {
             this.log.limited('warn', `bad-atr:${atr.bot.id}`, `${id}: ${atr.event} dropped: ${parsed.reason}`);
             return;
         }
-        if (atr.event === 'onPos') return this.maps?.positionsPushed(atr.bot.id, parsed.message.body.data);
+        if (this.mapPushed(atr.bot.id, atr.event, parsed.message.body.data)) return;
         const observation = readObservation(atr.event, parsed.message.body.data);
         if (observation) this.apply(atr.bot.id, observation);
         else this.log.debug(() => `${id}: ${atr.event} not read`);
+    }
+
+    /** A push about the map goes to the live map (when maps are on); false when `event` is not one. */
+    private mapPushed(did: string, event: string, data: unknown): boolean {
+        switch (event) {
+            case 'onPos':
+            case 'onChargerPos':
+                this.maps?.positionsPushed(did, data);
+                return true;
+            case 'onMajorMap':
+                void this.maps?.majorMapPushed(did, data);
+                return true;
+            case 'onMapTrace':
+                void this.maps?.tracePushed(did, data);
+                return true;
+            default:
+                return false;
+        }
     }
 
     /** What a bot said on its own (an XMPP bot's push), read by its protocol's codec. */
@@ -511,11 +529,17 @@ export class EcovacsAdapter {
                 name: existing?.facts.name ?? `Deebot ${(extra.serial ?? extra.did).slice(-6)}`,
                 ...(extra.serial !== undefined && {serialNumber: extra.serial}),
             },
-            features: [...features(extra), ...(this.maps && extra.protocol !== 'xmpp' ? [MAP_FEATURE, MAP_STATUS_FEATURE] : [])],
+            features: [...features(extra), ...(this.maps ? mapFeatures(extra) : [])],
         });
         this.registry.setExtra(id, 'bot', extra);
-        // The picture is not kept across restarts: the status says so until the map is read again.
-        if (this.maps && extra.protocol !== 'xmpp' && this.registry.get(id)?.state[MAP_STATUS_FEATURE.id] === undefined) {
+        if (!this.maps) return;
+        const status = this.registry.get(id)?.state[MAP_STATUS_FEATURE.id];
+        // XMPP bots send their map only as GetMapM / PullMP, whose format no notes describe well enough to read:
+        // the status says so rather than leave a map that never comes.
+        if (extra.protocol === 'xmpp') {
+            if (status !== 'not_supported_over_xmpp') this.registry.updateState(id, {[MAP_STATUS_FEATURE.id]: 'not_supported_over_xmpp'});
+        } else if (status === undefined || status === 'not_supported_over_xmpp') {
+            // The picture is not kept across restarts: the status says so until the map is read again.
             this.registry.updateState(id, {[MAP_STATUS_FEATURE.id]: this.maps.status(extra.did)});
         }
     }
@@ -573,6 +597,11 @@ function features(extra: BotExtra): Feature[] {
     }
     list.push({id: 'event', kind: 'event', name: 'Event', eventTypes: [...EVENT_TYPES]});
     return list;
+}
+
+/** MQTT bots have a map picture and its status; XMPP bots only the status, which says why there is no picture. */
+function mapFeatures(extra: Pick<BotExtra, 'protocol'>): Feature[] {
+    return extra.protocol === 'xmpp' ? [MAP_STATUS_FEATURE] : [MAP_FEATURE, MAP_STATUS_FEATURE];
 }
 
 function refusal(command: EcoCommand, answer: BotAnswer): CommandError {

@@ -140,8 +140,11 @@ export function resetLifeSpanCommand(type: string): EcoCommand {
     return {name: 'resetLifeSpan', data: {type}};
 }
 
-export function getMapSetCommand(mapId: string): EcoCommand {
-    return {name: 'getMapSet', data: {mid: mapId, type: 'ar'}};
+/** What a map set lists: rooms (`ar`), virtual walls (`vw`) or no-mop zones (`mw`). */
+export type MapSetType = 'ar' | 'vw' | 'mw';
+
+export function getMapSetCommand(mapId: string, type: MapSetType = 'ar'): EcoCommand {
+    return {name: 'getMapSet', data: {mid: mapId, type}};
 }
 
 // ── What bots say (§2.4, §5.2) ────────────────────────────────────────────────────────────────
@@ -376,7 +379,8 @@ export function isNoError(code: number): boolean {
     return code === 0 || code === 100;
 }
 
-function integer(value: unknown): number | null {
+/** An integer, or a string of one (bots send both). */
+export function integer(value: unknown): number | null {
     const number = typeof value === 'string' && /^-?\d{1,15}$/.test(value) ? Number(value) : value;
     return typeof number === 'number' && Number.isInteger(number) ? number : null;
 }
