@@ -11,12 +11,13 @@ BRIDGE="${ADDON_BRIDGE:-/app/dist/cli.js}"
 
 export FOGBRIDGE_DATA_DIR="${DATA_DIR}"
 export FOGBRIDGE_LOG_LEVEL="$(bashio::config 'log_level')"
+# Of the web UI and of the entity names in Home Assistant.
+export FOGBRIDGE_LANGUAGE="$(bashio::config 'language')"
 
 # The web UI: only Home Assistant's ingress proxy may connect; each HA device page links to its page here.
 export FOGBRIDGE_WEB_HOST=0.0.0.0
 export FOGBRIDGE_WEB_PORT=8099
 export FOGBRIDGE_WEB_INGRESS_ONLY=true
-export FOGBRIDGE_WEB_LANGUAGE="$(bashio::config 'language')"
 # The Supervisor names the container after the add-on's slug, with '-' for '_'.
 export FOGBRIDGE_WEB_EXTERNAL_URL="homeassistant://hassio/ingress/${HOSTNAME//-/_}"
 

@@ -163,10 +163,10 @@ describe('add-on run.sh', () => {
         expect(env).toEqual({
             FOGBRIDGE_DATA_DIR: data,
             FOGBRIDGE_LOG_LEVEL: 'info',
+            FOGBRIDGE_LANGUAGE: 'de',
             FOGBRIDGE_WEB_HOST: '0.0.0.0',
             FOGBRIDGE_WEB_PORT: '8099',
             FOGBRIDGE_WEB_INGRESS_ONLY: 'true',
-            FOGBRIDGE_WEB_LANGUAGE: 'de',
             FOGBRIDGE_WEB_EXTERNAL_URL: 'homeassistant://hassio/ingress/a0d7b954_fogbridge',
             FOGBRIDGE_HA_MQTT_URL: 'mqtt://core-mosquitto:1883',
             FOGBRIDGE_HA_MQTT_USERNAME: 'addons',
@@ -185,7 +185,8 @@ describe('add-on run.sh', () => {
         const settings = loadSettings({env});
         expect(settings).toMatchObject({
             dataDir: data,
-            web: {host: '0.0.0.0', port: 8099, ingressOnly: true, language: 'de'},
+            language: 'de',
+            web: {host: '0.0.0.0', port: 8099, ingressOnly: true},
             ha: {mqtt: {url: 'mqtt://core-mosquitto:1883', username: 'addons'}},
             ecovacs: {enabled: false},
             miio: {devices: [{did: 277000001, key: 'AbCdEfGh12345678', name: 'Robot'}]},
