@@ -18,8 +18,14 @@ export FOGBRIDGE_LANGUAGE="$(bashio::config 'language')"
 export FOGBRIDGE_WEB_HOST=0.0.0.0
 export FOGBRIDGE_WEB_PORT=8099
 export FOGBRIDGE_WEB_INGRESS_ONLY=true
-# The Supervisor names the container after the add-on's slug, with '-' for '_'.
-export FOGBRIDGE_WEB_EXTERNAL_URL="homeassistant://hassio/ingress/${HOSTNAME//-/_}"
+# The ingress panel is named after the slug the Supervisor gave this add-on (its repository's prefix
+# and ours, e.g. local_fogbridge), which only the Supervisor knows for sure.
+slug="$(bashio::addons 'self' 'addons.self.slug' '.slug // empty' || true)"
+if [[ -n "${slug}" ]]; then
+    export FOGBRIDGE_WEB_EXTERNAL_URL="homeassistant://hassio/ingress/${slug}"
+else
+    bashio::log.warning "the Supervisor did not say this add-on's slug: Home Assistant's device pages get no link to the web UI"
+fi
 
 if bashio::config.has_value 'mqtt_url'; then
     export FOGBRIDGE_HA_MQTT_URL="$(bashio::config 'mqtt_url')"
