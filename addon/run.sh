@@ -11,14 +11,21 @@ BRIDGE="${ADDON_BRIDGE:-/app/dist/cli.js}"
 
 export FOGBRIDGE_DATA_DIR="${DATA_DIR}"
 export FOGBRIDGE_LOG_LEVEL="$(bashio::config 'log_level')"
+# Of the web UI and of the entity names in Home Assistant.
+export FOGBRIDGE_LANGUAGE="$(bashio::config 'language')"
 
 # The web UI: only Home Assistant's ingress proxy may connect; each HA device page links to its page here.
 export FOGBRIDGE_WEB_HOST=0.0.0.0
 export FOGBRIDGE_WEB_PORT=8099
 export FOGBRIDGE_WEB_INGRESS_ONLY=true
-export FOGBRIDGE_WEB_LANGUAGE="$(bashio::config 'language')"
-# The Supervisor names the container after the add-on's slug, with '-' for '_'.
-export FOGBRIDGE_WEB_EXTERNAL_URL="homeassistant://hassio/ingress/${HOSTNAME//-/_}"
+# The ingress panel is named after the slug the Supervisor gave this add-on (its repository's prefix
+# and ours, e.g. local_fogbridge), which only the Supervisor knows for sure.
+slug="$(bashio::addons 'self' 'addons.self.slug' '.slug // empty' || true)"
+if [[ -n "${slug}" ]]; then
+    export FOGBRIDGE_WEB_EXTERNAL_URL="homeassistant://hassio/ingress/${slug}"
+else
+    bashio::log.warning "the Supervisor did not say this add-on's slug: Home Assistant's device pages get no link to the web UI"
+fi
 
 if bashio::config.has_value 'mqtt_url'; then
     export FOGBRIDGE_HA_MQTT_URL="$(bashio::config 'mqtt_url')"

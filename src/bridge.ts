@@ -23,6 +23,7 @@ import {createHaContext} from './ha/context.js';
 import {createHaExtensions} from './ha/index.js';
 import {OutboundQueue} from './ha/queue.js';
 import {explainListenError} from './util/listen.js';
+import {loadTranslations} from './util/translations.js';
 import {VERSION} from './version.js';
 import {WebUi} from './web/index.js';
 
@@ -96,10 +97,10 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
     // Families register on the edge while they are created and started; it listens once they all have.
     // Made before the web UI, which offers the edge's CA certificate once there is one.
     const edge = new DeviceEdge(settings.edge, settings.dataDir);
-    const extensions = createHaExtensions(createHaContext({settings: settings.ha, registry, bus, images, router, connection, queue, floodTotals: () => FloodGuard.totals(), deviceUiUrl: deviceUiUrlFor(settings.web)}));
+    const extensions = createHaExtensions(createHaContext({settings: settings.ha, translations: await loadTranslations(settings.language), registry, bus, images, router, connection, queue, floodTotals: () => FloodGuard.totals(), deviceUiUrl: deviceUiUrlFor(settings.web)}));
     if (settings.web.enabled) {
         const health = () => ({version: VERSION, startedAt, homeAssistant: {connected: connection.connected, broker: redactUrl(haUrl)}, queue: queue.stats(), flood: FloodGuard.totals()});
-        extensions.push(new WebUi({settings: settings.web, registry, bus, images, router, health, onboarding: dnsOnboarding(settings, families), caCertificate: () => edge.caCertificatePem(), backup: async () => {
+        extensions.push(new WebUi({settings: settings.web, language: settings.language, registry, bus, images, router, health, onboarding: dnsOnboarding(settings, families, edge.ports), caCertificate: () => edge.caCertificatePem(), backup: async () => {
             await registry.flush();
             return createBackup(settings.dataDir);
         }}));

@@ -6,6 +6,7 @@
 import {networkInterfaces} from 'node:os';
 
 import {type CoreSettings, settingsSection} from './config/schema.js';
+import type {EdgePorts} from './edge/index.js';
 import type {CloudRedirects, FamilyModule} from './families/family.js';
 import type {Onboarding} from './web/context.js';
 
@@ -24,8 +25,11 @@ export function familyRedirects(settings: CoreSettings & Record<string, unknown>
         .flatMap((family) => (family.redirects ? [{family: family.id, redirects: family.redirects(settingsSection(settings, family.id))}] : []));
 }
 
-/** What the web UI's onboarding page offers: the same redirects as `fogbridge dns`, and the families' onboarding notes. */
-export function dnsOnboarding(settings: CoreSettings & Record<string, unknown>, families: readonly FamilyModule[]): Onboarding {
+/**
+ * What the web UI's onboarding page offers: the same redirects as `fogbridge dns`, and the families'
+ * onboarding notes with the ports the edge has bound (`ports`, read at each request).
+ */
+export function dnsOnboarding(settings: CoreSettings & Record<string, unknown>, families: readonly FamilyModule[], ports: EdgePorts): Onboarding {
     return {
         address: guessLanAddress(),
         families: families.filter((family) => family.redirects || family.onboardingNotes).map((family) => family.id),
@@ -34,7 +38,7 @@ export function dnsOnboarding(settings: CoreSettings & Record<string, unknown>, 
         notes: (address, only) =>
             families
                 .filter((family) => (only ? family.id === only : family.enabled(settingsSection(settings, family.id))))
-                .flatMap((family) => (family.onboardingNotes?.(settingsSection(settings, family.id), {edge: settings.edge, address}) ?? []).map((note) => ({family: family.id, ...note}))),
+                .flatMap((family) => (family.onboardingNotes?.(settingsSection(settings, family.id), {ports, address}) ?? []).map((note) => ({family: family.id, ...note}))),
     };
 }
 

@@ -1,6 +1,7 @@
 import {z} from 'zod';
 
 import {LOG_LEVELS} from '../util/logger.js';
+import {LANGUAGES} from '../util/translations.js';
 
 /**
  * The settings schema: defaults, types and limits for every key. The core's sections live here; each
@@ -113,7 +114,6 @@ const webSchema = z.strictObject({
     port: port.default(8099),
     /** Only Home Assistant's ingress proxy (and loopback) may connect: the add-on's setting, where HA signs users in. */
     ingressOnly: z.boolean().default(false),
-    language: z.enum(['en', 'de']).default('en'),
     /**
      * Where Home Assistant users open this UI: each device's page there is its HA device page's
      * "Visit" link. `http(s)://…` in a plain install, `homeassistant://hassio/ingress/<slug>` in the
@@ -130,6 +130,8 @@ const coreSections = {
     /** Registry, CA, keys and firmware files live here. */
     dataDir: z.string().min(1).default('./data'),
     logLevel: z.enum(LOG_LEVELS).default('info'),
+    /** Of the web UI and of the entity names published to Home Assistant. */
+    language: z.enum(LANGUAGES).default('en'),
     /** Start simulated devices too, so a newcomer sees something at once. */
     demo: z.boolean().default(false),
     ha: haSchema.prefault({}),
@@ -166,6 +168,9 @@ export interface RenamedKey {
     to: string[];
 }
 
+/** Core settings that moved. */
+const CORE_RENAMED_KEYS: readonly RenamedKey[] = [{from: ['web', 'language'], to: ['language']}];
+
 /** The renamed keys of an assembled schema, for the loader. */
 export const renamedKeysOfSchema = z.registry<{renamedKeys: RenamedKey[]}>();
 
@@ -174,7 +179,7 @@ type SectionShape<Sections extends readonly SettingsSection[]> = {[S in Sections
 /** The full schema: the core's sections and one section per family, each defaulted when absent. */
 export function assembleSettingsSchema<const Sections extends readonly SettingsSection[]>(sections: Sections) {
     const shape: Record<string, z.ZodType> = {...coreSections};
-    const renamedKeys: RenamedKey[] = [];
+    const renamedKeys: RenamedKey[] = [...CORE_RENAMED_KEYS];
     for (const section of sections) {
         if (section.id in shape) throw new Error(`settings section "${section.id}" is defined twice`);
         shape[section.id] = section.settings;

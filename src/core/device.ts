@@ -25,11 +25,19 @@ export type Family = string;
 /** `diagnostic` for read-only facts, `config` only for settable ones. */
 export type EntityCategory = 'config' | 'diagnostic';
 
+/**
+ * An entity's name without the device's name. `key`: a name fogbridge gives, which whoever shows
+ * it looks up in the configured language (`entity.<key>` in `translations/`), so the families and
+ * the core stay free of language; `text`: a name the device gave itself (a RainMaker parameter),
+ * shown as it is.
+ */
+export type FeatureName = {key: string} | {text: string};
+
 interface FeatureBase {
     /** Stable within the device: `[a-z0-9_]+`. Part of the HA unique_id, so never rename one. */
     id: string;
-    /** Entity name without the device name; `null` marks the device's main feature. */
-    name: string | null;
+    /** `null` marks the device's main feature, which takes the device's name. */
+    name: FeatureName | null;
     entityCategory?: EntityCategory;
     icon?: string;
     enabledByDefault?: boolean;

@@ -428,8 +428,17 @@ export function parseRegistry(value: unknown): Device[] {
             if (typeof device[key] !== 'object' || device[key] === null) throw new Error(`device ${device.id} has no "${key}" object`);
         }
         if (!Array.isArray(device.features)) throw new Error(`device ${device.id} has no feature list`);
-        return {...device, link: {...newLinkHealth(), ...device.link}} as Device;
+        return {...device, features: device.features.map(withNameObject), link: {...newLinkHealth(), ...device.link}} as Device;
     });
+}
+
+/**
+ * Registries written before entity names were translated hold each name as a plain string: kept
+ * as the device's own text until its family describes the device again with a translation key.
+ */
+function withNameObject(feature: Feature): Feature {
+    const name: unknown = feature.name;
+    return typeof name === 'string' ? {...feature, name: {text: name}} : feature;
 }
 
 function isAlive(pid: number): boolean {

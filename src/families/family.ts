@@ -12,7 +12,7 @@ import type {DeviceRegistry} from '../core/registry.js';
 import type {CommandRouter} from '../core/router.js';
 import type {OnboardingAction} from '../core/setup.js';
 import type {EdgeSettings} from '../config/schema.js';
-import type {FamilyEdge} from '../edge/index.js';
+import type {EdgePorts, FamilyEdge} from '../edge/index.js';
 
 /**
  * Raw topics on the Home Assistant side's broker, for families that keep a legacy MQTT API of their
@@ -123,8 +123,11 @@ export interface FamilyModule<Id extends string = string, Schema extends z.ZodTy
     withDemoDevices?(section: z.output<Schema>): z.output<Schema>;
     /** The redirects its devices need (`fogbridge dns`, the onboarding page). */
     redirects?(section: z.output<Schema>): CloudRedirects;
-    /** What the user enters elsewhere, with `address` (the bridge's, as the devices reach it) filled in. */
-    onboardingNotes?(section: z.output<Schema>, bridge: {edge: EdgeSettings; address: string}): OnboardingNote[];
+    /**
+     * What the user enters elsewhere, with `address` (the bridge's, as the devices reach it) and the
+     * ports the edge has bound (none before it listens) filled in.
+     */
+    onboardingNotes?(section: z.output<Schema>, bridge: {ports: EdgePorts; address: string}): OnboardingNote[];
     /** What the user may do once for the family from the onboarding page; the bridge registers them with the router. */
     onboardingActions?(section: z.output<Schema>, bridge: {dataDir: string}): OnboardingAction[];
     /** `--demo`: starts the simulated devices once the bridge listens. */

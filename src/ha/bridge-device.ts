@@ -61,11 +61,11 @@ export class BridgeDevice implements Extension {
     }
 
     private publish(): void {
-        const {queue, topics} = this.context;
+        const {queue, topics, names} = this.context;
         // The bridge's own availability belongs to "everything" too: a retained copy cleared by hand
         // (or lost with a broker's store) would otherwise leave every entity unavailable.
         queue.enqueue({topic: topics.bridgeState, payload: 'online', retain: true, qos: 1}, {bulk: true});
-        queue.enqueue({topic: topics.bridgeDiscovery, payload: JSON.stringify(buildBridgeDiscovery(topics)), retain: true, qos: 1}, {bulk: true});
+        queue.enqueue({topic: topics.bridgeDiscovery, payload: JSON.stringify(buildBridgeDiscovery(topics, names)), retain: true, qos: 1}, {bulk: true});
         queue.enqueue({topic: topics.bridgeLogLevel, payload: getLogLevel(), retain: true, qos: 1}, {bulk: true});
         this.publishDiagnostics(true);
     }

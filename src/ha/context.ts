@@ -4,6 +4,7 @@ import type {DeviceImages} from '../core/images.js';
 import type {DeviceRegistry} from '../core/registry.js';
 import type {CommandRouter} from '../core/router.js';
 import type {HaConnection} from './connection.js';
+import {EntityNames} from './entity-names.js';
 import type {OutboundQueue} from './queue.js';
 import {Replay} from './replay.js';
 import {TopicLayout} from './topics.js';
@@ -25,6 +26,8 @@ export interface HaContext {
     connection: HaConnection;
     queue: OutboundQueue;
     topics: TopicLayout;
+    /** Entity names in the configured language. */
+    names: EntityNames;
     /** The one pass that re-publishes everything retained; each extension adds its part. */
     replay: Replay;
     floodTotals(): FloodTotals;
@@ -32,7 +35,8 @@ export interface HaContext {
     deviceUiUrl(deviceId: string): string | null;
 }
 
-export function createHaContext(services: Omit<HaContext, 'topics' | 'replay'>): HaContext {
+/** `translations`: the configured language's file (`util/translations.ts`). */
+export function createHaContext({translations, ...services}: Omit<HaContext, 'topics' | 'replay' | 'names'> & {translations: Readonly<Record<string, string>>}): HaContext {
     const topics = new TopicLayout(services.settings.baseTopic, services.settings.discoveryPrefix);
-    return {...services, topics, replay: new Replay(services)};
+    return {...services, topics, names: new EntityNames(translations), replay: new Replay(services)};
 }

@@ -48,8 +48,8 @@ export class DeviceDiscovery implements Extension {
     }
 
     private publish(device: PublicDevice, bulk: boolean): void {
-        const {queue, topics} = this.context;
-        const payload = JSON.stringify(buildDiscovery(device, topics, this.trackRemovedComponents(device), this.context.deviceUiUrl(device.id)));
+        const {queue, topics, names} = this.context;
+        const payload = JSON.stringify(buildDiscovery(device, topics, names, this.trackRemovedComponents(device), this.context.deviceUiUrl(device.id)));
         log.debug(`discovery for ${device.id}: ${device.features.length} component(s)`);
         queue.enqueue({topic: topics.discovery(device.id), payload, retain: true, qos: 1}, {bulk});
     }

@@ -17,6 +17,7 @@ import type {
 } from '../core/device.js';
 import {LOG_LEVELS} from '../util/logger.js';
 import {PROJECT_URL, VERSION} from '../version.js';
+import type {EntityNames} from './entity-names.js';
 import {BRIDGE_DEVICE_ID, CLEAN_SEGMENTS_ATTRIBUTE, type TopicLayout} from './topics.js';
 
 /**
@@ -51,10 +52,16 @@ const VACUUM_FEATURES: Record<VacuumAction, string> = {
  * `removed` maps feature ids the device no longer has to their platform: HA keeps an entity whose
  * component is simply left out, so those are published as `{"p": …}` to remove them.
  */
-export function buildDiscovery(device: PublicDevice, topics: TopicLayout, removed: ReadonlyMap<string, string> = new Map(), configurationUrl: string | null = null): DiscoveryPayload {
+export function buildDiscovery(
+    device: PublicDevice,
+    topics: TopicLayout,
+    names: EntityNames,
+    removed: ReadonlyMap<string, string> = new Map(),
+    configurationUrl: string | null = null,
+): DiscoveryPayload {
     const cmps: Record<string, Component | RemovedComponent> = {};
     for (const [id, platform] of removed) cmps[id] = {p: platform};
-    for (const feature of device.features) cmps[feature.id] = buildComponent(device, feature, topics);
+    for (const feature of device.features) cmps[feature.id] = buildComponent(device, feature, topics, names);
     const dev: Record<string, unknown> = {
         identifiers: [topics.identifier(device.id)],
         name: device.facts.name,
@@ -84,8 +91,8 @@ export function haMac(mac: string): string | null {
     return /^[0-9a-f]{12}$/.test(digits) ? digits.match(/../g)!.join(':') : null;
 }
 
-function buildComponent(device: PublicDevice, feature: Feature, topics: TopicLayout): Component {
-    const common: Record<string, unknown> = {unique_id: topics.uniqueId(device.id, feature.id), name: feature.name};
+function buildComponent(device: PublicDevice, feature: Feature, topics: TopicLayout, names: EntityNames): Component {
+    const common: Record<string, unknown> = {unique_id: topics.uniqueId(device.id, feature.id), name: names.of(feature.name)};
     if (feature.entityCategory) common.entity_category = feature.entityCategory;
     if (feature.icon) common.icon = feature.icon;
     if (feature.enabledByDefault === false) common.enabled_by_default = false;
@@ -250,24 +257,24 @@ const BUILDERS: {[K in Feature['kind']]: (context: BuildContext<Extract<Feature,
  * devices it knows, and its log level (changed from HA while diagnosing). Every device links to it
  * with `via_device`.
  */
-/** The counters in `<base>/bridge/diagnostics`, each a sensor of the bridge's own device. */
+/** The counters in `<base>/bridge/diagnostics`, each a sensor of the bridge's own device, named `entity.<key>`. */
 export const BRIDGE_DIAGNOSTICS = {
-    queue_dropped: {name: 'HA queue dropped', icon: 'mdi:tray-remove'},
-    queue_throttled: {name: 'HA queue throttled', icon: 'mdi:speedometer-slow'},
-    flood_dropped: {name: 'Flood packets dropped', icon: 'mdi:waves-arrow-up'},
-    flooding_devices: {name: 'Flooding devices', icon: 'mdi:alert-octagon'},
+    queue_dropped: {icon: 'mdi:tray-remove'},
+    queue_throttled: {icon: 'mdi:speedometer-slow'},
+    flood_dropped: {icon: 'mdi:waves-arrow-up'},
+    flooding_devices: {icon: 'mdi:alert-octagon'},
 } as const;
 
 export type BridgeDiagnostics = Record<keyof typeof BRIDGE_DIAGNOSTICS, number>;
 
-function diagnosticCounters(topics: TopicLayout, id: (feature: string) => string, availability: {topic: string}[]): Record<string, Record<string, unknown>> {
+function diagnosticCounters(topics: TopicLayout, names: EntityNames, id: (feature: string) => string, availability: {topic: string}[]): Record<string, Record<string, unknown>> {
     return Object.fromEntries(
-        Object.entries(BRIDGE_DIAGNOSTICS).map(([key, {name, icon}]) => [
+        Object.entries(BRIDGE_DIAGNOSTICS).map(([key, {icon}]) => [
             key,
             {
                 p: 'sensor',
                 unique_id: id(key),
-                name,
+                name: names.entity(key),
                 icon,
                 entity_category: 'diagnostic',
                 // Drops since start only grow; the flooding count goes up and down.
@@ -280,18 +287,18 @@ function diagnosticCounters(topics: TopicLayout, id: (feature: string) => string
     );
 }
 
-export function buildBridgeDiscovery(topics: TopicLayout): Omit<DiscoveryPayload, 'availability' | 'availability_mode'> {
+export function buildBridgeDiscovery(topics: TopicLayout, names: EntityNames): Omit<DiscoveryPayload, 'availability' | 'availability_mode'> {
     const id = (feature: string): string => topics.uniqueId(BRIDGE_DEVICE_ID, feature);
     const whileOnline = [{topic: topics.bridgeState}];
     return {
-        dev: {identifiers: [topics.identifier(BRIDGE_DEVICE_ID)], name: 'fogbridge', manufacturer: 'fogbridge', model: 'Local cloud bridge', sw_version: VERSION},
+        dev: {identifiers: [topics.identifier(BRIDGE_DEVICE_ID)], name: 'fogbridge', manufacturer: 'fogbridge', model: names.text('ha.bridgeModel'), sw_version: VERSION},
         o: {name: 'fogbridge', sw: VERSION, url: PROJECT_URL},
         cmps: {
             // No availability of its own: "disconnected" is exactly what it must be able to show.
             connection: {
                 p: 'binary_sensor',
                 unique_id: id('connection'),
-                name: 'Connection',
+                name: names.entity('connection'),
                 device_class: 'connectivity',
                 entity_category: 'diagnostic',
                 state_topic: topics.bridgeState,
@@ -301,7 +308,7 @@ export function buildBridgeDiscovery(topics: TopicLayout): Omit<DiscoveryPayload
             devices: {
                 p: 'sensor',
                 unique_id: id('devices'),
-                name: 'Devices',
+                name: names.entity('devices'),
                 icon: 'mdi:devices',
                 entity_category: 'diagnostic',
                 state_class: 'measurement',
@@ -309,11 +316,11 @@ export function buildBridgeDiscovery(topics: TopicLayout): Omit<DiscoveryPayload
                 value_template: '{{ value_json | length }}',
                 availability: whileOnline,
             },
-            ...diagnosticCounters(topics, id, whileOnline),
+            ...diagnosticCounters(topics, names, id, whileOnline),
             log_level: {
                 p: 'select',
                 unique_id: id('log_level'),
-                name: 'Log level',
+                name: names.entity('log_level'),
                 icon: 'mdi:math-log',
                 entity_category: 'config',
                 options: [...LOG_LEVELS],

@@ -6,6 +6,7 @@ import type {EventBus} from '../core/bus.js';
 import type {DeviceImages} from '../core/images.js';
 import type {DeviceRegistry} from '../core/registry.js';
 import type {CommandRouter} from '../core/router.js';
+import type {Language} from '../util/translations.js';
 
 /** What the UI may do with the registry: read, rename, remove. */
 export type DeviceDirectory = Pick<DeviceRegistry, 'get' | 'list' | 'rename' | 'remove'>;
@@ -41,6 +42,8 @@ export interface OnboardingNote {
 
 export interface WebContext {
     settings: WebSettings;
+    /** The language of the UI's strings (the top-level `language` setting). */
+    language: Language;
     registry: DeviceDirectory;
     bus: EventBus;
     images: Pick<DeviceImages, 'get'>;

@@ -52,8 +52,8 @@ export class WebUi implements Extension {
     constructor(private readonly context: WebContext) {}
 
     async start(): Promise<void> {
-        const {settings, bus} = this.context;
-        const frontend = await loadFrontend(settings.language);
+        const {settings, bus, language} = this.context;
+        const frontend = await loadFrontend(language);
         const server = http.createServer((request, response) => this.onRequest(frontend, request, response));
         const sockets = new WebSocketServer({noServer: true, maxPayload: 4096});
         server.on('upgrade', (request, socket, head) => {

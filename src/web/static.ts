@@ -7,6 +7,8 @@ import {createHash} from 'node:crypto';
 import {readFile, readdir} from 'node:fs/promises';
 import {fileURLToPath} from 'node:url';
 
+import {type Language, translationsFile} from '../util/translations.js';
+
 export interface StaticFile {
     body: Buffer;
     type: string;
@@ -21,8 +23,6 @@ export interface Frontend {
 
 /** Next to this module: `src/web/ui` under tsx, `dist/web/ui` after `npm run build` (which copies it). */
 const UI_DIRECTORY = new URL('./ui/', import.meta.url);
-/** Two levels up from both `src/web` and `dist/web`. */
-const TRANSLATIONS_DIRECTORY = new URL('../../translations/', import.meta.url);
 
 /** Bare module names the UI imports, served under `vendor/`, mapped for the browser by the page's import map. */
 const VENDOR_MODULES = {preact: 'preact.mjs', 'preact/hooks': 'hooks.mjs', htm: 'htm.mjs'} as const;
@@ -38,7 +38,7 @@ const TYPES: Record<string, string> = {
 /** An ingress path as the Supervisor sends it: `/api/hassio_ingress/<token>`. Anything else is ignored. */
 const INGRESS_PATH = /^(\/[A-Za-z0-9_.~-]+)+\/?$/;
 
-export async function loadFrontend(language: string): Promise<Frontend> {
+export async function loadFrontend(language: Language): Promise<Frontend> {
     const files = new Map<string, StaticFile>();
     for (const name of await readdir(UI_DIRECTORY)) {
         const type = TYPES[name.slice(name.lastIndexOf('.'))];
@@ -49,7 +49,7 @@ export async function loadFrontend(language: string): Promise<Frontend> {
         files.set(`/vendor/${file}`, {body: await readFile(fileURLToPath(import.meta.resolve(specifier))), type: TYPES['.mjs']!});
         imports[specifier] = `./vendor/${file}`;
     }
-    files.set('/translations.json', {body: await readFile(new URL(`${language}.json`, TRANSLATIONS_DIRECTORY)), type: TYPES['.json']!});
+    files.set('/translations.json', {body: await readFile(translationsFile(language)), type: TYPES['.json']!});
 
     const importMap = JSON.stringify({imports});
     const template = (await readFile(new URL('index.html', UI_DIRECTORY), 'utf8')).replace('{{lang}}', language).replace('{{importmap}}', importMap);

@@ -108,7 +108,7 @@ describe('add-on config.yaml', () => {
 });
 
 /** Runs the real addon/run.sh under the bashio stub; the "bridge" it execs prints the environment it was given. */
-function runAddon(work: string, addonOptions: object, services: object | null): Promise<{code: number | null; env: Record<string, string>; stderr: string}> {
+function runAddon(work: string, addonOptions: object, services: object | null, addonInfo: object | null = ADDON_INFO): Promise<{code: number | null; env: Record<string, string>; stderr: string}> {
     const data = path.join(work, 'data');
     mkdirSync(data, {recursive: true});
     writeFileSync(path.join(data, 'options.json'), JSON.stringify(addonOptions));
@@ -128,6 +128,10 @@ function runAddon(work: string, addonOptions: object, services: object | null): 
         env.FAKE_SUPERVISOR_SERVICES = path.join(work, 'services.json');
         writeFileSync(env.FAKE_SUPERVISOR_SERVICES, JSON.stringify(services));
     }
+    if (addonInfo) {
+        env.FAKE_SUPERVISOR_ADDON_INFO = path.join(work, 'addon-info.json');
+        writeFileSync(env.FAKE_SUPERVISOR_ADDON_INFO, JSON.stringify(addonInfo));
+    }
     return new Promise((resolve) => {
         const child = spawn('bashio', [path.join(ADDON, 'run.sh')], {env, stdio: ['ignore', 'pipe', 'pipe']});
         let stdout = '';
@@ -141,6 +145,9 @@ function runAddon(work: string, addonOptions: object, services: object | null): 
         });
     });
 }
+
+/** Part of what the Supervisor says about the add-on itself; its slug carries the repository's prefix, the container's name another. */
+const ADDON_INFO = {name: 'fogbridge', slug: 'local_fogbridge', hostname: 'local-fogbridge', ingress: true, ingress_entry: '/api/hassio_ingress/Zx1', ingress_url: '/api/hassio_ingress/Zx1/', ingress_port: 8099};
 
 const MOSQUITTO_SERVICE = {mqtt: {addon: 'core_mosquitto', host: 'core-mosquitto', port: 1883, ssl: false, protocol: '3.1.1', username: 'addons', password: 'generated-secret'}};
 
@@ -163,11 +170,11 @@ describe('add-on run.sh', () => {
         expect(env).toEqual({
             FOGBRIDGE_DATA_DIR: data,
             FOGBRIDGE_LOG_LEVEL: 'info',
+            FOGBRIDGE_LANGUAGE: 'de',
             FOGBRIDGE_WEB_HOST: '0.0.0.0',
             FOGBRIDGE_WEB_PORT: '8099',
             FOGBRIDGE_WEB_INGRESS_ONLY: 'true',
-            FOGBRIDGE_WEB_LANGUAGE: 'de',
-            FOGBRIDGE_WEB_EXTERNAL_URL: 'homeassistant://hassio/ingress/a0d7b954_fogbridge',
+            FOGBRIDGE_WEB_EXTERNAL_URL: 'homeassistant://hassio/ingress/local_fogbridge',
             FOGBRIDGE_HA_MQTT_URL: 'mqtt://core-mosquitto:1883',
             FOGBRIDGE_HA_MQTT_USERNAME: 'addons',
             FOGBRIDGE_HA_MQTT_PASSWORD: 'generated-secret',
@@ -185,7 +192,8 @@ describe('add-on run.sh', () => {
         const settings = loadSettings({env});
         expect(settings).toMatchObject({
             dataDir: data,
-            web: {host: '0.0.0.0', port: 8099, ingressOnly: true, language: 'de'},
+            language: 'de',
+            web: {host: '0.0.0.0', port: 8099, ingressOnly: true},
             ha: {mqtt: {url: 'mqtt://core-mosquitto:1883', username: 'addons'}},
             ecovacs: {enabled: false},
             miio: {devices: [{did: 277000001, key: 'AbCdEfGh12345678', name: 'Robot'}]},
@@ -200,10 +208,13 @@ describe('add-on run.sh', () => {
         const tls = await runAddon(work, options, {mqtt: {...MOSQUITTO_SERVICE.mqtt, ssl: true, port: 8883}});
         expect(tls.env.FOGBRIDGE_HA_MQTT_URL).toBe('mqtts://core-mosquitto:8883');
 
-        const none = await runAddon(work, options, null);
+        const none = await runAddon(work, options, null, null);
         expect(none.code).toBe(0);
         expect(none.stderr).toContain('no MQTT broker');
         expect(none.env).not.toHaveProperty('FOGBRIDGE_HA_MQTT_URL');
         expect(() => loadSettings({env: none.env})).not.toThrow();
+        // Without the add-on's slug, no link rather than a guessed one.
+        expect(none.stderr).toContain('did not say this add-on\'s slug');
+        expect(none.env).not.toHaveProperty('FOGBRIDGE_WEB_EXTERNAL_URL');
     });
 });

@@ -35,7 +35,7 @@ describe('edge settings', () => {
     });
 });
 
-describe('renamed rainmaker settings', () => {
+describe('renamed settings', () => {
     let dir: string;
     const warnings: string[] = [];
     beforeEach(() => {
@@ -80,6 +80,20 @@ describe('renamed rainmaker settings', () => {
         const settings = loadSettings({flags: {rainmaker: {mqttPort: 1111}, edge: {mqttTlsPort: 2222}}});
         expect(settings.edge.mqttTlsPort).toBe(2222);
         expect(warnings).toEqual(['setting "rainmaker.mqttPort" (from command line) is deprecated and ignored: "edge.mqttTlsPort" is set too']);
+    });
+
+    it('web.language, now the top-level language of the UI and the entity names, from the file or the environment', () => {
+        const file = path.join(dir, 'settings.yaml');
+        writeFileSync(file, 'web:\n  language: de\n  port: 8100\n');
+        const settings = loadSettings({file});
+        expect(settings.language).toBe('de');
+        expect(settings.web).not.toHaveProperty('language');
+        expect(settings.web.port).toBe(8100);
+        expect(warnings).toEqual([`setting "web.language" (from file ${file}) is deprecated: use "language"`]);
+
+        warnings.length = 0;
+        expect(loadSettings({env: {FOGBRIDGE_WEB_LANGUAGE: 'de'}}).language).toBe('de');
+        expect(warnings).toEqual(['setting "web.language" (from environment) is deprecated: use "language"']);
     });
 
     it('are refused when the value is bad, under the new key', () => {

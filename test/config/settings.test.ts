@@ -79,3 +79,11 @@ describe('settings', () => {
         expect(new Set(names).size).toBe(names.length);
     });
 });
+
+describe('the language setting', () => {
+    it('is English unless set, top-level, and only a language there are translations for', () => {
+        expect(loadSettings().language).toBe('en');
+        expect(loadSettings({env: {FOGBRIDGE_LANGUAGE: 'de'}}).language).toBe('de');
+        expect(() => loadSettings({flags: {language: 'fr'}})).toThrow(/invalid setting "language" \(from command line\)/);
+    });
+});

@@ -131,6 +131,24 @@ describe('DeviceRegistry', () => {
         expect(device.link.packetsIn).toBe(1);
     });
 
+    it('reads an entity name written before names were translated as the device\'s own text, until its family describes it again', async () => {
+        const battery: Feature = {id: 'battery', kind: 'sensor', name: {key: 'battery'}};
+        const registry = new DeviceRegistry({file, bus: new EventBus()});
+        await registry.load();
+        registry.upsert({...description('icomen-ee'), features: [...SWITCH, battery]});
+        await registry.close();
+        const document = JSON.parse(readFileSync(file, 'utf8')) as {devices: {features: {name: unknown}[]}[]};
+        document.devices[0]!.features[1]!.name = 'Battery';
+        writeFileSync(file, JSON.stringify(document));
+
+        const older = new DeviceRegistry({file, bus: new EventBus()});
+        await older.load();
+        expect(older.get('icomen-ee')!.features.map((feature) => feature.name)).toEqual([null, {text: 'Battery'}]);
+        older.upsert({...description('icomen-ee'), features: [...SWITCH, battery]});
+        expect(older.get('icomen-ee')!.features[1]!.name).toEqual({key: 'battery'});
+        await older.close();
+    });
+
     it('uses the last good copy when the registry is cut short, and says so', async () => {
         const registry = new DeviceRegistry({file, bus: new EventBus()});
         await registry.load();

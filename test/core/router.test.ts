@@ -12,8 +12,8 @@ import {CommandRouter, type RoutedCommand} from '../../src/core/router.js';
 import {SetupRefused} from '../../src/core/setup.js';
 import {setLogSink} from '../../src/util/logger.js';
 
-const RELAY: Feature = {id: 'relay', kind: 'switch', name: 'Relay'};
-const MODE: Feature = {id: 'mode', kind: 'select', name: 'Mode', options: ['eco', 'normal']};
+const RELAY: Feature = {id: 'relay', kind: 'switch', name: {text: 'Relay'}};
+const MODE: Feature = {id: 'mode', kind: 'select', name: {text: 'Mode'}, options: ['eco', 'normal']};
 
 describe('CommandRouter', () => {
     let dir: string;

@@ -9,13 +9,16 @@ import {type PublicDevice, newLinkHealth} from '../../src/core/device.js';
 import {DeviceRegistry} from '../../src/core/registry.js';
 import type {HaContext} from '../../src/ha/context.js';
 import {buildDiscovery, haMac} from '../../src/ha/discovery.js';
+import {EntityNames} from '../../src/ha/entity-names.js';
 import type {OutboundMessage} from '../../src/ha/queue.js';
 import {StateAndAvailability} from '../../src/ha/state-and-availability.js';
 import {TopicLayout} from '../../src/ha/topics.js';
+import {loadTranslations} from '../../src/util/translations.js';
 import {PROJECT_URL, VERSION} from '../../src/version.js';
 import {assertValidDiscovery} from '../support/discovery-validator.js';
 
 const topics = new TopicLayout('fogbridge', 'homeassistant');
+const names = new EntityNames(await loadTranslations('en'));
 
 describe("Home Assistant's device page", () => {
     it('carries the MAC as a connection, serial number, hardware version and the web UI link', () => {
@@ -24,10 +27,10 @@ describe("Home Assistant's device page", () => {
             family: 'miio',
             facts: {manufacturer: 'Roborock', model: 'roborock.vacuum.s5', name: 'Robot', firmware: '3.5.8_002034', hardwareVersion: 'Linux', serialNumber: 'R0B0-1', mac: '28-6C-07-AA-BB-CC', ip: '192.168.1.50'},
             link: newLinkHealth(),
-            features: [{id: 'cloud_key', kind: 'sensor', name: 'Cloud key', deviceClass: 'enum', options: ['ok', 'missing', 'wrong'], entityCategory: 'diagnostic'}],
+            features: [{id: 'cloud_key', kind: 'sensor', name: {text: 'Cloud key'}, deviceClass: 'enum', options: ['ok', 'missing', 'wrong'], entityCategory: 'diagnostic'}],
             state: {},
         };
-        const payload = buildDiscovery(device, topics, new Map(), 'homeassistant://hassio/ingress/fogbridge#/device/miio-277000001');
+        const payload = buildDiscovery(device, topics, names, new Map(), 'homeassistant://hassio/ingress/fogbridge#/device/miio-277000001');
         assertValidDiscovery(topics.discovery(device.id), JSON.stringify(payload));
         expect(payload.dev).toEqual({
             identifiers: ['fogbridge_miio-277000001'],
@@ -46,7 +49,7 @@ describe("Home Assistant's device page", () => {
 
     it('claims no connection, serial or link it does not know', () => {
         const device: PublicDevice = {id: 'toy-1', family: 'toy', facts: {manufacturer: 'Toy', model: 'T', name: 'Toy', mac: 'not-a-mac'}, link: newLinkHealth(), features: [{id: 'relay', kind: 'switch', name: null}], state: {}};
-        const payload = buildDiscovery(device, topics);
+        const payload = buildDiscovery(device, topics, names);
         assertValidDiscovery(topics.discovery(device.id), JSON.stringify(payload));
         expect(Object.keys(payload.dev).sort()).toEqual(['identifiers', 'manufacturer', 'model', 'name', 'via_device']);
     });

@@ -181,14 +181,45 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
         }
     });
 
+    it('names the entities in the configured language: the names fogbridge gives, not the ones a device gives', async () => {
+        const {ha} = await start({language: 'de'});
+        const id = family.addDevice('german');
+        const {cmps} = await ha.waitForDiscovery(id);
+        expect(cmps.charging).toMatchObject({name: 'Lädt'});
+        expect(cmps.firmware).toMatchObject({name: 'Firmware'});
+        expect(cmps.alert).toMatchObject({name: 'Warnung'});
+        expect(cmps.relay).toMatchObject({name: 'Relay'});
+        expect(cmps.battery).toMatchObject({name: null});
+        // Mosquitto may still hold an English one from an earlier test's bridge.
+        const bridge = await ha.waitFor(
+            (message) => message.topic === 'homeassistant/device/fogbridge_bridge/config' && message.payload.includes('"model":"Lokale Cloud-Brücke"'),
+            {what: 'German bridge discovery'},
+        );
+        const config = JSON.parse(bridge.payload) as {cmps: Record<string, Record<string, unknown>>};
+        expect(Object.fromEntries(Object.entries(config.cmps).map(([key, component]) => [key, component.name]))).toEqual({
+            connection: 'Verbindung',
+            devices: 'Geräte',
+            queue_dropped: 'HA-Warteschlange verworfen',
+            queue_throttled: 'HA-Warteschlange gedrosselt',
+            flood_dropped: 'Verworfene Flutpakete',
+            flooding_devices: 'Flutende Geräte',
+            log_level: 'Protokollstufe',
+        });
+        ha.assertDiscoveryValid();
+    });
+
     it('shows fogbridge itself as a device: connection, device count, drop and flood counters, and a log level HA can change', async () => {
         const {ha} = await start();
         const id = family.addDevice('bridged');
-        const bridge = await ha.waitFor((message) => message.topic === 'homeassistant/device/fogbridge_bridge/config' && message.payload.length > 0, {what: 'bridge discovery'});
+        // In English, the default: Mosquitto may still hold a German one from an earlier test's bridge.
+        const bridge = await ha.waitFor(
+            (message) => message.topic === 'homeassistant/device/fogbridge_bridge/config' && message.payload.includes('"model":"Local cloud bridge"'),
+            {what: 'bridge discovery'},
+        );
         ha.assertDiscoveryValid();
         const config = JSON.parse(bridge.payload) as {cmps: Record<string, Record<string, unknown>>; dev: Record<string, unknown>};
         expect(Object.keys(config.cmps).sort()).toEqual(['connection', 'devices', 'flood_dropped', 'flooding_devices', 'log_level', 'queue_dropped', 'queue_throttled']);
-        expect(config.cmps.connection).toMatchObject({p: 'binary_sensor', device_class: 'connectivity', state_topic: 'fogbridge/bridge/state', payload_on: 'online'});
+        expect(config.cmps.connection).toMatchObject({p: 'binary_sensor', name: 'Connection', device_class: 'connectivity', state_topic: 'fogbridge/bridge/state', payload_on: 'online'});
         expect(config.cmps.queue_dropped).toMatchObject({p: 'sensor', entity_category: 'diagnostic', state_topic: 'fogbridge/bridge/diagnostics', value_template: '{{ value_json.queue_dropped }}'});
         const diagnostics = await ha.waitFor((message) => message.topic === 'fogbridge/bridge/diagnostics', {what: 'bridge diagnostics'});
         expect(Object.keys(JSON.parse(diagnostics.payload) as object).sort()).toEqual(['flood_dropped', 'flooding_devices', 'queue_dropped', 'queue_throttled']);

@@ -34,7 +34,7 @@ describe('Roborock vacuum', () => {
         });
         // The first generation cleans no single rooms.
         expect(new RoborockVacuum('rockrobo.vacuum.v1').features()[0]).not.toHaveProperty('segments');
-        expect(features.find((feature) => feature.id === 'battery')).toEqual({id: 'battery', kind: 'sensor', name: 'Battery', deviceClass: 'battery', unit: '%', stateClass: 'measurement'});
+        expect(features.find((feature) => feature.id === 'battery')).toEqual({id: 'battery', kind: 'sensor', name: {key: 'battery'}, deviceClass: 'battery', unit: '%', stateClass: 'measurement'});
         expect(features.find((feature) => feature.id === 'fan_speed')).toMatchObject({kind: 'select', options: ['low', 'medium', 'high', 'max', 'off']});
         expect(features.find((feature) => feature.id === 'error')).toMatchObject({kind: 'sensor', deviceClass: 'enum'});
         expect(features.find((feature) => feature.id === 'clean_area')).toMatchObject({deviceClass: 'area', unit: 'm²'});

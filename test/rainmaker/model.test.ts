@@ -81,11 +81,11 @@ describe('RainMaker config → features', () => {
         const model = buildNodeModel(exampleConfig('lightbulb', N, '1.0'), {}, options);
         expect(model.features).toEqual([
             {id: 'light', name: null, kind: 'light', colorModes: ['hs']},
-            {id: 'system_reboot', name: 'System Reboot', kind: 'button', entityCategory: 'config', deviceClass: 'restart'},
-            {id: 'system_factory_reset', name: 'System Factory-Reset', kind: 'button', entityCategory: 'config', enabledByDefault: false},
-            {id: 'system_wi_fi_reset', name: 'System Wi-Fi-Reset', kind: 'button', entityCategory: 'config', enabledByDefault: false},
-            {id: 'firmware', name: 'Firmware', kind: 'update', installable: true, entityCategory: 'config'},
-            {id: 'alert', name: 'Alert', kind: 'event', eventTypes: ['alert']},
+            {id: 'system_reboot', name: {text: 'System Reboot'}, kind: 'button', entityCategory: 'config', deviceClass: 'restart'},
+            {id: 'system_factory_reset', name: {text: 'System Factory-Reset'}, kind: 'button', entityCategory: 'config', enabledByDefault: false},
+            {id: 'system_wi_fi_reset', name: {text: 'System Wi-Fi-Reset'}, kind: 'button', entityCategory: 'config', enabledByDefault: false},
+            {id: 'firmware', name: {key: 'firmware'}, kind: 'update', installable: true, entityCategory: 'config'},
+            {id: 'alert', name: {key: 'alert'}, kind: 'event', eventTypes: ['alert']},
         ]);
         expect(model.facts).toEqual({manufacturer: 'Espressif (RainMaker)', model: 'led_light', name: 'Light', firmware: '1.0'});
     });
@@ -133,11 +133,11 @@ describe('RainMaker config → features', () => {
         };
         const features = buildNodeModel(custom, {}, options).features.slice(0, -2);
         expect(features).toEqual([
-            {id: 'heater_enabled', name: 'Enabled', kind: 'switch'},
-            {id: 'heater_fault', name: 'Fault', kind: 'binary_sensor'},
-            {id: 'heater_level', name: 'Level', kind: 'number', min: 1, max: 9, step: 1, mode: 'slider'},
-            {id: 'heater_power_draw', name: 'Power draw', kind: 'sensor', stateClass: 'measurement'},
-            {id: 'heater_mode', name: 'Mode', kind: 'select', options: ['eco', 'boost']},
+            {id: 'heater_enabled', name: {text: 'Enabled'}, kind: 'switch'},
+            {id: 'heater_fault', name: {text: 'Fault'}, kind: 'binary_sensor'},
+            {id: 'heater_level', name: {text: 'Level'}, kind: 'number', min: 1, max: 9, step: 1, mode: 'slider'},
+            {id: 'heater_power_draw', name: {text: 'Power draw'}, kind: 'sensor', stateClass: 'measurement'},
+            {id: 'heater_mode', name: {text: 'Mode'}, kind: 'select', options: ['eco', 'boost']},
         ]);
     });
 

@@ -5,21 +5,21 @@ import {z} from 'zod';
 
 import type {FamilyModule} from '../../src/families/family.js';
 
-/** One feature of every kind, as a family adapter would describe them. */
+/** One feature of every kind, as a family adapter would describe them: names fogbridge gives (keys) and names a device gives (text). */
 export const KITCHEN_SINK_FEATURES: Feature[] = [
     {id: 'vacuum', kind: 'vacuum', name: null, commands: ['start', 'stop', 'pause', 'return_to_base', 'locate'], fanSpeeds: ['quiet', 'balanced', 'max'], segments: true},
-    {id: 'relay', kind: 'switch', name: 'Relay', deviceClass: 'outlet'},
-    {id: 'lamp', kind: 'light', name: 'Lamp', colorModes: ['hs', 'color_temp'], minKelvin: 2700, maxKelvin: 6500},
-    {id: 'dimmer', kind: 'light', name: 'Dimmer', colorModes: ['brightness']},
-    {id: 'fan', kind: 'fan', name: 'Fan', presetModes: ['auto', 'sleep'], direction: true},
+    {id: 'relay', kind: 'switch', name: {text: 'Relay'}, deviceClass: 'outlet'},
+    {id: 'lamp', kind: 'light', name: {text: 'Lamp'}, colorModes: ['hs', 'color_temp'], minKelvin: 2700, maxKelvin: 6500},
+    {id: 'dimmer', kind: 'light', name: {text: 'Dimmer'}, colorModes: ['brightness']},
+    {id: 'fan', kind: 'fan', name: {text: 'Fan'}, presetModes: ['auto', 'sleep'], direction: true},
     {id: 'battery', kind: 'sensor', name: null, deviceClass: 'battery', unit: '%', stateClass: 'measurement'},
-    {id: 'status', kind: 'sensor', name: 'Status', deviceClass: 'enum', options: ['ok', 'stuck'], entityCategory: 'diagnostic'},
-    {id: 'charging', kind: 'binary_sensor', name: 'Charging', deviceClass: 'battery_charging'},
-    {id: 'identify', kind: 'button', name: 'Identify', deviceClass: 'identify', entityCategory: 'diagnostic'},
-    {id: 'mode', kind: 'select', name: 'Mode', options: ['eco', 'normal'], entityCategory: 'config'},
-    {id: 'volume', kind: 'number', name: 'Volume', min: 0, max: 100, unit: '%', entityCategory: 'config'},
-    {id: 'firmware', kind: 'update', name: 'Firmware', installable: true, entityCategory: 'config'},
-    {id: 'alert', kind: 'event', name: 'Alert', eventTypes: ['low_battery', 'stuck']},
+    {id: 'status', kind: 'sensor', name: {key: 'status'}, deviceClass: 'enum', options: ['ok', 'stuck'], entityCategory: 'diagnostic'},
+    {id: 'charging', kind: 'binary_sensor', name: {key: 'charging'}, deviceClass: 'battery_charging'},
+    {id: 'identify', kind: 'button', name: {text: 'Identify'}, deviceClass: 'identify', entityCategory: 'diagnostic'},
+    {id: 'mode', kind: 'select', name: {text: 'Mode'}, options: ['eco', 'normal'], entityCategory: 'config'},
+    {id: 'volume', kind: 'number', name: {text: 'Volume'}, min: 0, max: 100, unit: '%', entityCategory: 'config'},
+    {id: 'firmware', kind: 'update', name: {key: 'firmware'}, installable: true, entityCategory: 'config'},
+    {id: 'alert', kind: 'event', name: {key: 'alert'}, eventTypes: ['low_battery', 'stuck']},
 ];
 
 export const KITCHEN_SINK_ROOMS = {'16': 'Kitchen', '17': 'Hall'};

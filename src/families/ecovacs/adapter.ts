@@ -575,27 +575,27 @@ function features(extra: BotExtra): Feature[] {
     if (extra.rooms.length > 0) vacuum.segments = true;
     const list: Feature[] = [
         vacuum,
-        {id: 'battery', kind: 'sensor', name: 'Battery', deviceClass: 'battery', unit: '%', stateClass: 'measurement'},
-        {id: 'charging', kind: 'binary_sensor', name: 'Charging', deviceClass: 'battery_charging'},
-        {id: 'error', kind: 'sensor', name: 'Error', deviceClass: 'enum', options: ERROR_OPTIONS},
-        {id: 'error_code', kind: 'sensor', name: 'Error code', entityCategory: 'diagnostic', enabledByDefault: false},
-        {id: 'clean_area', kind: 'sensor', name: 'Cleaned area', deviceClass: 'area', unit: 'm²', stateClass: 'measurement'},
-        {id: 'clean_time', kind: 'sensor', name: 'Cleaning time', deviceClass: 'duration', unit: 's', stateClass: 'measurement'},
+        {id: 'battery', kind: 'sensor', name: {key: 'battery'}, deviceClass: 'battery', unit: '%', stateClass: 'measurement'},
+        {id: 'charging', kind: 'binary_sensor', name: {key: 'charging'}, deviceClass: 'battery_charging'},
+        {id: 'error', kind: 'sensor', name: {key: 'error'}, deviceClass: 'enum', options: ERROR_OPTIONS},
+        {id: 'error_code', kind: 'sensor', name: {key: 'error_code'}, entityCategory: 'diagnostic', enabledByDefault: false},
+        {id: 'clean_area', kind: 'sensor', name: {key: 'clean_area'}, deviceClass: 'area', unit: 'm²', stateClass: 'measurement'},
+        {id: 'clean_time', kind: 'sensor', name: {key: 'clean_time'}, deviceClass: 'duration', unit: 's', stateClass: 'measurement'},
     ];
-    for (const [type, stem, name] of LIFESPAN_PARTS) {
+    for (const [type, stem] of LIFESPAN_PARTS) {
         if (!extra.lifespans.includes(type)) continue;
         list.push(
-            {id: `${stem}_left`, kind: 'sensor', name: `${name} remaining`, unit: '%', stateClass: 'measurement', entityCategory: 'diagnostic', icon: 'mdi:progress-wrench'},
-            {id: `${stem}_reset`, kind: 'button', name: `Reset ${name.toLowerCase()}`, entityCategory: 'config', icon: 'mdi:restore'},
+            {id: `${stem}_left`, kind: 'sensor', name: {key: `${stem}_left`}, unit: '%', stateClass: 'measurement', entityCategory: 'diagnostic', icon: 'mdi:progress-wrench'},
+            {id: `${stem}_reset`, kind: 'button', name: {key: `${stem}_reset`}, entityCategory: 'config', icon: 'mdi:restore'},
         );
     }
     if (extra.water) {
         list.push(
-            {id: 'water_level', kind: 'select', name: 'Water level', options: WATER_LEVELS.map(([name]) => name), entityCategory: 'config', icon: 'mdi:water'},
-            {id: 'mop_attached', kind: 'binary_sensor', name: 'Mop attached'},
+            {id: 'water_level', kind: 'select', name: {key: 'water_level'}, options: WATER_LEVELS.map(([name]) => name), entityCategory: 'config', icon: 'mdi:water'},
+            {id: 'mop_attached', kind: 'binary_sensor', name: {key: 'mop_attached'}},
         );
     }
-    list.push({id: 'event', kind: 'event', name: 'Event', eventTypes: [...EVENT_TYPES]});
+    list.push({id: 'event', kind: 'event', name: {key: 'event'}, eventTypes: [...EVENT_TYPES]});
     return list;
 }
 

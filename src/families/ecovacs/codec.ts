@@ -118,15 +118,15 @@ export function setWaterCommand(amount: number): EcoCommand {
     return {name: 'setWaterInfo', data: {amount}};
 }
 
-/** Consumable types as bots name them → our feature stem and the name a user reads. */
-export const LIFESPAN_PARTS: readonly [type: string, stem: string, name: string][] = [
-    ['brush', 'main_brush', 'Main brush'],
-    ['sideBrush', 'side_brush', 'Side brush'],
-    ['heap', 'filter', 'Filter'],
-    ['unitCare', 'unit_care', 'Unit care'],
-    ['roundMop', 'round_mop', 'Round mop'],
-    ['dustBag', 'dust_bag', 'Dust bag'],
-    ['dModule', 'air_freshener', 'Air freshener'],
+/** Consumable types as bots name them → our feature stem (`<stem>_left`, `<stem>_reset`, and their entity names). */
+export const LIFESPAN_PARTS: readonly [type: string, stem: string][] = [
+    ['brush', 'main_brush'],
+    ['sideBrush', 'side_brush'],
+    ['heap', 'filter'],
+    ['unitCare', 'unit_care'],
+    ['roundMop', 'round_mop'],
+    ['dustBag', 'dust_bag'],
+    ['dModule', 'air_freshener'],
 ];
 /** What every eco-ng bot has; asked when a bot refuses the full list. */
 export const BASIC_LIFESPAN_TYPES = ['brush', 'sideBrush', 'heap'];

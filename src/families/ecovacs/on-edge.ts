@@ -21,6 +21,8 @@ const log = createLogger('ecovacs');
 /** Listener names the policy sees for bots that came in on the shared TLS port. */
 export const MQTT_BY_NAME_ROUTE = 'ecovacs-mqtt';
 export const MQTT_BY_FIRST_BYTE_ROUTE = 'ecovacs-mqtt-unnamed';
+/** The plain REST port's listener: the edge reports the port it bound under this label. */
+export const REST_LISTENER = 'ecovacs-rest';
 /** The first byte of an MQTT CONNECT. */
 const MQTT_CONNECT_BYTE = 0x10;
 
@@ -68,7 +70,7 @@ export class EcovacsOnEdge implements FamilyService {
         // Every path: the REST table answers unknown ones itself (404 JSON, logged once per path and source).
         edge.addHttpRoute({method: '*', path: '/', prefix: true, handler: this.handleHttp});
         edge.serveHttpOnTlsPort();
-        if (settings.restPort !== null) edge.servePlainHttp({host: settings.host, port: settings.restPort, label: 'ecovacs-rest'});
+        if (settings.restPort !== null) edge.servePlainHttp({host: settings.host, port: settings.restPort, label: REST_LISTENER});
     }
 
     async stop(): Promise<void> {

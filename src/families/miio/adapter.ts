@@ -48,7 +48,7 @@ export const CLOUD_KEY_SETUP_FIELD: SetupField = {id: CLOUD_KEY_SECRET, secret: 
 export const CLOUD_KEY_FEATURE: Feature = {
     id: 'cloud_key',
     kind: 'sensor',
-    name: 'Cloud key',
+    name: {key: 'cloud_key'},
     deviceClass: 'enum',
     options: ['ok', 'missing', 'wrong'],
     entityCategory: 'diagnostic',

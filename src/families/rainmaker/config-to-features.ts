@@ -20,6 +20,7 @@ import type {
     DeviceState,
     FanState,
     Feature,
+    FeatureName,
     FeatureValue,
     LightFeature,
     LightState,
@@ -86,7 +87,7 @@ export function buildNodeModel(config: RmNodeConfig, params: ParamsDocument, opt
     for (const device of config.devices) {
         const consumed = new Set<string>();
         const mainId = featureId([device.name], used);
-        const mainName = single ? null : device.name;
+        const mainName = single ? null : {text: device.name};
         const byType = (type: string): RmParam | undefined => device.params.find((param) => param.type === type);
         const power = byType('esp.param.power');
         const type = device.type ?? '';
@@ -137,8 +138,8 @@ export function buildNodeModel(config: RmNodeConfig, params: ParamsDocument, opt
         }
     }
 
-    features.push({id: FIRMWARE_FEATURE, name: 'Firmware', kind: 'update', installable: true, entityCategory: 'config'});
-    features.push({id: ALERT_FEATURE, name: 'Alert', kind: 'event', eventTypes: ['alert']});
+    features.push({id: FIRMWARE_FEATURE, name: {key: FIRMWARE_FEATURE}, kind: 'update', installable: true, entityCategory: 'config'});
+    features.push({id: ALERT_FEATURE, name: {key: ALERT_FEATURE}, kind: 'event', eventTypes: ['alert']});
 
     return {
         facts: nodeFacts(config, params),
@@ -170,7 +171,7 @@ function numeric(param: RmParam | undefined): RmParam | undefined {
     return param && (param.data_type === 'int' || param.data_type === 'float') ? param : undefined;
 }
 
-function lightFeature(id: string, name: string | null, device: RmDevice, power: RmParam): {feature: LightFeature; binding: Binding; params: RmParam[]} {
+function lightFeature(id: string, name: FeatureName | null, device: RmDevice, power: RmParam): {feature: LightFeature; binding: Binding; params: RmParam[]} {
     const byType = (type: string): RmParam | undefined => numeric(device.params.find((param) => param.type === type));
     const brightness = byType('esp.param.brightness') ?? byType('esp.param.intensity');
     const hue = byType('esp.param.hue');
@@ -213,7 +214,7 @@ function fallbackFeature(
     const writable = param.properties.includes('write');
     if (!readable && !(writable && param.data_type === 'bool')) return null;
     const id = (): string => featureId([entry.name, param.name], used);
-    const name = singleDevice ? param.name : `${entry.name} ${param.name}`;
+    const name = {text: singleDevice ? param.name : `${entry.name} ${param.name}`};
     const base = {name, ...(category ? {entityCategory: category} : {})};
     const value: Binding = {kind: 'value', entry: entry.name, param};
     switch (param.data_type) {

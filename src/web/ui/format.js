@@ -24,7 +24,8 @@ export function duration(ms) {
     return t('time.daysHours', {days: Math.floor(hours / 24), hours: hours % 24});
 }
 
-/** A feature's name: the main feature (name null) is called after its kind. */
+/** A feature's name: the main feature (name null) is called after its kind; a name fogbridge gives is a translation key. */
 export function featureName(feature) {
-    return feature.name ?? t(`kind.${feature.kind}`);
+    if (feature.name === null) return t(`kind.${feature.kind}`);
+    return 'text' in feature.name ? feature.name.text : t(`entity.${feature.name.key}`);
 }

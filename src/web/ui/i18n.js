@@ -1,4 +1,4 @@
-// UI strings of the language the bridge is set to (`web.language`), served as translations.json.
+// UI strings of the language the bridge is set to (the top-level `language` setting), served as translations.json.
 let strings = {};
 
 export async function loadStrings() {

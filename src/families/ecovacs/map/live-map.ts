@@ -38,8 +38,8 @@ import {
 export type MapStatus = 'no_map' | 'ok' | 'corrupt' | 'not_supported' | 'not_supported_over_xmpp';
 const MAP_STATUSES: MapStatus[] = ['no_map', 'ok', 'corrupt', 'not_supported', 'not_supported_over_xmpp'];
 
-export const MAP_FEATURE: Feature = {id: 'map', kind: 'image', name: 'Map'};
-export const MAP_STATUS_FEATURE: Feature = {id: 'map_status', kind: 'sensor', name: 'Map status', deviceClass: 'enum', options: MAP_STATUSES, entityCategory: 'diagnostic', icon: 'mdi:map-check'};
+export const MAP_FEATURE: Feature = {id: 'map', kind: 'image', name: {key: 'map'}};
+export const MAP_STATUS_FEATURE: Feature = {id: 'map_status', kind: 'sensor', name: {key: 'map_status'}, deviceClass: 'enum', options: MAP_STATUSES, entityCategory: 'diagnostic', icon: 'mdi:map-check'};
 
 export interface LiveMapOptions {
     send(did: string, command: EcoCommand): Promise<BotAnswer>;

@@ -13,11 +13,11 @@ import {decodeRoborockMap, type MapRefusal} from './roborock-map-codec.js';
 export type MapStatus = 'no_map' | 'ok' | MapRefusal;
 const MAP_STATUSES: MapStatus[] = ['no_map', 'ok', 'format_not_supported', 'corrupt', 'too_large'];
 
-export const MAP_FEATURE: Feature = {id: 'map', kind: 'image', name: 'Map'};
+export const MAP_FEATURE: Feature = {id: 'map', kind: 'image', name: {key: 'map'}};
 export const MAP_STATUS_FEATURE: Feature = {
     id: 'map_status',
     kind: 'sensor',
-    name: 'Map status',
+    name: {key: 'map_status'},
     deviceClass: 'enum',
     options: MAP_STATUSES,
     entityCategory: 'diagnostic',

@@ -42,10 +42,10 @@ export class ChuangmiPlug implements MiioModel {
     features(): Feature[] {
         const features: Feature[] = [
             {id: 'switch', kind: 'switch', name: null, deviceClass: 'outlet'},
-            {id: 'temperature', kind: 'sensor', name: 'Temperature', deviceClass: 'temperature', unit: '°C', stateClass: 'measurement', entityCategory: 'diagnostic'},
+            {id: 'temperature', kind: 'sensor', name: {key: 'temperature'}, deviceClass: 'temperature', unit: '°C', stateClass: 'measurement', entityCategory: 'diagnostic'},
         ];
-        if (this.variant.usb) features.push({id: 'usb', kind: 'switch', name: 'USB', deviceClass: 'outlet'});
-        if (this.variant.powerMeter) features.push({id: 'power', kind: 'sensor', name: 'Power', deviceClass: 'power', unit: 'W', stateClass: 'measurement', precision: 2});
+        if (this.variant.usb) features.push({id: 'usb', kind: 'switch', name: {key: 'usb'}, deviceClass: 'outlet'});
+        if (this.variant.powerMeter) features.push({id: 'power', kind: 'sensor', name: {key: 'power'}, deviceClass: 'power', unit: 'W', stateClass: 'measurement', precision: 2});
         return features;
     }
 

@@ -90,12 +90,12 @@ function errorName(code: number): string {
     return code >= 100 && code <= 122 ? HARDWARE_FAULT : OTHER_ERROR;
 }
 
-/** Consumables: `get_consumable` field → [feature id, name, lifetime in seconds] (miio.md §4.6). */
-const CONSUMABLES: [string, string, string, number][] = [
-    ['main_brush_work_time', 'main_brush_left', 'Main brush remaining', 300 * 3600],
-    ['side_brush_work_time', 'side_brush_left', 'Side brush remaining', 200 * 3600],
-    ['filter_work_time', 'filter_left', 'Filter remaining', 150 * 3600],
-    ['sensor_dirty_time', 'sensor_clean_left', 'Sensor cleaning remaining', 30 * 3600],
+/** Consumables: `get_consumable` field → [feature id (and its entity name's key), lifetime in seconds] (miio.md §4.6). */
+export const CONSUMABLES: readonly [field: string, id: string, lifeSeconds: number][] = [
+    ['main_brush_work_time', 'main_brush_left', 300 * 3600],
+    ['side_brush_work_time', 'side_brush_left', 200 * 3600],
+    ['filter_work_time', 'filter_left', 150 * 3600],
+    ['sensor_dirty_time', 'sensor_clean_left', 30 * 3600],
 ];
 
 /** Named `event.*` pushes a Roborock sends (miio.md §3.3); others are reported as `other`. */
@@ -210,17 +210,17 @@ export class RoborockVacuum implements MiioModel {
         if (this.rooms) vacuum.segments = true;
         return [
             vacuum,
-            {id: 'battery', kind: 'sensor', name: 'Battery', deviceClass: 'battery', unit: '%', stateClass: 'measurement'},
-            {id: 'status', kind: 'sensor', name: 'Status', deviceClass: 'enum', options: STATUS_OPTIONS},
-            {id: 'error', kind: 'sensor', name: 'Error', deviceClass: 'enum', options: ERROR_OPTIONS},
-            {id: 'error_code', kind: 'sensor', name: 'Error code', entityCategory: 'diagnostic', enabledByDefault: false},
-            {id: 'fan_speed', kind: 'select', name: 'Fan speed', options: fanSpeeds, entityCategory: 'config', icon: 'mdi:fan'},
-            {id: 'clean_time', kind: 'sensor', name: 'Cleaning time', deviceClass: 'duration', unit: 's', stateClass: 'measurement'},
-            {id: 'clean_area', kind: 'sensor', name: 'Cleaned area', deviceClass: 'area', unit: 'm²', stateClass: 'measurement', precision: 1},
+            {id: 'battery', kind: 'sensor', name: {key: 'battery'}, deviceClass: 'battery', unit: '%', stateClass: 'measurement'},
+            {id: 'status', kind: 'sensor', name: {key: 'status'}, deviceClass: 'enum', options: STATUS_OPTIONS},
+            {id: 'error', kind: 'sensor', name: {key: 'error'}, deviceClass: 'enum', options: ERROR_OPTIONS},
+            {id: 'error_code', kind: 'sensor', name: {key: 'error_code'}, entityCategory: 'diagnostic', enabledByDefault: false},
+            {id: 'fan_speed', kind: 'select', name: {key: 'fan_speed'}, options: fanSpeeds, entityCategory: 'config', icon: 'mdi:fan'},
+            {id: 'clean_time', kind: 'sensor', name: {key: 'clean_time'}, deviceClass: 'duration', unit: 's', stateClass: 'measurement'},
+            {id: 'clean_area', kind: 'sensor', name: {key: 'clean_area'}, deviceClass: 'area', unit: 'm²', stateClass: 'measurement', precision: 1},
             ...CONSUMABLES.map(
-                ([, id, name]): Feature => ({kind: 'sensor', id, name, unit: '%', stateClass: 'measurement', entityCategory: 'diagnostic', icon: 'mdi:progress-wrench'}),
+                ([, id]): Feature => ({kind: 'sensor', id, name: {key: id}, unit: '%', stateClass: 'measurement', entityCategory: 'diagnostic', icon: 'mdi:progress-wrench'}),
             ),
-            {id: 'event', kind: 'event', name: 'Event', eventTypes: [...VACUUM_EVENTS]},
+            {id: 'event', kind: 'event', name: {key: 'event'}, eventTypes: [...VACUUM_EVENTS]},
         ];
     }
 
@@ -389,7 +389,7 @@ export class RoborockVacuum implements MiioModel {
 
 function consumableState(record: Record<string, unknown>): DeviceState {
     const state: DeviceState = {};
-    for (const [field, id, , life] of CONSUMABLES) {
+    for (const [field, id, life] of CONSUMABLES) {
         const used = finiteNumber(record[field]);
         if (used === undefined) continue;
         state[id] = Math.max(0, Math.min(100, Math.round(((life - used) / life) * 100)));
