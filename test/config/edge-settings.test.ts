@@ -13,6 +13,7 @@ describe('edge settings', () => {
             host: '0.0.0.0',
             mqttTlsPort: 8883,
             mqttTlsFallbackPort: 18883,
+            mqttPlainPort: null,
             tlsPort: 443,
             tlsFallbackPort: 8443,
             maxConnections: 2048,

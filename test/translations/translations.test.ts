@@ -76,7 +76,7 @@ describe('translations', () => {
         for (const format of DNS_FORMATS) used.add(`format.${format}`);
         used.add(`setup.${CLOUD_KEY_SETUP_FIELD.id}`).add(`setup.${CLOUD_KEY_SETUP_FIELD.id}.hint`);
         // The labels of the families' onboarding notes (with every listener bound, whatever its label) and actions.
-        const ports: EdgePorts = {mqttTls: 8883, tls: 443, http: new Proxy({}, {get: () => 8080})};
+        const ports: EdgePorts = {mqttTls: 8883, mqttPlain: 1884, tls: 443, http: new Proxy({}, {get: () => 8080})};
         for (const family of ALL_FAMILIES as readonly FamilyModule[]) {
             for (const note of family.onboardingNotes?.(family.settings.parse({}), {ports, address: '192.0.2.1'}) ?? []) used.add(note.label);
             for (const action of family.onboardingActions?.(family.settings.parse({}), {dataDir: 'unused'}) ?? []) {
