@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import {PNG} from 'pngjs';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {renderScale, ROBOT_COLOUR, roomColour} from '../../src/core/vacuum-map.js';
+import {LABEL_COLOUR, renderScale, ROBOT_COLOUR, roomColour} from '../../src/core/vacuum-map.js';
 
 import {loadOrCreateCa} from '../../src/edge/tls/ca.js';
 import {ecovacsDeviceId} from '../../src/families/ecovacs/adapter.js';
@@ -84,6 +84,14 @@ describe('Ecovacs end to end', () => {
         expect(colourAt(1500, -1500)).toEqual(roomColour(2));
         expect(colourAt(1500, 500)).toEqual(roomColour(3));
         expect(colourAt(SIMULATED_CHARGER.x, SIMULATED_CHARGER.y)).toEqual(ROBOT_COLOUR);
+        // The rooms carry their names: label pixels over each room's rectangle.
+        for (const [x0, y0, x1, y1] of outlines) {
+            const covered = (pixel: number): boolean => {
+                const [x, y] = [Math.floor((pixel % png.width) / scale) + left, Math.floor(pixel / png.width / scale) + top];
+                return x >= toPixel(x0) && x <= toPixel(x1) && y >= toPixel(y0) && y <= toPixel(y1) && LABEL_COLOUR.every((value, index) => png.data[pixel * 4 + index] === value);
+            };
+            expect(Array.from({length: png.width * png.height}, (_, pixel) => pixel).some(covered)).toBe(true);
+        }
         expect(bots.bots[0]!.received).toEqual(expect.arrayContaining(['getMajorMap', 'getMinorMap', 'getMapSubSet', 'getPos', 'getMapTrace']));
     });
 

@@ -29,6 +29,7 @@ function harness(pieceValue: (index: number) => string) {
         },
         renderIntervalMs: 0,
         publish: (_did, png) => pictures.push(png),
+        roomNames: () => ({}),
         setStatus: (_did, status) => statuses.push(status),
         log: createLogger('test:ecovacs-map'),
     });

@@ -18,7 +18,7 @@ import {gslbRoute} from './gslb.js';
 import {LiveMaps, MAP_FEATURE, MAP_STATUS_FEATURE} from './map/live-map.js';
 import {MapUploads} from './map/map-uploads.js';
 import {createModel, type MiioModel} from './models/index.js';
-import {isRoborockVacuum} from './models/roborock-vacuum.js';
+import {defaultRoomName, isRoborockVacuum} from './models/roborock-vacuum.js';
 import type {MiioSettings} from './settings.js';
 import type {MiioSession, MiioSocketDropReason} from './socket.js';
 
@@ -191,6 +191,11 @@ export class MiioService implements FamilyService {
         const live = new LiveMaps({
             renderIntervalMs: renderIntervalSeconds * 1000,
             publish: (deviceId, png) => images.publish(deviceId, MAP_FEATURE.id, png),
+            roomName: (deviceId, segmentId) => {
+                const did = this.registry.get(deviceId)?.extra.did;
+                const entry = typeof did === 'number' ? this.entries.get(did) : undefined;
+                return (entry && this.roomName(entry, segmentId)) ?? defaultRoomName(segmentId);
+            },
             setStatus: (deviceId, status) => {
                 if (this.registry.get(deviceId)?.state[MAP_STATUS_FEATURE.id] !== status) this.registry.updateState(deviceId, {[MAP_STATUS_FEATURE.id]: status});
             },

@@ -35,6 +35,8 @@ export interface LiveMapOptions {
     send(did: string, command: EcoCommand): Promise<BotAnswer>;
     renderIntervalMs: number;
     publish(did: string, png: Buffer): void;
+    /** The names drawn on the rooms, by room id. */
+    roomNames(did: string): Readonly<Record<string, string>>;
     setStatus(did: string, status: MapStatus): void;
     log: Logger;
     now?: () => number;
@@ -191,7 +193,7 @@ export class EcovacsLiveMaps {
         bot.drawnVersion = bot.version;
         bot.lastDrawnAt = this.now();
         try {
-            const map = toVacuumMap({major: bot.major, pieces: bot.pieces, rooms: bot.rooms, positions: bot.positions, trace: bot.trace});
+            const map = toVacuumMap({major: bot.major, pieces: bot.pieces, rooms: bot.rooms, roomNames: this.options.roomNames(did), positions: bot.positions, trace: bot.trace});
             if (!map) return;
             this.options.publish(did, renderVacuumMapPng(map));
             if (bot.pieces.every((piece) => piece !== null)) this.setStatus(did, bot, 'ok');

@@ -27,6 +27,8 @@ export const MAP_STATUS_FEATURE: Feature = {
 export interface LiveMapOptions {
     renderIntervalMs: number;
     publish(deviceId: string, png: Buffer): void;
+    /** The name drawn on a room of the map (segment id as the robot numbers it). */
+    roomName(deviceId: string, segmentId: string): string;
     setStatus(deviceId: string, status: MapStatus): void;
     log: Logger;
     now?: () => number;
@@ -35,7 +37,7 @@ export interface LiveMapOptions {
 interface RobotMap {
     status: MapStatus;
     lastDrawnAt: number;
-    /** Of the last upload drawn or refused: the same bytes again change nothing. */
+    /** Of the last upload drawn or refused, with the room names: the same again changes nothing. */
     lastDigest: string | null;
     waiting: Buffer | null;
     timer: NodeJS.Timeout | null;
@@ -91,17 +93,19 @@ export class LiveMaps {
         const upload = robot.waiting;
         robot.waiting = null;
         if (!upload) return;
-        const digest = createHash('sha256').update(upload).digest('hex');
-        if (digest === robot.lastDigest) return;
-        robot.lastDigest = digest;
-        robot.lastDrawnAt = this.now();
         try {
             const decoded = decodeRoborockMap(upload);
+            const roomNames = decoded.ok ? new Map(decoded.segmentIds.map((segmentId) => [segmentId, this.options.roomName(deviceId, String(segmentId))])) : new Map<number, string>();
+            // A room renamed since the last picture is worth drawing the same upload again.
+            const digest = createHash('sha256').update(upload).update(JSON.stringify([...roomNames])).digest('hex');
+            if (digest === robot.lastDigest) return;
+            robot.lastDigest = digest;
+            robot.lastDrawnAt = this.now();
             if (!decoded.ok) {
                 this.options.log.limited('warn', `map:${deviceId}`, `${deviceId}: map refused (${decoded.refusal}): ${decoded.reason}`);
                 return this.setStatus(deviceId, robot, decoded.refusal);
             }
-            this.options.publish(deviceId, renderVacuumMapPng(decoded.map));
+            this.options.publish(deviceId, renderVacuumMapPng({...decoded.map, roomNames}));
             this.setStatus(deviceId, robot, 'ok');
         } catch (error) {
             // Runs from a timer: a map the parser did not foresee must cost a log line, not the process.
