@@ -7,6 +7,7 @@
 import type {Feature} from '../../../core/device.js';
 import {renderVacuumMapPng, type MapPoint} from '../../../core/vacuum-map.js';
 import type {Logger} from '../../../util/logger.js';
+import {Pacer} from '../../../util/pacer.js';
 import {type BotAnswer, type EcoCommand, isSuccess} from '../codec.js';
 import {
     type BotPositions,
@@ -54,17 +55,22 @@ interface BotMap {
     /** Bumped by anything drawn: a render with the same version changes nothing. */
     version: number;
     drawnVersion: number;
-    lastDrawnAt: number;
-    timer: NodeJS.Timeout | null;
     refreshing: boolean;
 }
 
 export class EcovacsLiveMaps {
     private readonly bots = new Map<string, BotMap>();
-    private readonly now: () => number;
+    private readonly pacer: Pacer<string>;
 
     constructor(private readonly options: LiveMapOptions) {
-        this.now = options.now ?? Date.now;
+        this.pacer = new Pacer({
+            intervalMs: options.renderIntervalMs,
+            run: (did) => {
+                const bot = this.bots.get(did);
+                if (bot) this.draw(did, bot);
+            },
+            now: options.now,
+        });
     }
 
     status(did: string): MapStatus {
@@ -104,8 +110,7 @@ export class EcovacsLiveMaps {
     }
 
     forget(did: string): void {
-        const bot = this.bots.get(did);
-        if (bot?.timer) clearTimeout(bot.timer);
+        this.pacer.forget(did);
         this.bots.delete(did);
     }
 
@@ -178,20 +183,12 @@ export class EcovacsLiveMaps {
     }
 
     private scheduleDraw(did: string, bot: BotMap): void {
-        if (bot.timer || bot.version === bot.drawnVersion) return;
-        const wait = bot.lastDrawnAt + this.options.renderIntervalMs - this.now();
-        if (wait <= 0) return this.draw(did, bot);
-        bot.timer = setTimeout(() => {
-            bot.timer = null;
-            this.draw(did, bot);
-        }, wait);
-        bot.timer.unref();
+        if (bot.version !== bot.drawnVersion) this.pacer.poke(did);
     }
 
     private draw(did: string, bot: BotMap): void {
         if (!bot.major || bot.version === bot.drawnVersion) return;
         bot.drawnVersion = bot.version;
-        bot.lastDrawnAt = this.now();
         try {
             const map = toVacuumMap({major: bot.major, pieces: bot.pieces, rooms: bot.rooms, roomNames: this.options.roomNames(did), positions: bot.positions, trace: bot.trace});
             if (!map) return;
@@ -213,7 +210,7 @@ export class EcovacsLiveMaps {
     private botFor(did: string): BotMap {
         let bot = this.bots.get(did);
         if (!bot) {
-            bot = {status: 'no_map', major: null, pieces: [], pieceCrcs: [], rooms: new Map(), positions: {robot: null, charger: null}, trace: [], version: 0, drawnVersion: 0, lastDrawnAt: 0, timer: null, refreshing: false};
+            bot = {status: 'no_map', major: null, pieces: [], pieceCrcs: [], rooms: new Map(), positions: {robot: null, charger: null}, trace: [], version: 0, drawnVersion: 0, refreshing: false};
             this.bots.set(did, bot);
         }
         return bot;

@@ -8,6 +8,7 @@ import {createHash} from 'node:crypto';
 import type {Feature} from '../../../core/device.js';
 import {renderVacuumMapPng} from '../../../core/vacuum-map.js';
 import type {Logger} from '../../../util/logger.js';
+import {Pacer} from '../../../util/pacer.js';
 import {decodeRoborockMap, type MapRefusal} from './roborock-map-codec.js';
 
 export type MapStatus = 'no_map' | 'ok' | MapRefusal;
@@ -36,19 +37,24 @@ export interface LiveMapOptions {
 
 interface RobotMap {
     status: MapStatus;
-    lastDrawnAt: number;
     /** Of the last upload drawn or refused, with the room names: the same again changes nothing. */
     lastDigest: string | null;
     waiting: Buffer | null;
-    timer: NodeJS.Timeout | null;
 }
 
 export class LiveMaps {
     private readonly robots = new Map<string, RobotMap>();
-    private readonly now: () => number;
+    private readonly pacer: Pacer<string>;
 
     constructor(private readonly options: LiveMapOptions) {
-        this.now = options.now ?? Date.now;
+        this.pacer = new Pacer({
+            intervalMs: options.renderIntervalMs,
+            run: (deviceId) => {
+                const robot = this.robots.get(deviceId);
+                if (robot) this.drawWaiting(deviceId, robot);
+            },
+            now: options.now,
+        });
     }
 
     status(deviceId: string): MapStatus {
@@ -60,19 +66,11 @@ export class LiveMaps {
         const robot = this.robotFor(deviceId);
         // One upload waits per robot at most: memory stays bounded however fast a robot uploads.
         robot.waiting = upload;
-        if (robot.timer) return;
-        const wait = robot.lastDrawnAt + this.options.renderIntervalMs - this.now();
-        if (wait <= 0) return this.drawWaiting(deviceId, robot);
-        robot.timer = setTimeout(() => {
-            robot.timer = null;
-            this.drawWaiting(deviceId, robot);
-        }, wait);
-        robot.timer.unref();
+        this.pacer.poke(deviceId);
     }
 
     forget(deviceId: string): void {
-        const robot = this.robots.get(deviceId);
-        if (robot?.timer) clearTimeout(robot.timer);
+        this.pacer.forget(deviceId);
         this.robots.delete(deviceId);
     }
 
@@ -83,7 +81,7 @@ export class LiveMaps {
     private robotFor(deviceId: string): RobotMap {
         let robot = this.robots.get(deviceId);
         if (!robot) {
-            robot = {status: 'no_map', lastDrawnAt: 0, lastDigest: null, waiting: null, timer: null};
+            robot = {status: 'no_map', lastDigest: null, waiting: null};
             this.robots.set(deviceId, robot);
         }
         return robot;
@@ -100,7 +98,6 @@ export class LiveMaps {
             const digest = createHash('sha256').update(upload).update(JSON.stringify([...roomNames])).digest('hex');
             if (digest === robot.lastDigest) return;
             robot.lastDigest = digest;
-            robot.lastDrawnAt = this.now();
             if (!decoded.ok) {
                 this.options.log.limited('warn', `map:${deviceId}`, `${deviceId}: map refused (${decoded.refusal}): ${decoded.reason}`);
                 return this.setStatus(deviceId, robot, decoded.refusal);
