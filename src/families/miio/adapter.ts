@@ -330,9 +330,8 @@ export class MiioService implements FamilyService {
         const features = [...(entry.model?.features() ?? []), ...(maps ? [MAP_FEATURE, MAP_STATUS_FEATURE] : []), CLOUD_KEY_FEATURE];
         this.registry.upsert({id: entry.id, family: 'miio', facts, features});
         this.registry.setExtra(entry.id, 'did', entry.did);
-        // The picture is not kept across restarts: the status says so until the robot uploads again.
-        const mapStatus = this.maps?.live.status(entry.id);
-        if (maps && this.registry.get(entry.id)?.state[MAP_STATUS_FEATURE.id] !== mapStatus) this.registry.updateState(entry.id, {[MAP_STATUS_FEATURE.id]: mapStatus!});
+        // The picture is kept across restarts (core/images.ts), so is the status that goes with it: only a new robot starts at no_map.
+        if (maps && this.registry.get(entry.id)?.state[MAP_STATUS_FEATURE.id] === undefined) this.registry.updateState(entry.id, {[MAP_STATUS_FEATURE.id]: this.maps!.live.status(entry.id)});
     }
 
     private roomName(entry: DeviceEntry, segmentId: string): string | undefined {
