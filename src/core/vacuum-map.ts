@@ -70,7 +70,7 @@ export function renderScale(map: Pick<VacuumMap, 'width' | 'height'>): number {
 
 /** Output pixels per font pixel: the names stay about as large, relative to the picture, as HA's card shrinks it. */
 export function labelScale(pictureWidth: number, pictureHeight: number): number {
-    return Math.max(1, Math.min(4, Math.round(Math.max(pictureWidth, pictureHeight) / 180)));
+    return Math.max(1, Math.min(4, Math.round(Math.max(pictureWidth, pictureHeight) / 160)));
 }
 
 /** Draws the map as a PNG: rooms in their colours with their names, floor, walls, no-go areas, path, charger and robot. */
