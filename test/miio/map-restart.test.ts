@@ -64,6 +64,8 @@ describe('miIO maps across a restart', () => {
         ha = await HaTestClient.connect(bridge.haUrl);
         const kept = await ha.waitFor((message) => message.topic === imageTopic && message.payload.length > 0, {timeoutMs: 8000, what: 'the kept map picture'});
         expect(kept.payload).toBe(drawn.payload);
+        // The status goes with the picture: still the last run's, not "no map".
+        await ha.waitForState(vacuumId, (state) => state.map_status === 'ok');
         const served = await fetch(`http://127.0.0.1:${webPort}/api/devices/${vacuumId}/image/map`);
         expect(served.status).toBe(200);
         expect(Buffer.from(await served.arrayBuffer()).toString('base64')).toBe(drawn.payload);
