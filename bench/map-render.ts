@@ -1,8 +1,8 @@
 /**
  * Live-map cost per map, for both families, each against decompressing the same bytes alone in the
  * same run: a 1024 × 1024 Roborock upload (the robot's full grid, 16 rooms, a long path) parsed and
- * rendered to PNG vs gunzip; an Ecovacs 8 × 8-piece map (64 LZMA pieces of 100 × 100 px, 4 room
- * outlines, a 400-point trace) decoded, assembled and rendered vs LZMA-decoding its pieces.
+ * rendered to PNG with its rooms' names vs gunzip; an Ecovacs 8 × 8-piece map (64 LZMA pieces of 100 × 100 px, 4 room
+ * outlines and names, a 400-point trace) decoded, assembled and rendered vs LZMA-decoding its pieces.
  */
 import {gunzipSync, gzipSync} from 'node:zlib';
 
@@ -44,7 +44,7 @@ let sink = 0;
 function roborock(): void {
     const decoded = decodeRoborockMap(upload);
     if (!decoded.ok) throw new Error(`the bench map was refused: ${decoded.reason}`);
-    sink += renderVacuumMapPng(decoded.map).length;
+    sink += renderVacuumMapPng({...decoded.map, roomNames: new Map(decoded.segmentIds.map((id) => [id, `Room ${id}`]))}).length;
 }
 
 function roborockBaseline(): void {
@@ -84,6 +84,7 @@ function ecovacsMap(): {major: MajorMap; pieces: string[]; rooms: Map<string, Ma
 }
 
 const ecovacs = ecovacsMap();
+const ECOVACS_ROOM_NAMES = {'0': 'Living room', '1': 'Kitchen', '2': 'Bedroom', '3': 'Study'};
 
 function decodePieces(): Uint8Array[] {
     return ecovacs.pieces.map((value) => {
@@ -94,7 +95,7 @@ function decodePieces(): Uint8Array[] {
 }
 
 function ecovacsRender(): void {
-    const map = toVacuumMap({major: ecovacs.major, pieces: decodePieces(), rooms: ecovacs.rooms, positions: {robot: {x: 0, y: 0}, charger: {x: 500, y: 500}}, trace: ecovacs.trace, boundaries: []});
+    const map = toVacuumMap({major: ecovacs.major, pieces: decodePieces(), rooms: ecovacs.rooms, roomNames: ECOVACS_ROOM_NAMES, positions: {robot: {x: 0, y: 0}, charger: {x: 500, y: 500}}, trace: ecovacs.trace, boundaries: []});
     if (!map) throw new Error('the bench map came out empty');
     sink += renderVacuumMapPng(map).length;
 }

@@ -9,7 +9,7 @@ import {listenMqtt} from './edge/broker/listener.js';
 import {type CoreSettings, type WebSettings, settingsSection} from './config/schema.js';
 import {createBackup} from './core/backup.js';
 import {EventBus} from './core/bus.js';
-import {DeviceImages} from './core/images.js';
+import {DeviceImages, imagesDirectory} from './core/images.js';
 import {createLogger, setLogLevel} from './util/logger.js';
 import {DeviceRegistry, registryFile} from './core/registry.js';
 import {CommandRouter} from './core/router.js';
@@ -60,7 +60,8 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
     const registry = new DeviceRegistry({file: registryFile(settings.dataDir), bus});
     await registry.load();
     const router = new CommandRouter(registry);
-    const images = new DeviceImages(registry, bus);
+    const images = new DeviceImages(registry, bus, {directory: imagesDirectory(settings.dataDir)});
+    await images.load();
 
     let embedded: {broker: Aedes; server: Server} | null = null;
     let haUrl = settings.ha.mqtt.url;
@@ -190,7 +191,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
                 await stopExtensions(extensions);
                 await connection.stop();
                 queue.close();
-                images.close();
+                await images.close();
                 await registry.close();
                 await closeEmbedded();
                 log.info('stopped');

@@ -4,6 +4,8 @@
  */
 import {PNG} from 'pngjs';
 
+import {labelBitmap, roomLabelAnchors, type LabelBitmap} from './map-labels.js';
+
 /** `cells` values besides room ids (1–253). */
 export const MAP_OUTSIDE = 0;
 export const MAP_FLOOR = 254;
@@ -28,6 +30,8 @@ export interface VacuumMap {
     /** Polygons the robot must not enter. */
     noGoAreas: MapPoint[][];
     virtualWalls: [MapPoint, MapPoint][];
+    /** Room id (as in `cells`) → the name drawn on the room; a room without one has no label. */
+    roomNames: ReadonlyMap<number, string>;
 }
 
 type Rgba = [number, number, number, number];
@@ -37,6 +41,9 @@ const FLOOR: Rgba = [176, 190, 197, 255];
 export const WALL_COLOUR: Rgba = [38, 50, 56, 255];
 export const PATH_COLOUR: Rgba = [255, 255, 255, 255];
 export const NO_GO_COLOUR: Rgba = [229, 57, 53, 255];
+/** Dark on a white halo: readable on every room colour, the floor and the path alike. */
+export const LABEL_COLOUR: Rgba = [33, 33, 33, 255];
+export const LABEL_HALO: Rgba = [255, 255, 255, 255];
 export const CHARGER_COLOUR: Rgba = [67, 160, 71, 255];
 export const ROBOT_COLOUR: Rgba = [255, 111, 0, 255];
 /** Distinct, light enough for the path and markers to stand out on every one of them. */
@@ -61,7 +68,12 @@ export function renderScale(map: Pick<VacuumMap, 'width' | 'height'>): number {
     return Math.max(1, Math.min(4, Math.floor(400 / Math.max(map.width, map.height))));
 }
 
-/** Draws the map as a PNG: rooms in their colours, floor, walls, no-go areas, path, charger and robot. */
+/** Output pixels per font pixel: the names stay about as large, relative to the picture, as HA's card shrinks it. */
+export function labelScale(pictureWidth: number, pictureHeight: number): number {
+    return Math.max(1, Math.min(4, Math.round(Math.max(pictureWidth, pictureHeight) / 160)));
+}
+
+/** Draws the map as a PNG: rooms in their colours with their names, floor, walls, no-go areas, path, charger and robot. */
 export function renderVacuumMapPng(map: VacuumMap): Buffer {
     const scale = renderScale(map);
     const png = new PNG({width: map.width * scale, height: map.height * scale});
@@ -72,6 +84,14 @@ export function renderVacuumMapPng(map: VacuumMap): Buffer {
     for (const area of map.noGoAreas) area.forEach((point, index) => canvas.line(point, area[(index + 1) % area.length]!, NO_GO_COLOUR));
     for (const [from, to] of map.virtualWalls) canvas.line(from, to, NO_GO_COLOUR);
     for (let index = 1; index < map.path.length; index++) canvas.line(map.path[index - 1]!, map.path[index]!, PATH_COLOUR);
+    // Over the path, under the markers: where the robot is matters more than a name.
+    if (map.roomNames.size > 0) {
+        const textScale = labelScale(png.width, png.height);
+        for (const [room, anchor] of roomLabelAnchors(map.width, map.height, map.cells, map.roomNames.keys())) {
+            const label = labelBitmap(map.roomNames.get(room)!);
+            if (label) canvas.label(anchor, label, textScale);
+        }
+    }
     if (map.charger) canvas.disc(map.charger, 2, CHARGER_COLOUR);
     if (map.robot) canvas.disc(map.robot, 3, ROBOT_COLOUR);
     return PNG.sync.write(png);
@@ -115,6 +135,22 @@ class Canvas {
         }
     }
 
+    /** A name centred on a map point, moved inside the picture if it would stick out. */
+    label(centre: MapPoint, label: LabelBitmap, textScale: number): void {
+        const halo = Math.max(1, Math.floor(textScale / 2));
+        const [boxWidth, boxHeight] = [label.width * textScale + 2 * halo, label.height * textScale + 2 * halo];
+        const left = clamp(Math.round((centre.x + 0.5) * this.scale - boxWidth / 2), 0, this.png.width - boxWidth) + halo;
+        const top = clamp(Math.round((centre.y + 0.5) * this.scale - boxHeight / 2), 0, this.png.height - boxHeight) + halo;
+        for (const [grow, colour] of [[halo, LABEL_HALO], [0, LABEL_COLOUR]] as const) {
+            for (let y = 0; y < label.height; y++) {
+                for (let x = 0; x < label.width; x++) {
+                    if (!label.pixels[y * label.width + x]) continue;
+                    for (let dy = -grow; dy < textScale + grow; dy++) for (let dx = -grow; dx < textScale + grow; dx++) this.dot(left + x * textScale + dx, top + y * textScale + dy, colour);
+                }
+            }
+        }
+    }
+
     private dot(x: number, y: number, colour: Rgba): void {
         if (!Number.isFinite(x) || !Number.isFinite(y) || x < 0 || y < 0 || x >= this.png.width || y >= this.png.height) return;
         const offset = (y * this.png.width + x) * 4;
@@ -123,4 +159,9 @@ class Canvas {
         this.png.data[offset + 2] = colour[2];
         this.png.data[offset + 3] = colour[3];
     }
+}
+
+/** `value` within `[low, high]`; `low` when the range is empty (a label wider than the picture starts at its left edge). */
+function clamp(value: number, low: number, high: number): number {
+    return Math.max(low, Math.min(high, value));
 }

@@ -1,3 +1,4 @@
+import {randomBytes} from 'node:crypto';
 import {promises as fs, constants as fsConstants} from 'node:fs';
 import path from 'node:path';
 
@@ -21,7 +22,7 @@ export async function writeFileAtomic(file: string, content: string, options: {m
  * Writes `content` to `file` and fsyncs it before returning, with `mode` even if the file existed.
  * `flag` `wx` refuses an existing file, for writers that pick a unique name.
  */
-export async function writeSynced(file: string, content: string, mode: number, flag: 'w' | 'wx'): Promise<void> {
+export async function writeSynced(file: string, content: string | Uint8Array, mode: number, flag: 'w' | 'wx'): Promise<void> {
     const handle = await fs.open(file, flag, mode);
     try {
         await handle.writeFile(content);
@@ -30,6 +31,25 @@ export async function writeSynced(file: string, content: string, mode: number, f
         await handle.close();
     }
     await fs.chmod(file, mode);
+}
+
+/** `content` in a new temp file beside `file`, named uniquely: two processes writing at once do not collide. */
+export async function writeTemporary(file: string, content: string | Uint8Array, mode: number): Promise<string> {
+    const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+    await writeSynced(temporary, content, mode, 'wx');
+    return temporary;
+}
+
+/** Replaces `file` with `content` in one rename, keeping no backup: readers see the old or the new file, never a part. */
+export async function replaceFile(file: string, content: string | Uint8Array, mode: number): Promise<void> {
+    const temporary = await writeTemporary(file, content, mode);
+    try {
+        await fs.rename(temporary, file);
+    } catch (error) {
+        await fs.rm(temporary, {force: true});
+        throw error;
+    }
+    await syncDirectory(path.dirname(file));
 }
 
 /** `currentIsValid`: the caller wrote or read the current file whole, so it need not be parsed again. */

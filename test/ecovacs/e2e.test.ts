@@ -9,7 +9,7 @@ import tls from 'node:tls';
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {ROBOT_COLOUR, roomColour} from '../../src/core/vacuum-map.js';
+import {LABEL_COLOUR, ROBOT_COLOUR, roomColour} from '../../src/core/vacuum-map.js';
 
 import {loadOrCreateCa} from '../../src/edge/tls/ca.js';
 import {ecovacsDeviceId} from '../../src/families/ecovacs/adapter.js';
@@ -17,7 +17,7 @@ import {ecovacsFamily} from '../../src/families/ecovacs/index.js';
 import {claimNode} from '../../src/families/rainmaker/claim.js';
 import {RainmakerAdapter} from '../../src/families/rainmaker/adapter.js';
 import {rainmakerFamily} from '../../src/families/rainmaker/index.js';
-import {type EcovacsBots, SIMULATED_CHARGER, startEcovacsBots} from '../../src/simulate/ecovacs.js';
+import {type EcovacsBots, SIMULATED_CHARGER, SIMULATED_ROOM_OUTLINES, startEcovacsBots} from '../../src/simulate/ecovacs.js';
 import {startRainmakerNodes} from '../../src/simulate/rainmaker.js';
 import {type TestBridge, startTestBridge} from '../support/bridge.js';
 import {readSimulatedMapPicture} from '../support/ecovacs-map.js';
@@ -68,6 +68,8 @@ describe('Ecovacs end to end', () => {
         expect(picture.colourAt({x: 1500, y: -1500})).toEqual(roomColour(2));
         expect(picture.colourAt({x: 1500, y: 500})).toEqual(roomColour(3));
         expect(picture.colourAt(SIMULATED_CHARGER)).toEqual(ROBOT_COLOUR);
+        // The rooms carry their names: label pixels over each room's rectangle.
+        for (const outline of Object.values(SIMULATED_ROOM_OUTLINES)) expect(picture.colourWithin(outline, LABEL_COLOUR)).toBe(true);
         expect(bots.bots[0]!.received).toEqual(expect.arrayContaining(['getMajorMap', 'getMinorMap', 'getMapSubSet', 'getPos', 'getMapTrace']));
     });
 

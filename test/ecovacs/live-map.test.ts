@@ -44,6 +44,7 @@ function harness(pieceValue: (index: number) => string, boundaryAnswers: Record<
         },
         renderIntervalMs: 0,
         publish: (_did, png) => pictures.push(png),
+        roomNames: () => ({}),
         setStatus: (_did, status) => statuses.push(status),
         log: createLogger('test:ecovacs-map'),
     });

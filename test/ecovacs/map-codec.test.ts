@@ -56,6 +56,7 @@ describe('Ecovacs map codec', () => {
             major: SMALL_MAJOR,
             pieces: [piece, null, null, null],
             rooms: new Map(),
+            roomNames: {},
             // South-west of the seen square, and near its north-east corner.
             positions: {charger: {x: -475, y: -475}, robot: {x: -75, y: -75}},
             trace: [],
@@ -76,6 +77,7 @@ describe('Ecovacs map codec', () => {
             major: SMALL_MAJOR,
             pieces: [new Uint8Array(100).fill(1), null, null, null],
             rooms: new Map(),
+            roomNames: {},
             positions: {charger: null, robot: null},
             trace: [],
             boundaries: [

@@ -1,7 +1,7 @@
 import {PNG} from 'pngjs';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
-import {renderScale, ROBOT_COLOUR, roomColour} from '../../src/core/vacuum-map.js';
+import {LABEL_COLOUR, renderScale, ROBOT_COLOUR, roomColour} from '../../src/core/vacuum-map.js';
 
 import {miioDeviceId} from '../../src/families/miio/adapter.js';
 import {miioFamily} from '../../src/families/miio/index.js';
@@ -160,6 +160,11 @@ describe('miIO end to end: simulated devices → bridge → Mosquitto → HA', (
         expect(colourAt(40, 5)).toEqual(roomColour(17));
         expect(colourAt(35, 32)).toEqual(roomColour(18));
         expect(colourAt(robot.robotPixel.x, robot.robotPixel.y)).toEqual(ROBOT_COLOUR);
+        // Each room carries its name: label pixels on the left room (16) and on the right ones (17, 18).
+        const labelColumns = new Set<number>();
+        for (let offset = 0; offset < png.data.length; offset += 4) if (LABEL_COLOUR.every((value, index) => png.data[offset + index] === value)) labelColumns.add(Math.floor((offset / 4) % png.width / scale));
+        expect([...labelColumns].some((x) => x < 29)).toBe(true);
+        expect([...labelColumns].some((x) => x > 30)).toBe(true);
         await ha.waitForState(vacuumId, (state) => state.map_status === 'ok', {timeoutMs: 8000});
         expect(robot.received).toContain('get_fresh_map_v1');
     });

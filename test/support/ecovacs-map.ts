@@ -16,6 +16,8 @@ export interface SimulatedMapPicture {
     colourAt(point: MapPoint): number[];
     /** The colour of the output pixel a one-pixel line through this point (along a map pixel's centre) is drawn on. */
     lineColourAt(point: MapPoint): number[];
+    /** Whether any output pixel over the rectangle [x0, y0, x1, y1] (millimetres) has this colour. */
+    colourWithin(rectangle: [number, number, number, number], colour: readonly number[]): boolean;
 }
 
 export function readSimulatedMapPicture(payload: string): SimulatedMapPicture {
@@ -48,6 +50,13 @@ export function readSimulatedMapPicture(payload: string): SimulatedMapPicture {
         lineColourAt: (point) => {
             const {x, y} = pixel(point);
             return at(Math.round((x + 0.5) * scale), Math.round((y + 0.5) * scale));
+        },
+        colourWithin: ([x0, y0, x1, y1], colour) => {
+            const [from, to] = [pixel({x: x0, y: y1}), pixel({x: x1, y: y0})];
+            for (let y = from.y * scale; y < (to.y + 1) * scale; y++) {
+                for (let x = from.x * scale; x < (to.x + 1) * scale; x++) if (at(x, y).every((value, index) => value === colour[index])) return true;
+            }
+            return false;
         },
     };
 }

@@ -1,38 +1,21 @@
-import {randomBytes} from 'node:crypto';
 import {promises as fs} from 'node:fs';
 import path from 'node:path';
 
-import {syncDirectory, writeSynced} from '../../util/atomic-file.js';
+import {syncDirectory, writeTemporary} from '../../util/atomic-file.js';
+
+export {replaceFile} from '../../util/atomic-file.js';
 
 /**
  * File helpers for key material. `util/atomic-file.ts`'s `writeFileAtomic` is made for JSON documents (it keeps a
  * parsed `.bak` and uses one fixed temp name); PEM files need neither, but they may be written by
- * two processes starting at once, so every temp name here is unique and the CA is created with an
- * exclusive link that only one process can win.
+ * two processes starting at once, so they are replaced through unique temp names (`replaceFile`)
+ * and the CA is created with an exclusive link that only one process can win.
  */
 
 /** Creates `dir` (and parents) and forces it to 0700: it holds private keys. */
 export async function ensurePrivateDirectory(dir: string): Promise<void> {
     await fs.mkdir(dir, {recursive: true, mode: 0o700});
     await fs.chmod(dir, 0o700);
-}
-
-async function writeTemporary(file: string, content: string, mode: number): Promise<string> {
-    const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-    await writeSynced(temporary, content, mode, 'wx');
-    return temporary;
-}
-
-/** Replaces `file` with `content` in one rename: readers see the old or the new file, never a part. */
-export async function replaceFile(file: string, content: string, mode: number): Promise<void> {
-    const temporary = await writeTemporary(file, content, mode);
-    try {
-        await fs.rename(temporary, file);
-    } catch (error) {
-        await fs.rm(temporary, {force: true});
-        throw error;
-    }
-    await syncDirectory(path.dirname(file));
 }
 
 /**

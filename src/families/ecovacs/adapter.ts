@@ -145,6 +145,7 @@ export class EcovacsAdapter {
             send: (did, command) => options.link.send(did, command),
             renderIntervalMs: maps.renderIntervalSeconds * 1000,
             publish: (did, png) => maps.images.publish(ecovacsDeviceId(did), MAP_FEATURE.id, png),
+            roomNames: (did) => roomNamesOf(this.extra(ecovacsDeviceId(did)) ?? {rooms: []}),
             setStatus: (did, status) => this.registry.updateState(ecovacsDeviceId(did), {[MAP_STATUS_FEATURE.id]: status}),
             log: this.log,
             now: this.now,
@@ -567,7 +568,12 @@ export class EcovacsAdapter {
 function withSegments(vacuum: VacuumState, extra: Pick<BotExtra, 'rooms' | 'roomNames'>): VacuumState {
     const {segments: _previous, ...rest} = vacuum;
     if (extra.rooms.length === 0) return rest;
-    return {...rest, segments: Object.fromEntries(extra.rooms.map((room) => [room.id, extra.roomNames?.[room.id] ?? room.name]))};
+    return {...rest, segments: roomNamesOf(extra)};
+}
+
+/** Room id → the user's name for it, else the bot's (its own name or its room type's). */
+function roomNamesOf(extra: Pick<BotExtra, 'rooms' | 'roomNames'>): Record<string, string> {
+    return Object.fromEntries(extra.rooms.map((room) => [room.id, extra.roomNames?.[room.id] ?? room.name]));
 }
 
 function features(extra: BotExtra): Feature[] {

@@ -18,7 +18,7 @@ import {gslbRoute} from './gslb.js';
 import {LiveMaps, MAP_FEATURE, MAP_STATUS_FEATURE} from './map/live-map.js';
 import {MapUploads} from './map/map-uploads.js';
 import {createModel, type MiioModel} from './models/index.js';
-import {isRoborockVacuum} from './models/roborock-vacuum.js';
+import {defaultRoomName, isRoborockVacuum} from './models/roborock-vacuum.js';
 import type {MiioSettings} from './settings.js';
 import type {MiioSession, MiioSocketDropReason} from './socket.js';
 
@@ -191,6 +191,11 @@ export class MiioService implements FamilyService {
         const live = new LiveMaps({
             renderIntervalMs: renderIntervalSeconds * 1000,
             publish: (deviceId, png) => images.publish(deviceId, MAP_FEATURE.id, png),
+            roomName: (deviceId, segmentId) => {
+                const did = this.registry.get(deviceId)?.extra.did;
+                const entry = typeof did === 'number' ? this.entries.get(did) : undefined;
+                return (entry && this.roomName(entry, segmentId)) ?? defaultRoomName(segmentId);
+            },
             setStatus: (deviceId, status) => {
                 if (this.registry.get(deviceId)?.state[MAP_STATUS_FEATURE.id] !== status) this.registry.updateState(deviceId, {[MAP_STATUS_FEATURE.id]: status});
             },
@@ -325,9 +330,8 @@ export class MiioService implements FamilyService {
         const features = [...(entry.model?.features() ?? []), ...(maps ? [MAP_FEATURE, MAP_STATUS_FEATURE] : []), CLOUD_KEY_FEATURE];
         this.registry.upsert({id: entry.id, family: 'miio', facts, features});
         this.registry.setExtra(entry.id, 'did', entry.did);
-        // The picture is not kept across restarts: the status says so until the robot uploads again.
-        const mapStatus = this.maps?.live.status(entry.id);
-        if (maps && this.registry.get(entry.id)?.state[MAP_STATUS_FEATURE.id] !== mapStatus) this.registry.updateState(entry.id, {[MAP_STATUS_FEATURE.id]: mapStatus!});
+        // The picture is kept across restarts (core/images.ts), so is the status that goes with it: only a new robot starts at no_map.
+        if (maps && this.registry.get(entry.id)?.state[MAP_STATUS_FEATURE.id] === undefined) this.registry.updateState(entry.id, {[MAP_STATUS_FEATURE.id]: this.maps!.live.status(entry.id)});
     }
 
     private roomName(entry: DeviceEntry, segmentId: string): string | undefined {

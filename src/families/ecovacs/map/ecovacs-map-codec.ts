@@ -231,6 +231,8 @@ export interface EcovacsMapParts {
     pieces: readonly (Uint8Array | null)[];
     /** Outlines in millimetres, by room id. */
     rooms: ReadonlyMap<string, readonly MapPoint[]>;
+    /** Room names by room id (the bot's `getMapSet`); rooms without one get no label. */
+    roomNames: Readonly<Record<string, string>>;
     positions: BotPositions;
     /** In millimetres. */
     trace: readonly MapPoint[];
@@ -284,6 +286,7 @@ export function toVacuumMap(parts: EcovacsMapParts): VacuumMap | null {
         width,
         height,
         cells,
+        roomNames: roomNamesByCell(parts),
         charger: parts.positions.charger && place(parts.positions.charger),
         robot: parts.positions.robot && place(parts.positions.robot),
         path: parts.trace.map(place),
@@ -291,6 +294,16 @@ export function toVacuumMap(parts: EcovacsMapParts): VacuumMap | null {
         noGoAreas: areas.map((area) => area.points.map(place)),
         virtualWalls: lines.map((line) => [place(line.points[0]!), place(line.points[1]!)]),
     };
+}
+
+/** Room ids count from 0 and cell 0 is "outside": a room's cells hold its id + 1 (as `toVacuumMap` fills them). */
+function roomNamesByCell(parts: EcovacsMapParts): Map<number, string> {
+    const names = new Map<number, string>();
+    for (const roomId of parts.rooms.keys()) {
+        const [cell, name] = [Number(roomId) + 1, parts.roomNames[roomId]];
+        if (name && Number.isInteger(cell) && cell >= 1 && cell <= MAX_ROOM_ID) names.set(cell, name);
+    }
+    return names;
 }
 
 /** Floor inside the outline (in grid units) becomes the room (even-odd rule, tested at pixel centres); walls stay walls. */

@@ -9,6 +9,7 @@
 import type {Feature} from '../../../core/device.js';
 import {renderVacuumMapPng, type MapPoint} from '../../../core/vacuum-map.js';
 import type {Logger} from '../../../util/logger.js';
+import {Pacer} from '../../../util/pacer.js';
 import {type BotAnswer, type EcoCommand, getMapSetCommand, isSuccess} from '../codec.js';
 import {
     BOUNDARY_KINDS,
@@ -46,6 +47,8 @@ export interface LiveMapOptions {
     renderIntervalMs: number;
     publish(did: string, png: Buffer): void;
     setStatus(did: string, status: MapStatus): void;
+    /** The names drawn on the rooms, by room id. */
+    roomNames(did: string): Readonly<Record<string, string>>;
     log: Logger;
     now?: () => number;
 }
@@ -65,8 +68,6 @@ interface BotMap {
     /** Bumped by anything drawn: a render with the same version changes nothing. */
     version: number;
     drawnVersion: number;
-    lastDrawnAt: number;
-    timer: NodeJS.Timeout | null;
     /** The bot's reads in turn (a refresh, a push's pieces): two never ask for the same piece at once. */
     work: Promise<void>;
     /** A refresh waiting its turn: another asked meanwhile joins it. */
@@ -75,10 +76,17 @@ interface BotMap {
 
 export class EcovacsLiveMaps {
     private readonly bots = new Map<string, BotMap>();
-    private readonly now: () => number;
+    private readonly pacer: Pacer<string>;
 
     constructor(private readonly options: LiveMapOptions) {
-        this.now = options.now ?? Date.now;
+        this.pacer = new Pacer({
+            intervalMs: options.renderIntervalMs,
+            run: (did) => {
+                const bot = this.bots.get(did);
+                if (bot) this.draw(did, bot);
+            },
+            now: options.now,
+        });
     }
 
     status(did: string): MapStatus {
@@ -146,8 +154,7 @@ export class EcovacsLiveMaps {
     }
 
     forget(did: string): void {
-        const bot = this.bots.get(did);
-        if (bot?.timer) clearTimeout(bot.timer);
+        this.pacer.forget(did);
         this.bots.delete(did);
     }
 
@@ -282,22 +289,14 @@ export class EcovacsLiveMaps {
     }
 
     private scheduleDraw(did: string, bot: BotMap): void {
-        if (bot.timer || bot.version === bot.drawnVersion) return;
-        const wait = bot.lastDrawnAt + this.options.renderIntervalMs - this.now();
-        if (wait <= 0) return this.draw(did, bot);
-        bot.timer = setTimeout(() => {
-            bot.timer = null;
-            this.draw(did, bot);
-        }, wait);
-        bot.timer.unref();
+        if (bot.version !== bot.drawnVersion) this.pacer.poke(did);
     }
 
     private draw(did: string, bot: BotMap): void {
         if (!bot.major || bot.version === bot.drawnVersion) return;
         bot.drawnVersion = bot.version;
-        bot.lastDrawnAt = this.now();
         try {
-            const map = toVacuumMap({major: bot.major, pieces: bot.pieces, rooms: bot.rooms, positions: bot.positions, trace: bot.trace, boundaries: bot.boundaries});
+            const map = toVacuumMap({major: bot.major, pieces: bot.pieces, rooms: bot.rooms, roomNames: this.options.roomNames(did), positions: bot.positions, trace: bot.trace, boundaries: bot.boundaries});
             if (!map) return;
             this.options.publish(did, renderVacuumMapPng(map));
             if (bot.pieces.every((piece) => piece !== null)) this.setStatus(did, bot, 'ok');
@@ -329,8 +328,6 @@ export class EcovacsLiveMaps {
                 boundariesOf: null,
                 version: 0,
                 drawnVersion: 0,
-                lastDrawnAt: 0,
-                timer: null,
                 work: Promise.resolve(),
                 queuedRefresh: null,
             };

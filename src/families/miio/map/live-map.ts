@@ -8,6 +8,7 @@ import {createHash} from 'node:crypto';
 import type {Feature} from '../../../core/device.js';
 import {renderVacuumMapPng} from '../../../core/vacuum-map.js';
 import type {Logger} from '../../../util/logger.js';
+import {Pacer} from '../../../util/pacer.js';
 import {decodeRoborockMap, type MapRefusal} from './roborock-map-codec.js';
 
 export type MapStatus = 'no_map' | 'ok' | MapRefusal;
@@ -27,6 +28,8 @@ export const MAP_STATUS_FEATURE: Feature = {
 export interface LiveMapOptions {
     renderIntervalMs: number;
     publish(deviceId: string, png: Buffer): void;
+    /** The name drawn on a room of the map (segment id as the robot numbers it). */
+    roomName(deviceId: string, segmentId: string): string;
     setStatus(deviceId: string, status: MapStatus): void;
     log: Logger;
     now?: () => number;
@@ -34,19 +37,24 @@ export interface LiveMapOptions {
 
 interface RobotMap {
     status: MapStatus;
-    lastDrawnAt: number;
-    /** Of the last upload drawn or refused: the same bytes again change nothing. */
+    /** Of the last upload drawn or refused, with the room names: the same again changes nothing. */
     lastDigest: string | null;
     waiting: Buffer | null;
-    timer: NodeJS.Timeout | null;
 }
 
 export class LiveMaps {
     private readonly robots = new Map<string, RobotMap>();
-    private readonly now: () => number;
+    private readonly pacer: Pacer<string>;
 
     constructor(private readonly options: LiveMapOptions) {
-        this.now = options.now ?? Date.now;
+        this.pacer = new Pacer({
+            intervalMs: options.renderIntervalMs,
+            run: (deviceId) => {
+                const robot = this.robots.get(deviceId);
+                if (robot) this.drawWaiting(deviceId, robot);
+            },
+            now: options.now,
+        });
     }
 
     status(deviceId: string): MapStatus {
@@ -58,19 +66,11 @@ export class LiveMaps {
         const robot = this.robotFor(deviceId);
         // One upload waits per robot at most: memory stays bounded however fast a robot uploads.
         robot.waiting = upload;
-        if (robot.timer) return;
-        const wait = robot.lastDrawnAt + this.options.renderIntervalMs - this.now();
-        if (wait <= 0) return this.drawWaiting(deviceId, robot);
-        robot.timer = setTimeout(() => {
-            robot.timer = null;
-            this.drawWaiting(deviceId, robot);
-        }, wait);
-        robot.timer.unref();
+        this.pacer.poke(deviceId);
     }
 
     forget(deviceId: string): void {
-        const robot = this.robots.get(deviceId);
-        if (robot?.timer) clearTimeout(robot.timer);
+        this.pacer.forget(deviceId);
         this.robots.delete(deviceId);
     }
 
@@ -81,7 +81,7 @@ export class LiveMaps {
     private robotFor(deviceId: string): RobotMap {
         let robot = this.robots.get(deviceId);
         if (!robot) {
-            robot = {status: 'no_map', lastDrawnAt: 0, lastDigest: null, waiting: null, timer: null};
+            robot = {status: 'no_map', lastDigest: null, waiting: null};
             this.robots.set(deviceId, robot);
         }
         return robot;
@@ -91,17 +91,18 @@ export class LiveMaps {
         const upload = robot.waiting;
         robot.waiting = null;
         if (!upload) return;
-        const digest = createHash('sha256').update(upload).digest('hex');
-        if (digest === robot.lastDigest) return;
-        robot.lastDigest = digest;
-        robot.lastDrawnAt = this.now();
         try {
             const decoded = decodeRoborockMap(upload);
+            const roomNames = decoded.ok ? new Map(decoded.segmentIds.map((segmentId) => [segmentId, this.options.roomName(deviceId, String(segmentId))])) : new Map<number, string>();
+            // A room renamed since the last picture is worth drawing the same upload again.
+            const digest = createHash('sha256').update(upload).update(JSON.stringify([...roomNames])).digest('hex');
+            if (digest === robot.lastDigest) return;
+            robot.lastDigest = digest;
             if (!decoded.ok) {
                 this.options.log.limited('warn', `map:${deviceId}`, `${deviceId}: map refused (${decoded.refusal}): ${decoded.reason}`);
                 return this.setStatus(deviceId, robot, decoded.refusal);
             }
-            this.options.publish(deviceId, renderVacuumMapPng(decoded.map));
+            this.options.publish(deviceId, renderVacuumMapPng({...decoded.map, roomNames}));
             this.setStatus(deviceId, robot, 'ok');
         } catch (error) {
             // Runs from a timer: a map the parser did not foresee must cost a log line, not the process.

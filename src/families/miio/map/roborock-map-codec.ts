@@ -147,7 +147,7 @@ function parseImage(block: Block): {map: VacuumMap; segmentIds: number[]; toPixe
         }
     }
     const toPixel = ({x, y}: MapPoint): MapPoint => ({x: Math.round(x / MM_PER_PIXEL) - left, y: height - 1 - (Math.round(y / MM_PER_PIXEL) - top)});
-    return {map: {width, height, cells, charger: null, robot: null, path: [], noGoAreas: [], virtualWalls: []}, segmentIds: [...rooms].sort((a, b) => a - b), toPixel};
+    return {map: {width, height, cells, charger: null, robot: null, path: [], noGoAreas: [], virtualWalls: [], roomNames: new Map()}, segmentIds: [...rooms].sort((a, b) => a - b), toPixel};
 }
 
 /** Charger and robot: x and y in millimetres (int32). */
