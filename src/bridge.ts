@@ -99,7 +99,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
     const extensions = createHaExtensions(createHaContext({settings: settings.ha, registry, bus, images, router, connection, queue, floodTotals: () => FloodGuard.totals(), deviceUiUrl: deviceUiUrlFor(settings.web)}));
     if (settings.web.enabled) {
         const health = () => ({version: VERSION, startedAt, homeAssistant: {connected: connection.connected, broker: redactUrl(haUrl)}, queue: queue.stats(), flood: FloodGuard.totals()});
-        extensions.push(new WebUi({settings: settings.web, registry, bus, images, router, health, onboarding: dnsOnboarding(settings, families), caCertificate: () => edge.caCertificatePem(), backup: async () => {
+        extensions.push(new WebUi({settings: settings.web, registry, bus, images, router, health, onboarding: dnsOnboarding(settings, families), tlsRefusals: edge.tlsRefusals, caCertificate: () => edge.caCertificatePem(), backup: async () => {
             await registry.flush();
             return createBackup(settings.dataDir);
         }}));

@@ -23,6 +23,7 @@ import {HttpRouter, type HttpRoute} from './http/router.js';
 import {type BoundHttpServer, type PlainHttpListener, createHttpServer, listenPlainHttp} from './http/server.js';
 import {type CertificateAuthority, loadOrCreateCa} from './tls/ca.js';
 import {type ServerNames, loadOrIssueServerCertificate} from './tls/issue.js';
+import {type TlsRefusalReason, TlsRefusals} from './tls/refusals.js';
 import type {BoundServer, TlsMaterial} from './tls/server-sockets.js';
 import {type TlsRoute, TlsPortDispatcher} from './tls-port/dispatcher.js';
 
@@ -35,6 +36,9 @@ export {replyJson} from './http/router.js';
 export type {PlainHttpListener} from './http/server.js';
 export type {TlsRoute} from './tls-port/dispatcher.js';
 export type {TlsMaterial} from './tls/server-sockets.js';
+export type {TlsRefusal, TlsRefusalReason} from './tls/refusals.js';
+export {clientCertificateRefusal, classifyHandshakeError} from './tls/refusals.js';
+export {describeTlsError} from './tls/server-sockets.js';
 
 /** The listener name policies see for the device MQTT-over-TLS port. */
 export const MQTT_TLS_LISTENER = 'mqtt-tls';
@@ -66,6 +70,11 @@ export interface FamilyEdge {
     /** The CA and server certificate; available from the family's `start`. */
     certificates(): EdgeCertificates;
     readonly ports: EdgePorts;
+    /**
+     * A device refused for its TLS after the handshake (no client certificate, or one not from our
+     * CA), so that the web UI lists it with the edge's own handshake failures.
+     */
+    reportTlsRefusal(peer: string, listener: string, reason: TlsRefusalReason, detail: string): void;
     /** Removes everything this family registered and disconnects its MQTT clients. */
     release(): Promise<void>;
 }
@@ -75,6 +84,8 @@ const HTTPS_ROUTE = 'https';
 
 export class DeviceEdge {
     readonly ports: EdgePorts = {mqttTls: null, tls: null, http: {}};
+    /** Recent refused handshakes and certificates on every device TLS listener, for the web UI. */
+    readonly tlsRefusals = new TlsRefusals();
     private readonly broker: DeviceBroker;
     private readonly router = new HttpRouter(createLogger('edge:http'));
     private readonly tlsRoutes: TlsRoute[] = [];
@@ -131,6 +142,7 @@ export class DeviceEdge {
                 addUnique(this.familyNames.ips, names.ips ?? []);
             },
             certificates: () => this.certificates(),
+            reportTlsRefusal: (peer, listener, reason, detail) => this.tlsRefusals.record(peer, listener, reason, detail),
             get ports() {
                 return edge.ports;
             },
@@ -235,6 +247,7 @@ export class DeviceEdge {
             fallbackPort: mqttTlsFallbackPort,
             tls: this.certificates().tls,
             maxConnections,
+            refusals: this.tlsRefusals,
             log: createLogger('edge:mqtt'),
             label: MQTT_TLS_LISTENER,
             attach: (socket, label) => this.broker.attach(socket, MQTT_TLS_LISTENER, label),
@@ -245,7 +258,7 @@ export class DeviceEdge {
     private async listenTlsPort(): Promise<void> {
         const {host, tlsPort, tlsFallbackPort, maxConnections} = this.settings;
         if ((this.tlsRoutes.length === 0 && !this.httpOnTlsPort) || tlsPort === null) return;
-        const dispatcher = new TlsPortDispatcher({host, port: tlsPort, fallbackPort: tlsFallbackPort, tls: this.certificates().tls, maxConnections, log: createLogger('edge:tls'), label: 'tls'});
+        const dispatcher = new TlsPortDispatcher({host, port: tlsPort, fallbackPort: tlsFallbackPort, tls: this.certificates().tls, maxConnections, refusals: this.tlsRefusals, log: createLogger('edge:tls'), label: 'tls'});
         for (const route of this.tlsRoutes) dispatcher.addRoute(route);
         if (this.httpOnTlsPort) {
             const httpsServer = createHttpServer(this.router, log, 'https');

@@ -42,6 +42,7 @@ export async function handleApiRequest(
         const parts = url.pathname.split('/').slice(2).map(decodePathPart);
         const [resource, deviceId, sub, featureId, extra] = parts;
         if (resource === 'health' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, context.health()));
+        if (resource === 'tls-refusals' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, context.tlsRefusals.list()));
         if (resource === 'log' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, recentLog()));
         if (resource === 'onboarding' && parts.length === 1) {
             const {address, families, formats} = context.onboarding;

@@ -48,6 +48,8 @@ export class WebUi implements Extension {
     /** The link counters last pushed per device, to push only those that changed. */
     private readonly pushedLinks = new Map<string, string>();
     private tick: NodeJS.Timeout | null = null;
+    /** The TLS refusals' version last pushed, to push the list only when it moved. */
+    private pushedRefusals = -1;
 
     constructor(private readonly context: WebContext) {}
 
@@ -157,7 +159,7 @@ export class WebUi implements Extension {
         const {registry, health} = this.context;
         const devices = registry.list();
         for (const device of devices) this.pushedLinks.set(device.id, linkKey(device.link));
-        send(client, {type: 'snapshot', devices: devices.map(toPublic), health: health(), log: this.recentLog});
+        send(client, {type: 'snapshot', devices: devices.map(toPublic), health: health(), log: this.recentLog, tlsRefusals: this.context.tlsRefusals.list()});
         // The browser only listens; anything it sends is ignored.
         client.on('error', () => client.terminate());
         this.tick ??= setInterval(() => this.pushTick(), TICK_MS);
@@ -177,7 +179,11 @@ export class WebUi implements Extension {
             this.pushedLinks.set(device.id, key);
             links[device.id] = device.link;
         }
-        this.broadcast({type: 'tick', health: this.context.health(), links});
+        const {tlsRefusals} = this.context;
+        // A newly opened page got the list in its snapshot; the others only need it when it moved.
+        const refusalsMoved = tlsRefusals.version !== this.pushedRefusals;
+        this.pushedRefusals = tlsRefusals.version;
+        this.broadcast({type: 'tick', health: this.context.health(), links, ...(refusalsMoved ? {tlsRefusals: tlsRefusals.list()} : {})});
     }
 
     private broadcast(message: object): void {

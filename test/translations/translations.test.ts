@@ -6,6 +6,7 @@ import {describe, expect, it} from 'vitest';
 import {FEATURE_KINDS, VACUUM_ACTIONS} from '../../src/core/device.js';
 import {assembleSettingsSchema} from '../../src/config/schema.js';
 import {DNS_FORMATS} from '../../src/dns.js';
+import {TLS_REFUSAL_REASONS} from '../../src/edge/tls/refusals.js';
 import type {FamilyModule} from '../../src/families/family.js';
 import {ALL_FAMILIES} from '../../src/families/index.js';
 import {CLOUD_KEY_SETUP_FIELD} from '../../src/families/miio/adapter.js';
@@ -56,6 +57,7 @@ describe('translations', () => {
         for (const action of VACUUM_ACTIONS) used.add(`vacuum.${action}`);
         for (const level of LOG_LEVELS) used.add(`level.${level}`);
         for (const format of DNS_FORMATS) used.add(`format.${format}`);
+        for (const reason of TLS_REFUSAL_REASONS) used.add(`tlsRefusal.${reason}`);
         used.add(`setup.${CLOUD_KEY_SETUP_FIELD.id}`).add(`setup.${CLOUD_KEY_SETUP_FIELD.id}.hint`);
         // The labels of the families' onboarding notes (with every port on) and actions.
         const edge = assembleSettingsSchema(ALL_FAMILIES).parse({}).edge;

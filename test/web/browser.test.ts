@@ -1,6 +1,7 @@
 import {existsSync, mkdirSync, readFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import path from 'node:path';
+import tls from 'node:tls';
 
 import {type Browser, type Page, chromium} from 'playwright-core';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -11,6 +12,7 @@ import {miioDeviceId} from '../../src/families/miio/adapter.js';
 import {miioFamily} from '../../src/families/miio/index.js';
 import {readClaimIndex} from '../../src/families/rainmaker/claim.js';
 import {rainmakerFamily} from '../../src/families/rainmaker/index.js';
+import {RAINMAKER_ALPN} from '../../src/families/rainmaker/service.js';
 import {type SimulatedIcomenPlug, startIcomenPlugs} from '../../src/simulate/icomen.js';
 import {type MiioSimulator, simulatedCloudKey, startMiioSimulator} from '../../src/simulate/miio.js';
 import {type TestBridge, startTestBridge} from '../support/bridge.js';
@@ -88,6 +90,19 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'web UI in a browser' : `web UI in
         expect(page.url()).toContain('/api/hassio_ingress/');
         await page.getByText(/\d+ packets dropped, \d+ devices flooding now/).waitFor();
         await checkPage('home');
+    });
+
+    it('lists a refused TLS handshake among the problems, live, with its reason', async () => {
+        const ca = await (await fetch(new URL('api/ca.crt', proxy.url))).text();
+        await new Promise<void>((resolve) => {
+            const socket = tls.connect({host: '127.0.0.1', port: bridge.settings.edge.tlsPort!, ca, servername: bridge.settings.rainmaker.mqttHost, ALPNProtocols: [RAINMAKER_ALPN], localAddress: '127.0.0.5'} as tls.ConnectionOptions);
+            socket.on('error', () => resolve());
+            socket.on('close', () => resolve());
+        });
+        const refusal = page.locator('[data-refusal="no-client-certificate"]');
+        await refusal.getByText('Client certificate missing').waitFor();
+        await refusal.getByText(/from 127\.0\.0\.5 on rainmaker-mqtt, 1×, latest: now/).waitFor();
+        await checkPage('home-tls-refusals');
     });
 
     it('shows a plug that connects while the page is open, without a reload', async () => {

@@ -6,7 +6,8 @@ const MAX_LOG_LINES = 2000;
 const MAX_EVENTS_PER_DEVICE = 20;
 
 // `images`: "<device>/<feature>" → the version of its latest picture, for the <img> URL.
-const state = {connected: false, devices: new Map(), health: null, log: [], events: new Map(), images: new Map()};
+// `tlsRefusals`: the device TLS listeners' recent refusals, newest first, as the edge keeps them.
+const state = {connected: false, devices: new Map(), health: null, log: [], events: new Map(), images: new Map(), tlsRefusals: []};
 const listeners = new Set();
 
 function changed() {
@@ -18,6 +19,7 @@ const handlers = {
         state.devices = new Map(message.devices.map((device) => [device.id, device]));
         state.health = message.health;
         state.log = message.log.slice(-MAX_LOG_LINES);
+        state.tlsRefusals = message.tlsRefusals;
     },
     device({device}) {
         state.devices.set(device.id, device);
@@ -43,8 +45,9 @@ const handlers = {
     log({line}) {
         state.log = state.log.length >= MAX_LOG_LINES ? [...state.log.slice(1), line] : [...state.log, line];
     },
-    tick({health, links}) {
+    tick({health, links, tlsRefusals}) {
         state.health = health;
+        if (tlsRefusals) state.tlsRefusals = tlsRefusals;
         for (const [deviceId, link] of Object.entries(links)) handlers.link({deviceId, link});
     },
 };
