@@ -9,6 +9,7 @@ import {pipeline} from 'node:stream/promises';
 import {CommandError, quote} from '../core/commands.js';
 import {type Device, toPublic} from '../core/device.js';
 import {SetupRefused} from '../core/setup.js';
+import type {DeviceTraffic} from '../core/traffic.js';
 import type {LogLine} from '../util/logger.js';
 import {createLogger, redact} from '../util/logger.js';
 import {isPlainObject} from '../util/plain-object.js';
@@ -35,7 +36,7 @@ export async function handleApiRequest(
     url: URL,
     request: http.IncomingMessage,
     response: http.ServerResponse,
-    recentLog: () => readonly LogLine[],
+    local: {recentLog: () => readonly LogLine[]; traffic: Pick<DeviceTraffic, 'recent'>},
 ): Promise<void> {
     const method = request.method ?? 'GET';
     try {
@@ -43,7 +44,7 @@ export async function handleApiRequest(
         const [resource, deviceId, sub, featureId, extra] = parts;
         if (resource === 'health' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, context.health()));
         if (resource === 'tls-refusals' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, context.tlsRefusals.list()));
-        if (resource === 'log' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, recentLog()));
+        if (resource === 'log' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, local.recentLog()));
         if (resource === 'onboarding' && parts.length === 1) {
             const {address, families, formats} = context.onboarding;
             const actions = context.router.onboardingActions();
@@ -77,6 +78,7 @@ export async function handleApiRequest(
             if (method === 'POST') return await setUpDevice(context, device, await readJson(request), response);
             return allow(method, ['GET', 'POST'], () => reply(response, 200, {fields: context.router.pendingSetup(device.id)}));
         }
+        if (sub === 'messages' && featureId === undefined) return allow(method, ['GET'], () => reply(response, 200, local.traffic.recent(device.id)));
         if (sub === 'image' && featureId !== undefined) return allow(method, ['GET'], () => sendImage(context, device, featureId, response));
         if (sub === 'features' && featureId !== undefined) {
             assertMethod(method, ['POST']);

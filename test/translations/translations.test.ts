@@ -58,6 +58,7 @@ describe('translations', () => {
         for (const level of LOG_LEVELS) used.add(`level.${level}`);
         for (const format of DNS_FORMATS) used.add(`format.${format}`);
         for (const reason of TLS_REFUSAL_REASONS) used.add(`tlsRefusal.${reason}`);
+        used.add('direction.in').add('direction.out');
         used.add(`setup.${CLOUD_KEY_SETUP_FIELD.id}`).add(`setup.${CLOUD_KEY_SETUP_FIELD.id}.hint`);
         // The labels of the families' onboarding notes (with every port on) and actions.
         const edge = assembleSettingsSchema(ALL_FAMILIES).parse({}).edge;

@@ -161,6 +161,29 @@ describe('web UI server', () => {
         expect(refused).toBe('403');
     });
 
+    it("serves a device's decoded messages masked, and pushes new ones to the page that watches it", async () => {
+        bridge.registry.noteTraffic(deviceId, 'in', {method: 'props', params: {power: 'on', token: SECRET}});
+        const recent = await call('GET', `/api/devices/${deviceId}/messages`);
+        expect(recent.status).toBe(200);
+        expect(recent.json).toEqual([expect.objectContaining({deviceId, direction: 'in', summary: '{"method":"props","params":{"power":"on","token":"***"}}'})]);
+        expect(recent.text).not.toContain(SECRET);
+
+        const socket = new WebSocket(`${base.replace('http', 'ws')}/ws`);
+        const messages: {type: string; [key: string]: unknown}[] = [];
+        socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString()) as {type: string}));
+        await waitFor(() => messages.length > 0, 3000, 'snapshot');
+        socket.send(JSON.stringify({watch: deviceId}));
+        await waitFor(() => messages.find((message) => message.type === 'traffic' && message.replace === true), 3000, 'the recent messages');
+        socket.send('not json');
+        // Another device's message first: had it been pushed, it would arrive before the watched one.
+        bridge.registry.noteTraffic(fake.addDevice('api02'), 'out', {method: 'not watched'});
+        bridge.registry.noteTraffic(deviceId, 'out', {method: 'set_power', params: ['off']});
+        const live = await waitFor(() => messages.find((message) => message.type === 'traffic' && !message.replace), 3000, 'the new message');
+        expect(live).toMatchObject({deviceId, entries: [{direction: 'out', summary: '{"method":"set_power","params":["off"]}'}]});
+        expect(JSON.stringify(messages)).not.toContain('not watched');
+        socket.close();
+    });
+
     it('removes an offline device, and refuses to remove one that is connected', async () => {
         const refused = await call('DELETE', `/api/devices/${deviceId}`);
         expect(refused.status).toBe(409);

@@ -124,6 +124,7 @@ export class MiioService implements FamilyService {
                 onTimeout: (session, method) => this.onTimeout(session, method),
                 onSilent: (session) => this.onSilent(session),
                 onSent: (session) => this.registry.countSent(miioDeviceId(session.did)),
+                onMessage: (session, direction, message) => this.registry.noteTraffic(miioDeviceId(session.did), direction, message),
                 loadRequestId: (did) => {
                     const stored = this.registry.get(miioDeviceId(did))?.extra.nextRequestId;
                     return typeof stored === 'number' ? stored : undefined;
