@@ -239,5 +239,5 @@ function send(client: WebSocket, message: object | string): void {
 }
 
 function linkKey(link: Device['link']): string {
-    return `${link.online}|${link.lastSeen}|${link.packetsIn}|${link.packetsOut}|${link.badPackets}|${link.timeouts}|${link.lastError}`;
+    return `${link.online}|${link.lastSeen}|${link.packetsIn}|${link.packetsOut}|${link.badPackets}|${link.timeouts}|${link.signalDbm}|${link.lastError}`;
 }

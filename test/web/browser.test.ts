@@ -173,6 +173,19 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'web UI in a browser' : `web UI in
         expect(await page.content()).not.toContain(simulatedCloudKey(did));
     });
 
+    it('sorts the devices table by signal, strongest first, unknown last', async () => {
+        await page.getByRole('link', {name: 'Devices'}).click();
+        const header = page.getByRole('columnheader', {name: 'Signal'});
+        await header.getByRole('button').click();
+        await header.getByRole('button').click();
+        await expect.poll(() => header.getAttribute('aria-sort')).toBe('descending');
+        const firstRow = page.locator('table.devices tbody tr').first();
+        await expect.poll(() => firstRow.getAttribute('data-device')).toBe(miioDeviceId(277_100_001));
+        await firstRow.getByText('-40 dBm').waitFor();
+        expect(await page.locator('table.devices tbody tr').last().locator('td').last().textContent()).toBe('–');
+        await checkPage('devices-by-signal');
+    });
+
     it('the onboarding page shows the dnsmasq lines with the address the user gives', async () => {
         await page.getByRole('link', {name: 'Onboarding'}).click();
         await page.getByRole('heading', {name: 'Connect your devices'}).waitFor();

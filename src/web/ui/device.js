@@ -1,7 +1,7 @@
 import {useEffect, useState} from 'preact/hooks';
 
 import {Control} from './controls.js';
-import {ago, featureName} from './format.js';
+import {ago, featureName, signal} from './format.js';
 import {html} from './html.js';
 import {t} from './i18n.js';
 import {SetupFields, setupInput} from './setup-fields.js';
@@ -155,6 +155,7 @@ export function DevicePage({id}) {
                 <dt>${t('device.mac')}</dt><dd>${facts.mac ?? '–'}</dd>
                 <dt>${t('column.ip')}</dt><dd>${facts.ip ?? '–'}</dd>
                 <dt>${t('device.link')}</dt><dd>${t('device.linkCounters', link)}</dd>
+                <dt>${t('column.signal')}</dt><dd>${signal(link.signalDbm)}</dd>
             </dl>
         </section>
         ${recent.length

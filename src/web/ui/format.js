@@ -29,3 +29,8 @@ export function duration(ms) {
 export function featureName(feature) {
     return feature.name ?? t(`kind.${feature.kind}`);
 }
+
+/** "-52 dBm", or "–" where the family does not know the signal. */
+export function signal(dbm) {
+    return dbm === null || dbm === undefined ? '–' : t('signal.dbm', {dbm});
+}
