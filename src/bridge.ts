@@ -137,6 +137,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
                 continue;
             }
             for (const action of family.onboardingActions?.(section, {dataDir: settings.dataDir}) ?? []) router.registerOnboardingAction(family.id, action);
+            for (const files of family.onboardingFiles?.(section, {dataDir: settings.dataDir}) ?? []) router.registerOnboardingFiles(family.id, files);
             created.push({family: family.id, service: family.create({settings: section, dataDir: settings.dataDir, registry, images, router, topics, edge: edge.forFamily(family.id)})});
         }
         const familyExtensions = created.flatMap(({service}) => service.extensions ?? []);

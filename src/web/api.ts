@@ -48,7 +48,14 @@ export async function handleApiRequest(
         if (resource === 'onboarding' && parts.length === 1) {
             const {address, families, formats} = context.onboarding;
             const actions = context.router.onboardingActions();
-            return allow(method, ['GET'], () => reply(response, 200, {address, families, formats, actions, caCertificate: context.caCertificate() !== null}));
+            assertMethod(method, ['GET']);
+            const files = await context.router.onboardingFiles();
+            return reply(response, 200, {address, families, formats, actions, files, caCertificate: context.caCertificate() !== null});
+        }
+        if (resource === 'files' && parts.length === 4) {
+            assertMethod(method, ['GET']);
+            const [, family, filesId, item] = parts as [string, string, string, string];
+            return await sendOnboardingFile(context, family, filesId, item, response);
         }
         if (resource === 'actions' && parts.length === 3) {
             assertMethod(method, ['POST']);
@@ -125,6 +132,20 @@ async function runOnboardingAction(context: WebContext, family: string, actionId
         // The router has logged the refusal or failure with its reason.
         reply(response, error instanceof SetupRefused ? 422 : 502, {error: redact((error as Error).message)});
     }
+}
+
+/** A family's onboarding download (a node's factory files, its private key inside): on explicit request only, never cached. */
+async function sendOnboardingFile(context: WebContext, family: string, filesId: string, item: string, response: http.ServerResponse): Promise<void> {
+    let download;
+    try {
+        download = await context.router.openOnboardingFile(family, filesId, item);
+    } catch (error) {
+        // The router has logged the refusal.
+        if (error instanceof SetupRefused) throw new HttpError(404, error.message);
+        throw error;
+    }
+    response.writeHead(200, {'Content-Type': download.contentType, 'Content-Disposition': `attachment; filename="${download.filename}"`, 'Cache-Control': 'no-store'});
+    await pipeline(download.body, response);
 }
 
 /** The archive as a download; it holds every key, so nothing may cache it. */

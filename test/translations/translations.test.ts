@@ -68,6 +68,11 @@ describe('translations', () => {
                 used.add(`onboardingAction.${family.id}.${action.id}`).add(`onboardingAction.${family.id}.${action.id}.submit`);
                 for (const field of action.fields) used.add(`setup.${field.id}`).add(`setup.${field.id}.hint`);
             }
+            used.add(`family.${family.id}`);
+            for (const files of family.onboardingFiles?.(family.settings.parse({}), {dataDir: 'unused'}) ?? []) {
+                const key = `onboardingFiles.${family.id}.${files.id}`;
+                used.add(key).add(`${key}.hint`).add(`${key}.none`).add(`${key}.item`);
+            }
         }
         expect(used.size).toBeGreaterThan(50);
         expect([...used].filter((key) => !(key in english))).toEqual([]);
