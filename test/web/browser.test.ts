@@ -95,15 +95,22 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'web UI in a browser' : `web UI in
 
     it('lists a refused TLS handshake among the problems, live, with its reason', async () => {
         const ca = await (await fetch(new URL('api/ca.crt', proxy.url))).text();
-        await new Promise<void>((resolve) => {
-            const socket = tls.connect({host: '127.0.0.1', port: bridge.settings.edge.tlsPort!, ca, servername: bridge.settings.rainmaker.mqttHost, ALPNProtocols: [RAINMAKER_ALPN], localAddress: '127.0.0.5'} as tls.ConnectionOptions);
-            socket.on('error', () => resolve());
-            socket.on('close', () => resolve());
-        });
+        const connectWithoutCertificate = (localAddress: string): Promise<void> =>
+            new Promise<void>((resolve) => {
+                const socket = tls.connect({host: '127.0.0.1', port: bridge.settings.edge.tlsPort!, ca, servername: bridge.settings.rainmaker.mqttHost, ALPNProtocols: [RAINMAKER_ALPN], localAddress} as tls.ConnectionOptions);
+                socket.on('error', () => resolve());
+                socket.on('close', () => resolve());
+            });
+        await connectWithoutCertificate('127.0.0.5');
         const refusal = page.locator('[data-refusal="no-client-certificate"]');
         await refusal.getByText('Client certificate missing').waitFor();
         await refusal.getByText(/from 127\.0\.0\.5 on rainmaker-mqtt, 1×, latest: /).waitFor();
         await checkPage('home-tls-refusals');
+        // The page shows the newest 30 and counts the rest.
+        for (let host = 10; host < 41; host++) await connectWithoutCertificate(`127.0.0.${host}`);
+        await page.getByText('… and 2 older ones.').waitFor();
+        expect(await refusal.count()).toBe(30);
+        await expect.poll(() => refusal.first().textContent()).toContain('127.0.0.40');
     });
 
     it('shows a plug that connects while the page is open, without a reload', async () => {

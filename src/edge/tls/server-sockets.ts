@@ -27,12 +27,13 @@ export interface BoundServer<S extends net.Server = net.Server> {
 }
 
 /**
- * OpenSSL's reason without the library noise. When OpenSSL itself refuses the client certificate
- * (`rejectUnauthorized`), Node reports only that the socket closed mid-handshake.
+ * OpenSSL's reason without the library noise. Our servers never refuse a client certificate in
+ * the handshake (`rejectUnauthorized` is off), so a socket closed mid-handshake is the client's
+ * doing: often one that does not trust our certificate and hangs up without a TLS alert.
  */
 export function describeTlsError(error: Error): string {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ECONNRESET') return 'handshake aborted (no client certificate, one not issued by our CA, or the client gave up)';
+    if (code === 'ECONNRESET') return 'the client hung up during the handshake (one that does not trust our certificate may do so without an alert)';
     // `<id>:error:<code>:<library>:<function>:<reason>:<file>:<line>:…`; the function may be empty.
     const reason = /error:[0-9A-Fa-f]+:[^:]*:[^:]*:([^:]+)/.exec(error.message.split('\n')[0] ?? '')?.[1];
     return reason ?? error.message;

@@ -3,6 +3,9 @@ import {ago, duration} from './format.js';
 import {t} from './i18n.js';
 import {useNow, useStore} from './store.js';
 
+/** The edge keeps a few hundred; the newest are the ones worth reading. */
+const MAX_REFUSALS_SHOWN = 30;
+
 /** `::ffff:192.168.1.5` (an IPv4 peer on a dual-stack socket) as the device's own address. */
 const plainAddress = (address) => (address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address);
 
@@ -13,7 +16,7 @@ function TlsRefusals({refusals, devices, now}) {
     const byAddress = new Map([...devices].filter((device) => device.facts.ip).map((device) => [device.facts.ip, device]));
     return html`<h3 id="tls-refusals">${t('home.tlsRefusals')}</h3>
         <ul class="problems" aria-labelledby="tls-refusals">
-            ${refusals.map((refusal) => {
+            ${refusals.slice(0, MAX_REFUSALS_SHOWN).map((refusal) => {
                 const address = plainAddress(refusal.peer);
                 const device = byAddress.get(address);
                 return html`<li key=${`${refusal.reason}|${refusal.peer}`} data-refusal=${refusal.reason}>
@@ -23,7 +26,8 @@ function TlsRefusals({refusals, devices, now}) {
                     <p class="error">${refusal.detail}</p>
                 </li>`;
             })}
-        </ul>`;
+        </ul>
+        ${refusals.length > MAX_REFUSALS_SHOWN ? html`<p>${t('home.tlsRefusalsMore', {count: refusals.length - MAX_REFUSALS_SHOWN})}</p>` : null}`;
 }
 
 export function HomePage() {

@@ -53,6 +53,7 @@ describe('TLS refusals', () => {
         expect(describeTlsError(alert)).toBe('tlsv1 alert unknown ca');
         expect(describeTlsError(opensslError('ERR_SSL_NO_APPLICATION_PROTOCOL'))).toBe('err_ssl_no_application_protocol');
         expect(describeTlsError(new Error('something else'))).toBe('something else');
+        expect(describeTlsError(Object.assign(new Error('socket hang up'), {code: 'ECONNRESET'}))).toMatch(/^the client hung up during the handshake/);
     });
 
     it('classifies client certificates: none, not from our CA, refused for another reason', () => {
