@@ -101,7 +101,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
     const extensions = createHaExtensions(createHaContext({settings: settings.ha, translations: await loadTranslations(settings.language), registry, bus, images, router, connection, queue, floodTotals: () => FloodGuard.totals(), deviceUiUrl: deviceUiUrlFor(settings.web)}));
     if (settings.web.enabled) {
         const health = () => ({version: VERSION, startedAt, homeAssistant: {connected: connection.connected, broker: redactUrl(haUrl)}, queue: queue.stats(), flood: FloodGuard.totals()});
-        extensions.push(new WebUi({settings: settings.web, language: settings.language, registry, bus, images, router, health, onboarding: dnsOnboarding(settings, families, edge.ports), caCertificate: () => edge.caCertificatePem(), backup: async () => {
+        extensions.push(new WebUi({settings: settings.web, language: settings.language, registry, bus, images, router, health, onboarding: dnsOnboarding(settings, families, edge.ports), tlsRefusals: edge.tlsRefusals, caCertificate: () => edge.caCertificatePem(), backup: async () => {
             await registry.flush();
             return createBackup(settings.dataDir);
         }}));
@@ -139,6 +139,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
                 continue;
             }
             for (const action of family.onboardingActions?.(section, {dataDir: settings.dataDir}) ?? []) router.registerOnboardingAction(family.id, action);
+            for (const files of family.onboardingFiles?.(section, {dataDir: settings.dataDir}) ?? []) router.registerOnboardingFiles(family.id, files);
             created.push({family: family.id, service: family.create({settings: section, dataDir: settings.dataDir, registry, images, router, topics, edge: edge.forFamily(family.id)})});
         }
         const familyExtensions = created.flatMap(({service}) => service.extensions ?? []);

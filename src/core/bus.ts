@@ -10,6 +10,11 @@ export interface BusEvents {
     removed: {deviceId: string; device: PublicDevice};
     /** A transient device event (an alert, a vacuum event): never part of the state. */
     event: {deviceId: string; featureId: string; eventType: string; attributes: Record<string, unknown>};
+    /**
+     * A message a family decoded from a device (`in`) or sent to it (`out`), as the family reads it:
+     * for debugging only, unmasked here (whoever keeps it masks it first).
+     */
+    traffic: {deviceId: string; direction: 'in' | 'out'; message: unknown};
     /** A new picture for an image feature; the latest per feature is kept by `DeviceImages`. */
     image: {deviceId: string; featureId: string; png: Buffer; updatedAt: number};
 }

@@ -221,6 +221,8 @@ export interface LinkHealth {
     packetsOut: number;
     badPackets: number;
     timeouts: number;
+    /** The Wi-Fi signal the device last reported (RSSI, dBm); null where its family does not know it. */
+    signalDbm: number | null;
 }
 
 export interface Device {
@@ -246,7 +248,7 @@ export interface Device {
 export type PublicDevice = Omit<Device, 'secrets' | 'extra'>;
 
 export function newLinkHealth(): LinkHealth {
-    return {online: false, lastSeen: null, lastError: null, packetsIn: 0, packetsOut: 0, badPackets: 0, timeouts: 0};
+    return {online: false, lastSeen: null, lastError: null, packetsIn: 0, packetsOut: 0, badPackets: 0, timeouts: 0, signalDbm: null};
 }
 
 export function toPublic(device: Device): PublicDevice {

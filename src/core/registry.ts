@@ -231,6 +231,15 @@ export class DeviceRegistry {
         if (device) device.link.packetsOut++;
     }
 
+    /**
+     * A message a family decoded from the device (`in`) or is sending it (`out`), as the family
+     * reads it, for the web UI's recent messages. Nothing is kept here: whoever listens keeps it,
+     * masked. Ignored for a device the registry does not know.
+     */
+    noteTraffic(id: string, direction: 'in' | 'out', message: unknown): void {
+        if (this.devices.has(id)) this.bus.emit('traffic', {deviceId: id, direction, message});
+    }
+
     /** Counts a rejected packet and keeps its reason as the device's last error. */
     countBadPacket(id: string, reason: string): void {
         const device = this.devices.get(id);

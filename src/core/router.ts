@@ -2,7 +2,7 @@ import {CommandError, type FeatureCommand, validateCommand} from './commands.js'
 import type {Device, Family, Feature} from './device.js';
 import {createLogger} from '../util/logger.js';
 import type {DeviceRegistry} from './registry.js';
-import {type DeviceSetup, type OnboardingAction, type SetupField, SetupRefused, checkSetupInput} from './setup.js';
+import {type DeviceSetup, type OnboardingAction, type OnboardingDownload, type OnboardingFiles, type SetupField, SetupRefused, checkSetupInput} from './setup.js';
 
 const log = createLogger('core:router');
 
@@ -29,6 +29,7 @@ export class CommandRouter {
     private readonly handlers = new Map<Family, CommandHandler>();
     private readonly setups = new Map<Family, DeviceSetup>();
     private readonly actions: {family: Family; action: OnboardingAction}[] = [];
+    private readonly files: {family: Family; files: OnboardingFiles}[] = [];
 
     constructor(private readonly registry: DeviceRegistry) {}
 
@@ -84,6 +85,33 @@ export class CommandRouter {
             log.warn(`${family}/${actionId}: onboarding action ${error instanceof SetupRefused ? 'refused' : 'failed'}: ${(error as Error).message}`);
             throw error;
         }
+    }
+
+    registerOnboardingFiles(family: Family, files: OnboardingFiles): void {
+        if (this.findOnboardingFiles(family, files.id)) throw new Error(`onboarding files ${family}/${files.id} are already registered`);
+        this.files.push({family, files});
+    }
+
+    /** The families' onboarding downloads, each with the items there are now. */
+    async onboardingFiles(): Promise<{family: Family; id: string; items: string[]}[]> {
+        return Promise.all(this.files.map(async ({family, files}) => ({family, id: files.id, items: await files.list()})));
+    }
+
+    /** One item's download; rejects with SetupRefused when there is no such download or item. Only the names are logged. */
+    async openOnboardingFile(family: string, filesId: string, item: string): Promise<OnboardingDownload> {
+        const files = this.findOnboardingFiles(family, filesId);
+        const download = files ? await files.open(item) : null;
+        if (!download) {
+            const refusal = files ? `${family}/${filesId} has no "${item.slice(0, 64)}"` : `${family} offers no files "${filesId}"`;
+            log.warn(`onboarding download refused: ${refusal}`);
+            throw new SetupRefused(refusal);
+        }
+        log.info(`${family}/${filesId}: ${item.slice(0, 64)} downloaded`);
+        return download;
+    }
+
+    private findOnboardingFiles(family: string, filesId: string): OnboardingFiles | undefined {
+        return this.files.find((entry) => entry.family === family && entry.files.id === filesId)?.files;
     }
 
     private findOnboardingAction(family: string, actionId: string): OnboardingAction | undefined {

@@ -5,6 +5,8 @@
  * sends what the user typed through the same router, which checks its shape before the family
  * checks its meaning. Values are secrets by default: never logged, stored or echoed by the core.
  */
+import type {Readable} from 'node:stream';
+
 import type {Device} from './device.js';
 
 /** One value a device waits for. The UI labels it with the translation `setup.<id>`. */
@@ -26,6 +28,26 @@ export interface OnboardingAction {
     fields: SetupField[];
     /** Applies input the router has checked; resolves with what was done (no secret), rejects with SetupRefused. */
     run(input: Readonly<Record<string, string>>): Promise<string>;
+}
+
+/** One download from the onboarding page: its file name, type and bytes. */
+export interface OnboardingDownload {
+    filename: string;
+    contentType: string;
+    body: Readable;
+}
+
+/**
+ * Files a family offers on its onboarding tab, one download per item (a RainMaker node's factory
+ * files, per claimed node). They may hold secrets: served only when the user asks for one, and
+ * never logged. The UI labels them with the translation `onboardingFiles.<family>.<id>`.
+ */
+export interface OnboardingFiles {
+    id: string;
+    /** The items there are now (node ids), in the order to show them. */
+    list(): Promise<string[]>;
+    /** One item's download, or null when there is no such item. */
+    open(item: string): Promise<OnboardingDownload | null>;
 }
 
 /** Refused input: the reason is shown to the user as it is, so it never contains the value. */

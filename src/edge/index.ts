@@ -26,6 +26,7 @@ import {type BoundHttpServer, type PlainHttpListener, createHttpServer, listenPl
 import {type CertificateAuthority, loadOrCreateCa} from './tls/ca.js';
 import {type ServerNames, loadOrIssueServerCertificate} from './tls/issue.js';
 import {type BoundServer, type TlsMaterial, closeServer, trackSockets} from './tls/server-sockets.js';
+import {type TlsRefusalReason, TlsRefusals} from './tls/refusals.js';
 import {type TlsRoute, TlsPortDispatcher} from './tls-port/dispatcher.js';
 
 export type {BrokerPolicy, ClientCertificate, Decision, DeviceClient, FamilyBroker} from './broker/policy.js';
@@ -37,6 +38,9 @@ export {replyJson} from './http/router.js';
 export type {PlainHttpListener} from './http/server.js';
 export type {TlsRoute} from './tls-port/dispatcher.js';
 export type {TlsMaterial} from './tls/server-sockets.js';
+export type {TlsRefusal, TlsRefusalReason} from './tls/refusals.js';
+export {clientCertificateRefusal, classifyHandshakeError} from './tls/refusals.js';
+export {describeTlsError} from './tls/server-sockets.js';
 
 /** The listener name policies see for the device MQTT-over-TLS port. */
 export const MQTT_TLS_LISTENER = 'mqtt-tls';
@@ -71,6 +75,11 @@ export interface FamilyEdge {
     /** The CA and server certificate; available from the family's `start`. */
     certificates(): EdgeCertificates;
     readonly ports: EdgePorts;
+    /**
+     * A device refused for its TLS after the handshake (no client certificate, or one not from our
+     * CA), so that the web UI lists it with the edge's own handshake failures.
+     */
+    reportTlsRefusal(peer: string, listener: string, reason: TlsRefusalReason, detail: string): void;
     /** Removes everything this family registered and disconnects its MQTT clients. */
     release(): Promise<void>;
 }
@@ -80,6 +89,8 @@ const HTTPS_ROUTE = 'https';
 
 export class DeviceEdge {
     readonly ports: EdgePorts = {mqttTls: null, mqttPlain: null, tls: null, http: {}};
+    /** Recent refused handshakes and certificates on every device TLS listener, for the web UI. */
+    readonly tlsRefusals = new TlsRefusals();
     private readonly broker: DeviceBroker;
     private readonly router = new HttpRouter(createLogger('edge:http'));
     private readonly tlsRoutes: TlsRoute[] = [];
@@ -137,6 +148,7 @@ export class DeviceEdge {
                 addUnique(this.familyNames.ips, names.ips ?? []);
             },
             certificates: () => this.certificates(),
+            reportTlsRefusal: (peer, listener, reason, detail) => this.tlsRefusals.record(peer, listener, reason, detail),
             get ports() {
                 return edge.ports;
             },
@@ -245,6 +257,7 @@ export class DeviceEdge {
             fallbackPort: mqttTlsFallbackPort,
             tls: this.certificates().tls,
             maxConnections,
+            refusals: this.tlsRefusals,
             log: createLogger('edge:mqtt'),
             label: MQTT_TLS_LISTENER,
             attach: (socket, label) => this.broker.attach(socket, MQTT_TLS_LISTENER, label),
@@ -266,7 +279,7 @@ export class DeviceEdge {
     private async listenTlsPort(): Promise<void> {
         const {host, tlsPort, tlsFallbackPort, maxConnections} = this.settings;
         if ((this.tlsRoutes.length === 0 && !this.httpOnTlsPort) || tlsPort === null) return;
-        const dispatcher = new TlsPortDispatcher({host, port: tlsPort, fallbackPort: tlsFallbackPort, tls: this.certificates().tls, maxConnections, log: createLogger('edge:tls'), label: 'tls'});
+        const dispatcher = new TlsPortDispatcher({host, port: tlsPort, fallbackPort: tlsFallbackPort, tls: this.certificates().tls, maxConnections, refusals: this.tlsRefusals, log: createLogger('edge:tls'), label: 'tls'});
         for (const route of this.tlsRoutes) dispatcher.addRoute(route);
         if (this.httpOnTlsPort) {
             const httpsServer = createHttpServer(this.router.handleAny, log, 'https');

@@ -10,7 +10,7 @@ import type {Extension} from '../core/extension.js';
 import type {DeviceImages} from '../core/images.js';
 import type {DeviceRegistry} from '../core/registry.js';
 import type {CommandRouter} from '../core/router.js';
-import type {OnboardingAction} from '../core/setup.js';
+import type {OnboardingAction, OnboardingFiles} from '../core/setup.js';
 import type {EdgeSettings} from '../config/schema.js';
 import type {EdgePorts, FamilyEdge} from '../edge/index.js';
 
@@ -130,6 +130,8 @@ export interface FamilyModule<Id extends string = string, Schema extends z.ZodTy
     onboardingNotes?(section: z.output<Schema>, bridge: {ports: EdgePorts; address: string}): OnboardingNote[];
     /** What the user may do once for the family from the onboarding page; the bridge registers them with the router. */
     onboardingActions?(section: z.output<Schema>, bridge: {dataDir: string}): OnboardingAction[];
+    /** Downloads on the family's onboarding tab (a RainMaker node's factory files), registered with the router by the bridge. */
+    onboardingFiles?(section: z.output<Schema>, bridge: {dataDir: string}): OnboardingFiles[];
     /** `--demo`: starts the simulated devices once the bridge listens. */
     startDemo?(section: z.output<Schema>, bridge: {dataDir: string; edge: EdgeSettings}): Promise<RunningDemo>;
 }

@@ -9,6 +9,7 @@ import {pipeline} from 'node:stream/promises';
 import {CommandError, quote} from '../core/commands.js';
 import {type Device, toPublic} from '../core/device.js';
 import {SetupRefused} from '../core/setup.js';
+import type {DeviceTraffic} from '../core/traffic.js';
 import type {LogLine} from '../util/logger.js';
 import {createLogger, redact} from '../util/logger.js';
 import {isPlainObject} from '../util/plain-object.js';
@@ -35,18 +36,26 @@ export async function handleApiRequest(
     url: URL,
     request: http.IncomingMessage,
     response: http.ServerResponse,
-    recentLog: () => readonly LogLine[],
+    local: {recentLog: () => readonly LogLine[]; traffic: Pick<DeviceTraffic, 'recent'>},
 ): Promise<void> {
     const method = request.method ?? 'GET';
     try {
         const parts = url.pathname.split('/').slice(2).map(decodePathPart);
         const [resource, deviceId, sub, featureId, extra] = parts;
         if (resource === 'health' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, context.health()));
-        if (resource === 'log' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, recentLog()));
+        if (resource === 'tls-refusals' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, context.tlsRefusals.list()));
+        if (resource === 'log' && parts.length === 1) return allow(method, ['GET'], () => reply(response, 200, local.recentLog()));
         if (resource === 'onboarding' && parts.length === 1) {
             const {address, families, formats} = context.onboarding;
             const actions = context.router.onboardingActions();
-            return allow(method, ['GET'], () => reply(response, 200, {address, families, formats, actions, caCertificate: context.caCertificate() !== null}));
+            assertMethod(method, ['GET']);
+            const files = await context.router.onboardingFiles();
+            return reply(response, 200, {address, families, formats, actions, files, caCertificate: context.caCertificate() !== null});
+        }
+        if (resource === 'files' && parts.length === 4) {
+            assertMethod(method, ['GET']);
+            const [, family, filesId, item] = parts as [string, string, string, string];
+            return await sendOnboardingFile(context, family, filesId, item, response);
         }
         if (resource === 'actions' && parts.length === 3) {
             assertMethod(method, ['POST']);
@@ -76,6 +85,7 @@ export async function handleApiRequest(
             if (method === 'POST') return await setUpDevice(context, device, await readJson(request), response);
             return allow(method, ['GET', 'POST'], () => reply(response, 200, {fields: context.router.pendingSetup(device.id)}));
         }
+        if (sub === 'messages' && featureId === undefined) return allow(method, ['GET'], () => reply(response, 200, local.traffic.recent(device.id)));
         if (sub === 'image' && featureId !== undefined) return allow(method, ['GET'], () => sendImage(context, device, featureId, response));
         if (sub === 'features' && featureId !== undefined) {
             assertMethod(method, ['POST']);
@@ -122,6 +132,20 @@ async function runOnboardingAction(context: WebContext, family: string, actionId
         // The router has logged the refusal or failure with its reason.
         reply(response, error instanceof SetupRefused ? 422 : 502, {error: redact((error as Error).message)});
     }
+}
+
+/** A family's onboarding download (a node's factory files, its private key inside): on explicit request only, never cached. */
+async function sendOnboardingFile(context: WebContext, family: string, filesId: string, item: string, response: http.ServerResponse): Promise<void> {
+    let download;
+    try {
+        download = await context.router.openOnboardingFile(family, filesId, item);
+    } catch (error) {
+        // The router has logged the refusal.
+        if (error instanceof SetupRefused) throw new HttpError(404, error.message);
+        throw error;
+    }
+    response.writeHead(200, {'Content-Type': download.contentType, 'Content-Disposition': `attachment; filename="${download.filename}"`, 'Cache-Control': 'no-store'});
+    await pipeline(download.body, response);
 }
 
 /** The archive as a download; it holds every key, so nothing may cache it. */

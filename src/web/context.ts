@@ -40,6 +40,23 @@ export interface OnboardingNote {
     value: string | boolean;
 }
 
+/** A device-facing TLS listener's refusal, as the edge records it (edge/tls/refusals.ts). */
+export interface TlsRefusal {
+    peer: string;
+    listener: string;
+    reason: 'unknown-ca' | 'no-sni' | 'no-alpn' | 'no-client-certificate' | 'other';
+    detail: string;
+    count: number;
+    firstAt: number;
+    lastAt: number;
+}
+
+/** The edge's bounded record of recent TLS refusals; `version` moves with every refusal. */
+export interface TlsRefusalLog {
+    readonly version: number;
+    list(): readonly TlsRefusal[];
+}
+
 export interface WebContext {
     settings: WebSettings;
     /** The language of the UI's strings (the top-level `language` setting). */
@@ -50,6 +67,7 @@ export interface WebContext {
     router: CommandRouter;
     health(): BridgeHealth;
     onboarding: Onboarding;
+    tlsRefusals: TlsRefusalLog;
     /** The devices' CA certificate (PEM, public part only), or null while the edge has none. */
     caCertificate(): string | null;
     /** The data directory as one archive (core/backup.ts), with the registry's pending changes written first. */

@@ -9,6 +9,7 @@ import {type WebSocket, WebSocketServer} from 'ws';
 
 import {type Device, type LinkHealth, toPublic} from '../core/device.js';
 import type {Extension} from '../core/extension.js';
+import {DeviceTraffic, type TrafficEntry} from '../core/traffic.js';
 import {closeHttpServer} from '../util/http-server.js';
 import {explainListenError, listen} from '../util/listen.js';
 import {type LogLine, createLogger, subscribeToLog} from '../util/logger.js';
@@ -24,6 +25,8 @@ const INGRESS_PROXY = '172.30.32.2';
 const RECENT_LOG_LINES = 500;
 /** Health and link counters (which change without a bus event) are pushed this often while a page is open. */
 const TICK_MS = 5000;
+/** Longer than any family's device id; a page that sends more is not ours. */
+const MAX_DEVICE_ID_LENGTH = 200;
 /** A browser that reads slower than the log is written is cut off rather than buffered without end. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
@@ -48,6 +51,12 @@ export class WebUi implements Extension {
     /** The link counters last pushed per device, to push only those that changed. */
     private readonly pushedLinks = new Map<string, string>();
     private tick: NodeJS.Timeout | null = null;
+    /** The devices' decoded messages of the last minutes, masked, for the device pages. */
+    private readonly traffic = new DeviceTraffic();
+    /** The device whose messages each open page shows (it says so over the WebSocket). */
+    private readonly watching = new Map<WebSocket, string>();
+    /** The TLS refusals' version last pushed, to push the list only when it moved. */
+    private pushedRefusals = -1;
 
     constructor(private readonly context: WebContext) {}
 
@@ -77,8 +86,10 @@ export class WebUi implements Extension {
             bus.on('device', ({device}) => this.broadcast({type: 'device', device})),
             bus.on('state', ({deviceId, state}) => this.broadcast({type: 'state', deviceId, state})),
             bus.on('link', ({deviceId, link}) => this.broadcast({type: 'link', deviceId, link})),
+            bus.on('traffic', ({deviceId, direction, message}) => this.pushTraffic(this.traffic.record(deviceId, direction, message))),
             bus.on('removed', ({deviceId}) => {
                 this.pushedLinks.delete(deviceId);
+                this.traffic.forget(deviceId);
                 this.broadcast({type: 'removed', deviceId});
             }),
             bus.on('event', (event) => this.broadcast({type: 'event', ...event, time: Date.now()})),
@@ -123,7 +134,7 @@ export class WebUi implements Extension {
         }
         const url = new URL(request.url ?? '/', 'http://x');
         if (url.pathname.startsWith('/api/')) {
-            handleApiRequest(this.context, url, request, response, () => this.recentLog).catch((error: Error) => {
+            handleApiRequest(this.context, url, request, response, {recentLog: () => this.recentLog, traffic: this.traffic}).catch((error: Error) => {
                 log.error(`${request.method} ${url.pathname}: ${error.stack ?? error.message}`);
                 if (!response.headersSent) response.writeHead(500, {'Content-Type': 'application/json'}).end(JSON.stringify({error: 'internal error; see the log'}));
             });
@@ -157,11 +168,37 @@ export class WebUi implements Extension {
         const {registry, health} = this.context;
         const devices = registry.list();
         for (const device of devices) this.pushedLinks.set(device.id, linkKey(device.link));
-        send(client, {type: 'snapshot', devices: devices.map(toPublic), health: health(), log: this.recentLog});
-        // The browser only listens; anything it sends is ignored.
+        send(client, {type: 'snapshot', devices: devices.map(toPublic), health: health(), log: this.recentLog, tlsRefusals: this.context.tlsRefusals.list()});
+        // The browser only says which device's messages it shows; anything else it sends is ignored.
+        client.on('message', (data, isBinary) => this.onClientMessage(client, isBinary ? null : data.toString()));
+        client.on('close', () => this.watching.delete(client));
         client.on('error', () => client.terminate());
         this.tick ??= setInterval(() => this.pushTick(), TICK_MS);
         this.tick.unref();
+    }
+
+    /** `{"watch": "<device id>"}` (or null): that device's recent messages now, its new ones as they come. */
+    private onClientMessage(client: WebSocket, text: string | null): void {
+        let watch: unknown;
+        try {
+            watch = text === null ? undefined : (JSON.parse(text) as {watch?: unknown}).watch;
+        } catch {
+            watch = undefined;
+        }
+        if (watch === null) {
+            this.watching.delete(client);
+            return;
+        }
+        if (typeof watch !== 'string' || watch.length > MAX_DEVICE_ID_LENGTH) {
+            log.limited('debug', 'ws-message', `a page sent something other than {"watch": <device id>}: ignored`);
+            return;
+        }
+        this.watching.set(client, watch);
+        send(client, {type: 'traffic', deviceId: watch, entries: this.traffic.recent(watch), replace: true});
+    }
+
+    private pushTraffic(entry: TrafficEntry): void {
+        for (const [client, deviceId] of this.watching) if (deviceId === entry.deviceId) send(client, {type: 'traffic', deviceId, entries: [entry]});
     }
 
     private pushTick(): void {
@@ -177,7 +214,11 @@ export class WebUi implements Extension {
             this.pushedLinks.set(device.id, key);
             links[device.id] = device.link;
         }
-        this.broadcast({type: 'tick', health: this.context.health(), links});
+        const {tlsRefusals} = this.context;
+        // A newly opened page got the list in its snapshot; the others only need it when it moved.
+        const refusalsMoved = tlsRefusals.version !== this.pushedRefusals;
+        this.pushedRefusals = tlsRefusals.version;
+        this.broadcast({type: 'tick', health: this.context.health(), links, ...(refusalsMoved ? {tlsRefusals: tlsRefusals.list()} : {})});
     }
 
     private broadcast(message: object): void {
@@ -198,5 +239,5 @@ function send(client: WebSocket, message: object | string): void {
 }
 
 function linkKey(link: Device['link']): string {
-    return `${link.online}|${link.lastSeen}|${link.packetsIn}|${link.packetsOut}|${link.badPackets}|${link.timeouts}|${link.lastError}`;
+    return `${link.online}|${link.lastSeen}|${link.packetsIn}|${link.packetsOut}|${link.badPackets}|${link.timeouts}|${link.signalDbm}|${link.lastError}`;
 }

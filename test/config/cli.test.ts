@@ -13,7 +13,7 @@ function plug(id: string, secrets: Record<string, string>): object {
         id,
         family: 'icomen',
         facts: {manufacturer: 'ALDI', model: 'plug', name: id},
-        link: {online: false, lastSeen: null, lastError: null, packetsIn: 0, packetsOut: 0, badPackets: 0, timeouts: 0},
+        link: {online: false, lastSeen: null, lastError: null, packetsIn: 0, packetsOut: 0, badPackets: 0, timeouts: 0, signalDbm: null},
         features: [{id: 'switch', kind: 'switch', name: null}],
         state: {},
         extra: {},

@@ -22,7 +22,7 @@ describe('DeviceRegistry', () => {
     afterEach(() => rmSync(dir, {recursive: true, force: true}));
 
     function record(bus: EventBus): {[K in keyof BusEvents]: BusEvents[K][]} {
-        const seen = {device: [], state: [], link: [], removed: [], event: [], image: []} as {[K in keyof BusEvents]: BusEvents[K][]};
+        const seen = {device: [], state: [], link: [], removed: [], event: [], traffic: [], image: []} as {[K in keyof BusEvents]: BusEvents[K][]};
         for (const key of Object.keys(seen) as (keyof BusEvents)[]) bus.on(key, (payload) => (seen[key] as unknown[]).push(payload));
         return seen;
     }
@@ -63,6 +63,22 @@ describe('DeviceRegistry', () => {
         expect(seen.state).toEqual([{deviceId: 'icomen-aa', state: {switch: true}, changed: ['switch']}]);
         expect(seen.link.map((event) => event.link.online)).toEqual([true]);
         expect(registry.get('icomen-aa')!.link.packetsIn).toBe(2);
+        await registry.close();
+    });
+
+    it('passes the messages a family notes on as traffic, for known devices only', async () => {
+        const bus = new EventBus();
+        const seen = record(bus);
+        const registry = new DeviceRegistry({file, bus});
+        await registry.load();
+        registry.upsert(description('icomen-aa'));
+        registry.noteTraffic('icomen-aa', 'in', {power: true});
+        registry.noteTraffic('icomen-aa', 'out', {command: 'on'});
+        registry.noteTraffic('icomen-unknown', 'out', {command: 'on'});
+        expect(seen.traffic).toEqual([
+            {deviceId: 'icomen-aa', direction: 'in', message: {power: true}},
+            {deviceId: 'icomen-aa', direction: 'out', message: {command: 'on'}},
+        ]);
         await registry.close();
     });
 

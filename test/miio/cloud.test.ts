@@ -25,6 +25,7 @@ const hooks: MiioCloudHooks = {
     onTimeout: nothing,
     onSilent: nothing,
     onSent: nothing,
+    onMessage: nothing,
 };
 
 describe('the miIO cloud conversation (no socket)', () => {

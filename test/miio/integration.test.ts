@@ -63,6 +63,8 @@ describe('bridge and simulated devices over real UDP sockets', () => {
         const registry = harness.registry;
         await waitFor(() => registry.get(id)?.state.switch === false, 5000, 'the first plug state');
         expect(registry.get(id)!.state.temperature).toBe(31);
+        // `ap.rssi` of its _otc.info.
+        expect(registry.get(id)!.link.signalDbm).toBe(-40);
         await harness.router.route(id, 'switch', {kind: 'switch', on: true});
         await waitFor(() => registry.get(id)?.state.switch === true, 5000, 'plug on');
         expect(simulator.devices[0]!.plugOn).toBe(true);

@@ -26,6 +26,7 @@ describe('the UDP cloud server', () => {
         onTimeout: (session, method) => calls.push({hook: 'timeout', args: [method]}),
         onSilent: () => undefined,
         onSent: () => undefined,
+        onMessage: (session, direction, message) => calls.push({hook: `message-${direction}`, args: [message]}),
         loadRequestId: () => storedId,
         saveRequestId: (did, upTo) => saved.push(upTo),
     };
@@ -76,6 +77,9 @@ describe('the UDP cloud server', () => {
         const server_ = {ip: '127.0.0.1', port: server.port};
         expect(answer).toEqual({id: 41, result: {otc_list: [server_], otc_test: {list: [server_], interval: 1800, firsttest: 1193}}});
         expect(calls.find((call) => call.hook === 'otc')?.args[0]).toMatchObject({model: 'roborock.vacuum.s5'});
+        // Both directions reach the adapter decoded, for the device page's recent messages.
+        expect(calls.find((call) => call.hook === 'message-in')?.args[0]).toMatchObject({id: 41, method: '_otc.info'});
+        expect(calls.find((call) => call.hook === 'message-out')?.args[0]).toEqual(answer);
     });
 
     it('acknowledges every device request with its own id, with the specials of the note', async () => {

@@ -100,6 +100,7 @@ describe('RainMaker broker', () => {
     it('refuses a 443 MQTT connection without a client certificate at the route', async () => {
         await expect(connectRaw({}, alice.nodeId, {port: harness.ports.alpn!, ALPNProtocols: ['x-amzn-mqtt-ca']})).rejects.toThrow();
         await waitFor(() => harness.logsWith('443: RainMaker MQTT', 'refused').length > 0, 5000, 'the 443 refusal log line');
+        expect(harness.edge.tlsRefusals.list()).toContainEqual(expect.objectContaining({listener: 'rainmaker-mqtt', reason: 'no-client-certificate'}));
         await witnessStillWorks();
     });
 
@@ -107,6 +108,7 @@ describe('RainMaker broker', () => {
         // Handshake failures are rate-limited per peer address: each refusal test has its own.
         await expect(connectRaw({}, alice.nodeId, {localAddress: '127.0.0.3'} as IClientOptions)).rejects.toThrow();
         await waitFor(() => harness.logsWith('TLS handshake from 127.0.0.3 refused').length > 0, 5000, 'the handshake log line');
+        expect(harness.edge.tlsRefusals.list()).toContainEqual(expect.objectContaining({peer: '127.0.0.3', listener: 'mqtt-tls', reason: 'no-client-certificate'}));
         await witnessStillWorks();
     });
 
@@ -123,6 +125,7 @@ describe('RainMaker broker', () => {
             const foreign = {certPem: readFileSync(path.join(dir, 'node.crt'), 'utf8'), keyPem: readFileSync(path.join(dir, 'node.key'), 'utf8')};
             await expect(connectRaw(foreign, alice.nodeId, {localAddress: '127.0.0.4'} as IClientOptions)).rejects.toThrow();
             await waitFor(() => harness.logsWith('TLS handshake from 127.0.0.4 refused', 'not issued by our CA').length > 0, 5000, 'the foreign-CA log line');
+            expect(harness.edge.tlsRefusals.list()).toContainEqual(expect.objectContaining({peer: '127.0.0.4', reason: 'unknown-ca'}));
             expect(harness.logsWith(`node ${alice.nodeId} connected`)).toHaveLength(connectedBefore);
         } finally {
             rmSync(dir, {recursive: true, force: true});

@@ -6,6 +6,7 @@ import {describe, expect, it} from 'vitest';
 import {FEATURE_KINDS, VACUUM_ACTIONS} from '../../src/core/device.js';
 import {DNS_FORMATS} from '../../src/dns.js';
 import type {EdgePorts} from '../../src/edge/index.js';
+import {TLS_REFUSAL_REASONS} from '../../src/edge/tls/refusals.js';
 import type {FamilyModule} from '../../src/families/family.js';
 import {LIFESPAN_PARTS} from '../../src/families/ecovacs/codec.js';
 import {ALL_FAMILIES} from '../../src/families/index.js';
@@ -74,6 +75,8 @@ describe('translations', () => {
         for (const action of VACUUM_ACTIONS) used.add(`vacuum.${action}`);
         for (const level of LOG_LEVELS) used.add(`level.${level}`);
         for (const format of DNS_FORMATS) used.add(`format.${format}`);
+        for (const reason of TLS_REFUSAL_REASONS) used.add(`tlsRefusal.${reason}`);
+        used.add('direction.in').add('direction.out');
         used.add(`setup.${CLOUD_KEY_SETUP_FIELD.id}`).add(`setup.${CLOUD_KEY_SETUP_FIELD.id}.hint`);
         // The labels of the families' onboarding notes (with every listener bound, whatever its label) and actions.
         const ports: EdgePorts = {mqttTls: 8883, mqttPlain: 1884, tls: 443, http: new Proxy({}, {get: () => 8080})};
@@ -82,6 +85,11 @@ describe('translations', () => {
             for (const action of family.onboardingActions?.(family.settings.parse({}), {dataDir: 'unused'}) ?? []) {
                 used.add(`onboardingAction.${family.id}.${action.id}`).add(`onboardingAction.${family.id}.${action.id}.submit`);
                 for (const field of action.fields) used.add(`setup.${field.id}`).add(`setup.${field.id}.hint`);
+            }
+            used.add(`family.${family.id}`);
+            for (const files of family.onboardingFiles?.(family.settings.parse({}), {dataDir: 'unused'}) ?? []) {
+                const key = `onboardingFiles.${family.id}.${files.id}`;
+                used.add(key).add(`${key}.hint`).add(`${key}.none`).add(`${key}.item`);
             }
         }
         expect(used.size).toBeGreaterThan(50);

@@ -3,6 +3,7 @@ import {readFileSync} from 'node:fs';
 import path from 'node:path';
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
+import {gunzipSync} from 'node:zlib';
 
 import * as tar from 'tar';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -15,6 +16,7 @@ import {ecovacsFamily} from '../../src/families/ecovacs/index.js';
 import {readClaimIndex} from '../../src/families/rainmaker/claim.js';
 import {rainmakerFamily} from '../../src/families/rainmaker/index.js';
 import {approveMacAction} from '../../src/families/rainmaker/onboarding.js';
+import {getLogLevel, setLogLevel, subscribeToLog} from '../../src/util/logger.js';
 import {isAllowedPeer} from '../../src/web/index.js';
 import {type TestBridge, startTestBridge} from '../support/bridge.js';
 import {type FakeFamily, createFakeFamily} from '../support/fake-family.js';
@@ -161,6 +163,29 @@ describe('web UI server', () => {
         expect(refused).toBe('403');
     });
 
+    it("serves a device's decoded messages masked, and pushes new ones to the page that watches it", async () => {
+        bridge.registry.noteTraffic(deviceId, 'in', {method: 'props', params: {power: 'on', token: SECRET}});
+        const recent = await call('GET', `/api/devices/${deviceId}/messages`);
+        expect(recent.status).toBe(200);
+        expect(recent.json).toEqual([expect.objectContaining({deviceId, direction: 'in', summary: '{"method":"props","params":{"power":"on","token":"***"}}'})]);
+        expect(recent.text).not.toContain(SECRET);
+
+        const socket = new WebSocket(`${base.replace('http', 'ws')}/ws`);
+        const messages: {type: string; [key: string]: unknown}[] = [];
+        socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString()) as {type: string}));
+        await waitFor(() => messages.length > 0, 3000, 'snapshot');
+        socket.send(JSON.stringify({watch: deviceId}));
+        await waitFor(() => messages.find((message) => message.type === 'traffic' && message.replace === true), 3000, 'the recent messages');
+        socket.send('not json');
+        // Another device's message first: had it been pushed, it would arrive before the watched one.
+        bridge.registry.noteTraffic(fake.addDevice('api02'), 'out', {method: 'not watched'});
+        bridge.registry.noteTraffic(deviceId, 'out', {method: 'set_power', params: ['off']});
+        const live = await waitFor(() => messages.find((message) => message.type === 'traffic' && !message.replace), 3000, 'the new message');
+        expect(live).toMatchObject({deviceId, entries: [{direction: 'out', summary: '{"method":"set_power","params":["off"]}'}]});
+        expect(JSON.stringify(messages)).not.toContain('not watched');
+        socket.close();
+    });
+
     it('removes an offline device, and refuses to remove one that is connected', async () => {
         const refused = await call('DELETE', `/api/devices/${deviceId}`);
         expect(refused.status).toBe(409);
@@ -250,7 +275,12 @@ describe('onboarding with a family on the device edge', () => {
             const response = await fetch(`${base}/api/${path}`, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
             return {status: response.status, json: (await response.json()) as Record<string, unknown>};
         };
-        expect(await (await fetch(`${base}/api/onboarding`)).json()).toMatchObject({actions: [{family: 'rainmaker', id: 'approveMac', fields: [{id: 'mac', secret: false}]}]});
+        expect(await (await fetch(`${base}/api/onboarding`)).json()).toMatchObject({
+            actions: [
+                {family: 'rainmaker', id: 'approveMac', fields: [{id: 'mac', secret: false}]},
+                {family: 'rainmaker', id: 'claimNode', fields: [{id: 'claimMac', secret: false}]},
+            ],
+        });
 
         const refused = await post('actions/rainmaker/approveMac', {mac: '7C:DF:A1'});
         expect(refused).toMatchObject({status: 422, json: {error: expect.stringMatching(/not a MAC address/)}});
@@ -262,6 +292,40 @@ describe('onboarding with a family on the device edge', () => {
         expect(approved).toEqual({status: 200, json: {done: 'MAC 7CDFA1B2C3D4 may now claim itself; its node id will be 7CDFA1B2C3D4'}});
         expect(Object.keys((await readClaimIndex(bridge.dataDir)).approved)).toEqual(['7CDFA1B2C3D4']);
         expect((await fetch(`${base}/api/actions/rainmaker/approveMac`)).status).toBe(405);
+    });
+
+    it("claims a RainMaker node and serves its factory files on request only, its private key never logged", async () => {
+        const logged: string[] = [];
+        const level = getLogLevel();
+        setLogLevel('debug');
+        const unsubscribe = subscribeToLog((line) => logged.push(line.message));
+        try {
+            const files = async (): Promise<unknown> => ((await (await fetch(`${base}/api/onboarding`)).json()) as {files: unknown}).files;
+            expect(await files()).toEqual([{family: 'rainmaker', id: 'factoryFiles', items: []}]);
+            const claimed = await fetch(`${base}/api/actions/rainmaker/claimNode`, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({claimMac: '7c:df:a1:00:00:02'})});
+            expect(claimed.status).toBe(200);
+            expect(await files()).toEqual([{family: 'rainmaker', id: 'factoryFiles', items: ['7CDFA1000002']}]);
+
+            const download = await fetch(`${base}/api/files/rainmaker/factoryFiles/7CDFA1000002`);
+            expect(download.status).toBe(200);
+            expect(download.headers.get('content-disposition')).toBe('attachment; filename="rainmaker-7CDFA1000002-factory.tar.gz"');
+            expect(download.headers.get('cache-control')).toBe('no-store');
+            const archive = Buffer.from(await download.arrayBuffer());
+            expect(gunzipSync(archive).toString('latin1')).toContain('-----BEGIN PRIVATE KEY-----');
+
+            // Approved for self-claiming only: the node makes its own key, there is nothing to download.
+            for (const item of ['7CDFA1B2C3D4', '..', '..%2F..%2Ftls', 'nobody']) expect((await fetch(`${base}/api/files/rainmaker/factoryFiles/${item}`)).status, item).toBe(404);
+            expect((await fetch(`${base}/api/files/rainmaker/nothing/7CDFA1000002`)).status).toBe(404);
+            expect((await fetch(`${base}/api/files/rainmaker/factoryFiles/7CDFA1000002`, {method: 'POST'})).status).toBe(405);
+
+            const key = readFileSync(path.join(bridge.dataDir, 'rainmaker', 'nodes', '7CDFA1000002', 'node.key'), 'utf8');
+            const keyBody = key.split('\n')[1]!;
+            expect(logged.some((line) => line.includes('7CDFA1000002 downloaded'))).toBe(true);
+            expect(logged.join('\n')).not.toContain(keyBody);
+        } finally {
+            unsubscribe();
+            setLogLevel(level);
+        }
     });
 
     it('refuses to approve a MAC while the self-claim service is off', async () => {

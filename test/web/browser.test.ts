@@ -1,8 +1,10 @@
-import {existsSync, mkdirSync, readFileSync} from 'node:fs';
+import {existsSync, mkdirSync, readFileSync, rmSync, statSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import path from 'node:path';
+import tls from 'node:tls';
 
 import {type Browser, type Page, chromium} from 'playwright-core';
+import * as tar from 'tar';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import {deviceIdFor} from '../../src/families/icomen/adapter.js';
@@ -11,6 +13,7 @@ import {miioDeviceId} from '../../src/families/miio/adapter.js';
 import {miioFamily} from '../../src/families/miio/index.js';
 import {readClaimIndex} from '../../src/families/rainmaker/claim.js';
 import {rainmakerFamily} from '../../src/families/rainmaker/index.js';
+import {RAINMAKER_ALPN} from '../../src/families/rainmaker/service.js';
 import {type SimulatedIcomenPlug, startIcomenPlugs} from '../../src/simulate/icomen.js';
 import {type MiioSimulator, simulatedCloudKey, startMiioSimulator} from '../../src/simulate/miio.js';
 import {type TestBridge, startTestBridge} from '../support/bridge.js';
@@ -90,6 +93,26 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'web UI in a browser' : `web UI in
         await checkPage('home');
     });
 
+    it('lists a refused TLS handshake among the problems, live, with its reason', async () => {
+        const ca = await (await fetch(new URL('api/ca.crt', proxy.url))).text();
+        const connectWithoutCertificate = (localAddress: string): Promise<void> =>
+            new Promise<void>((resolve) => {
+                const socket = tls.connect({host: '127.0.0.1', port: bridge.settings.edge.tlsPort!, ca, servername: bridge.settings.rainmaker.mqttHost, ALPNProtocols: [RAINMAKER_ALPN], localAddress} as tls.ConnectionOptions);
+                socket.on('error', () => resolve());
+                socket.on('close', () => resolve());
+            });
+        await connectWithoutCertificate('127.0.0.5');
+        const refusal = page.locator('[data-refusal="no-client-certificate"]');
+        await refusal.getByText('Client certificate missing').waitFor();
+        await refusal.getByText(/from 127\.0\.0\.5 on rainmaker-mqtt, 1×, latest: /).waitFor();
+        await checkPage('home-tls-refusals');
+        // The page shows the newest 30 and counts the rest.
+        for (let host = 10; host < 41; host++) await connectWithoutCertificate(`127.0.0.${host}`);
+        await page.getByText('… and 2 older ones.').waitFor();
+        expect(await refusal.count()).toBe(30);
+        await expect.poll(() => refusal.first().textContent()).toContain('127.0.0.40');
+    });
+
     it('shows a plug that connects while the page is open, without a reload', async () => {
         await page.getByRole('link', {name: 'Devices'}).click();
         await page.getByRole('heading', {name: 'Devices'}).waitFor();
@@ -111,6 +134,10 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'web UI in a browser' : `web UI in
         await toggle.click();
         await plug.waitForState(true);
         await expect.poll(() => toggle.getAttribute('aria-checked')).toBe('true');
+        // The switch command went out and the plug's echo came back: both among the recent messages.
+        const messages = page.getByRole('region', {name: 'Recent messages'});
+        await messages.locator('tr[data-direction="out"]').first().getByText('to the device').waitFor();
+        await messages.locator('tr[data-direction="in"]').first().getByText('from the device').waitFor();
         await checkPage('device-plug');
     });
 
@@ -145,7 +172,26 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'web UI in a browser' : `web UI in
         await page.locator('.badge.on').filter({hasText: 'online'}).waitFor();
         await key.waitFor({state: 'detached'});
         expect(bridge.registry.get(miioDeviceId(did))?.state.cloud_key).toBe('ok');
+        // Its messages, decoded now that the key is known, with the local token it reports masked.
+        const simulated = miioPlug.devices[0]!;
+        simulated.push('_otc.info', {model: simulated.model, token: simulated.localToken});
+        await page.getByRole('region', {name: 'Recent messages'}).getByText(/"method":"_otc.info".*"token":"\*\*\*"/).first().waitFor();
+        await checkPage('device-messages');
+        expect(await page.content()).not.toContain(simulated.localToken);
         expect(await page.content()).not.toContain(simulatedCloudKey(did));
+    });
+
+    it('sorts the devices table by signal, strongest first, unknown last', async () => {
+        await page.getByRole('link', {name: 'Devices'}).click();
+        const header = page.getByRole('columnheader', {name: 'Signal'});
+        await header.getByRole('button').click();
+        await header.getByRole('button').click();
+        await expect.poll(() => header.getAttribute('aria-sort')).toBe('descending');
+        const firstRow = page.locator('table.devices tbody tr').first();
+        await expect.poll(() => firstRow.getAttribute('data-device')).toBe(miioDeviceId(277_100_001));
+        await firstRow.getByText('-40 dBm').waitFor();
+        expect(await page.locator('table.devices tbody tr').last().locator('td').last().textContent()).toBe('–');
+        await checkPage('devices-by-signal');
     });
 
     it('the onboarding page shows the dnsmasq lines with the address the user gives', async () => {
@@ -153,10 +199,19 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'web UI in a browser' : `web UI in
         await page.getByRole('heading', {name: 'Connect your devices'}).waitFor();
         await page.getByLabel("fogbridge's address on your network").fill('192.168.1.2');
         await page.getByLabel('DNS server').selectOption('dnsmasq');
-        const lines = page.getByLabel('Lines to add');
+        const icomenTab = page.getByRole('tab', {name: 'icomen plugs'});
+        await icomenTab.click();
+        const lines = page.getByRole('tabpanel').getByLabel('Lines to add');
         await expect.poll(() => lines.textContent()).toContain('address=/yunext.com/192.168.1.2');
-        await page.getByLabel('Family').selectOption('icomen');
         await expect.poll(() => lines.textContent()).not.toContain('mi.com');
+        // Tabs as WAI-ARIA has them: the arrow keys move to the next family and show it.
+        await icomenTab.press('ArrowRight');
+        const miioTab = page.getByRole('tab', {name: 'Xiaomi miIO'});
+        await expect.poll(() => miioTab.getAttribute('aria-selected')).toBe('true');
+        await expect.poll(() => miioTab.evaluate((tab) => tab === (tab.ownerDocument as {activeElement: unknown}).activeElement)).toBe(true);
+        await expect.poll(() => page.getByRole('tabpanel').getByLabel('Lines to add').textContent()).toContain('mi.com/192.168.1.2');
+        await miioTab.press('ArrowLeft');
+        await expect.poll(() => icomenTab.getAttribute('aria-selected')).toBe('true');
         const caLink = page.getByRole('link', {name: 'Download the CA certificate'});
         const download = await page.request.get(new URL((await caLink.getAttribute('href'))!, page.url()).href);
         expect(await download.text()).toMatch(/^-----BEGIN CERTIFICATE-----[^]*-----END CERTIFICATE-----\s*$/);
@@ -164,8 +219,8 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'web UI in a browser' : `web UI in
     });
 
     it('approves a RainMaker MAC for self-claiming from the onboarding page, and says why not when it cannot', async () => {
-        await page.getByLabel('Family').selectOption('rainmaker');
-        const mac = page.getByLabel('MAC address');
+        await page.getByRole('tab', {name: 'ESP RainMaker'}).click();
+        const mac = page.getByLabel('MAC address', {exact: true});
         await mac.fill('7C:DF:A1');
         await page.getByRole('button', {name: 'Approve'}).click();
         await page.getByRole('alert').filter({hasText: /Not done: .*not a MAC address/}).waitFor();
@@ -174,6 +229,33 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'web UI in a browser' : `web UI in
         await page.getByRole('status').filter({hasText: 'MAC 7CDFA1B2C3D4 may now claim itself'}).waitFor();
         expect(Object.keys((await readClaimIndex(bridge.dataDir)).approved)).toEqual(['7CDFA1B2C3D4']);
         await checkPage('onboarding-rainmaker');
+    });
+
+    it("claims a RainMaker node from its tab and downloads its factory files, the private key as on disk", async () => {
+        await page.getByLabel("Node's MAC address").fill('7c:df:a1:00:00:01');
+        await page.getByRole('button', {name: 'Claim'}).click();
+        await page.getByRole('status').filter({hasText: 'node 7CDFA1000001 (MAC 7CDFA1000001) claimed'}).waitFor();
+        const link = page.getByRole('link', {name: 'Download the factory files of 7CDFA1000001'});
+        const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+        expect(download.suggestedFilename()).toBe('rainmaker-7CDFA1000001-factory.tar.gz');
+        const archive = path.join(SCREENSHOTS, '..', 'factory.tar.gz');
+        await download.saveAs(archive);
+        const entries = new Map<string, {mode: number; body: string}>();
+        await tar.list({
+            file: archive,
+            onReadEntry: (entry) => {
+                let body = '';
+                entry.on('data', (chunk: Buffer) => (body += chunk.toString()));
+                entry.on('end', () => entries.set(entry.path, {mode: (entry.mode ?? 0) & 0o777, body}));
+            },
+        });
+        rmSync(archive);
+        const nodeDir = path.join(bridge.dataDir, 'rainmaker', 'nodes', '7CDFA1000001');
+        expect([...entries.keys()].sort()).toEqual(['ca.crt', 'endpoint.info', 'node.crt', 'node.info', 'node.key', 'node_info.csv', 'random.info'].map((file) => `7CDFA1000001/${file}`));
+        expect(entries.get('7CDFA1000001/node.key')).toEqual({mode: 0o600, body: readFileSync(path.join(nodeDir, 'node.key'), 'utf8')});
+        expect(statSync(path.join(nodeDir, 'node.key')).mode & 0o777).toBe(0o600);
+        expect(entries.get('7CDFA1000001/node.info')?.body).toBe('7CDFA1000001');
+        await checkPage('onboarding-rainmaker-factory-files');
     });
 
     it('shows the log live, filtered by level and search', async () => {

@@ -19,6 +19,7 @@ import {createFloodGuard, type FloodGuard} from '../flood-guard.js';
 import {type BrokerHooks, createBroker} from './broker.js';
 import {type GuardedMqttStream, socketOf} from './framing-guard.js';
 import {attachMqttConnection} from './listener.js';
+import {classifyCertificateProblem, describeCertificateProblem} from '../tls/refusals.js';
 import type {BrokerPolicy, ClientCertificate, Decision, DeviceClient, FamilyBroker} from './policy.js';
 
 /** SUBACK's return code for a refused subscription. */
@@ -324,24 +325,7 @@ function certificateOf(socket: TLSSocket): ClientCertificate | null {
     const commonName = certificate.subject?.CN;
     // A certificate with several CNs has no single identity.
     const single = typeof commonName === 'string' && commonName.length > 0 ? commonName : null;
-    return socket.authorized
-        ? {authorized: true, problem: null, commonName: single}
-        : {authorized: false, problem: describeCertificateProblem(String(socket.authorizationError ?? 'unverified')), commonName: single};
-}
-
-const FOREIGN_ISSUER = new Set([
-    'UNABLE_TO_GET_ISSUER_CERT',
-    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-    'SELF_SIGNED_CERT_IN_CHAIN',
-    'DEPTH_ZERO_SELF_SIGNED_CERT',
-    'CERT_SIGNATURE_FAILURE',
-]);
-
-/** OpenSSL's verification code in words a user can act on. */
-export function describeCertificateProblem(code: string): string {
-    if (FOREIGN_ISSUER.has(code)) return `client certificate not issued by our CA (${code})`;
-    if (code === 'CERT_HAS_EXPIRED') return 'client certificate expired';
-    if (code === 'CERT_NOT_YET_VALID') return 'client certificate not yet valid';
-    return `client certificate refused (${code})`;
+    if (socket.authorized) return {authorized: true, problem: null, refusal: null, commonName: single};
+    const code = String(socket.authorizationError ?? 'unverified');
+    return {authorized: false, problem: describeCertificateProblem(code), refusal: classifyCertificateProblem(code), commonName: single};
 }

@@ -6,12 +6,16 @@
 
 import type {Socket} from 'node:net';
 
+import type {TlsRefusalReason} from '../tls/refusals.js';
+
 /** The client certificate a device presented in the TLS handshake, as Node's TLS judged it. */
 export interface ClientCertificate {
     /** It chains to our CA and is valid. */
     authorized: boolean;
     /** Why it is not authorized, in words (e.g. `not issued by our CA (…)`), or null. */
     problem: string | null;
+    /** The kind of refusal a failed verification is (not issued by our CA, or something else), or null. */
+    refusal: TlsRefusalReason | null;
     /** The subject CN when the certificate has exactly one. */
     commonName: string | null;
 }

@@ -10,6 +10,7 @@
 
 import type tls from 'node:tls';
 
+import type {TlsRefusalReason} from '../tls/refusals.js';
 import {type BoundServer, type DeviceTlsServerOptions, type TlsMaterial, listenDeviceTls} from '../tls/server-sockets.js';
 
 export interface TlsRouteMatch {
@@ -121,7 +122,9 @@ export class TlsPortDispatcher {
         const byName = matching.filter((route) => this.namePatterns.has(route));
         const candidates = byName.length > 0 ? byName : matching;
         if (candidates.length === 0) {
+            const detail = `no route (ALPN ${match.alpnProtocol || 'none'}, SNI ${match.servername ?? 'none'})`;
             log.limited('warn', `${label}:noroute`, `${label}: no route for ${socket.remoteAddress ?? '?'} (ALPN ${match.alpnProtocol || 'none'}, SNI ${match.servername ?? 'none'})`);
+            this.options.refusals?.record(socket.remoteAddress ?? 'a peer', `${label}:${this.port ?? '?'}`, this.noRouteReason(match), detail);
             socket.destroy();
             return;
         }
@@ -130,6 +133,13 @@ export class TlsPortDispatcher {
             return;
         }
         this.sniff(socket, candidates);
+    }
+
+    /** What the client left out that a route would have needed: its server name first, the most specific. */
+    private noRouteReason(match: TlsRouteMatch): TlsRefusalReason {
+        if (match.servername === null && this.namePatterns.size > 0) return 'no-sni';
+        if (!match.alpnProtocol && this.routes.some((route) => route.alpn?.length)) return 'no-alpn';
+        return 'other';
     }
 
     private servesName(route: TlsRoute, servername: string | null): boolean {
@@ -151,7 +161,9 @@ export class TlsPortDispatcher {
             socket.unshift(chunk);
             const route = candidates.find((candidate) => candidate.firstByte?.(chunk[0]!) ?? false) ?? candidates.find((candidate) => !candidate.firstByte);
             if (!route) {
-                log.limited('warn', `${label}:firstbyte`, `${label}: no route for first byte 0x${chunk[0]!.toString(16)} from ${socket.remoteAddress ?? '?'}`);
+                const detail = `no route for first byte 0x${chunk[0]!.toString(16)}`;
+                log.limited('warn', `${label}:firstbyte`, `${label}: ${detail} from ${socket.remoteAddress ?? '?'}`);
+                this.options.refusals?.record(socket.remoteAddress ?? 'a peer', `${label}:${this.port ?? '?'}`, 'other', detail);
                 socket.destroy();
                 return;
             }

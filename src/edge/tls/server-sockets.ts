@@ -9,6 +9,7 @@ import tls from 'node:tls';
 
 import {listen} from '../../util/listen.js';
 import type {Logger} from '../../util/logger.js';
+import {type TlsRefusals, classifyHandshakeError} from './refusals.js';
 
 export interface TlsMaterial {
     /** PEM of the CA (and any intermediates) client certificates must chain to. */
@@ -26,13 +27,15 @@ export interface BoundServer<S extends net.Server = net.Server> {
 }
 
 /**
- * OpenSSL's reason without the library noise. When OpenSSL itself refuses the client certificate
- * (`rejectUnauthorized`), Node reports only that the socket closed mid-handshake.
+ * OpenSSL's reason without the library noise. Our servers never refuse a client certificate in
+ * the handshake (`rejectUnauthorized` is off), so a socket closed mid-handshake is the client's
+ * doing: often one that does not trust our certificate and hangs up without a TLS alert.
  */
 export function describeTlsError(error: Error): string {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ECONNRESET') return 'handshake aborted (no client certificate, one not issued by our CA, or the client gave up)';
-    const reason = /:([^:]+):[^:]*$/.exec(error.message.split('\n')[0] ?? '')?.[1];
+    if (code === 'ECONNRESET') return 'the client hung up during the handshake (one that does not trust our certificate may do so without an alert)';
+    // `<id>:error:<code>:<library>:<function>:<reason>:<file>:<line>:…`; the function may be empty.
+    const reason = /error:[0-9A-Fa-f]+:[^:]*:[^:]*:([^:]+)/.exec(error.message.split('\n')[0] ?? '')?.[1];
     return reason ?? error.message;
 }
 
@@ -78,6 +81,8 @@ export interface DeviceTlsServerOptions {
     log: Logger;
     /** Names the listener in log lines, e.g. `mqtt-tls`. */
     label: string;
+    /** Where failed handshakes are recorded with their reason, for the web UI. */
+    refusals?: TlsRefusals;
 }
 
 /**
@@ -106,7 +111,9 @@ export async function listenDeviceTls(
     server.on('secureConnection', (socket: tls.TLSSocket) => onSecure(socket, label));
     server.on('tlsClientError', (error, socket) => {
         const peer = peerAddress(socket, sockets);
-        log.limited('warn', `${label}:tls:${peer}`, `${label} TLS handshake from ${peer} failed: ${describeTlsError(error)}`);
+        const detail = describeTlsError(error);
+        log.limited('warn', `${label}:tls:${peer}`, `${label} TLS handshake from ${peer} failed: ${detail}`);
+        options.refusals?.record(peer, label, classifyHandshakeError(error), detail);
         // With a listener here Node leaves a timed-out handshake's socket open: a ClientHello cut short would hold it for good.
         socket.destroy();
     });

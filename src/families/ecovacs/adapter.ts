@@ -236,6 +236,7 @@ export class EcovacsAdapter {
             this.log.limited('warn', `bad-atr:${atr.bot.id}`, `${id}: ${atr.event} dropped: ${parsed.reason}`);
             return;
         }
+        this.registry.noteTraffic(id, 'in', {event: atr.event, data: parsed.message.body.data});
         if (this.mapPushed(atr.bot.id, atr.event, parsed.message.body.data)) return;
         const observation = readObservation(atr.event, parsed.message.body.data);
         if (observation) this.apply(atr.bot.id, observation);
@@ -265,6 +266,7 @@ export class EcovacsAdapter {
         const id = ecovacsDeviceId(did);
         if (!this.extra(id)) return;
         this.registry.markSeen(id);
+        this.registry.noteTraffic(id, 'in', {observations});
         for (const observation of observations) this.apply(did, observation);
     }
 
@@ -301,8 +303,7 @@ export class EcovacsAdapter {
     /** Sends a getter and applies its answer; false when the bot refused it or did not answer. */
     private async ask(did: string, command: EcoCommand): Promise<boolean> {
         try {
-            const answer = await this.options.link.send(did, command);
-            this.registry.markSeen(ecovacsDeviceId(did));
+            const answer = await this.exchange(did, command);
             if (!isSuccess(answer)) {
                 this.log.debug(() => `${ecovacsDeviceId(did)}: ${command.name} refused (${String(answer.code)} ${answer.msg ?? ''})`);
                 return false;
@@ -506,11 +507,20 @@ export class EcovacsAdapter {
         if (readBack) void this.ask(did, {name: readBack});
     }
 
+    /** One command to the bot and its answer, both noted for the device page's recent messages. */
+    private async exchange(did: string, command: EcoCommand): Promise<BotAnswer> {
+        const id = ecovacsDeviceId(did);
+        this.registry.noteTraffic(id, 'out', command);
+        const answer = await this.options.link.send(did, command);
+        this.registry.markSeen(id);
+        const {code, msg, data, observations} = answer;
+        this.registry.noteTraffic(id, 'in', {answer: command.name, code, msg, ...(data === undefined ? {observations} : {data})});
+        return answer;
+    }
+
     private async sendCommand(did: string, command: EcoCommand): Promise<BotAnswer> {
         try {
-            const answer = await this.options.link.send(did, command);
-            this.registry.markSeen(ecovacsDeviceId(did));
-            return answer;
+            return await this.exchange(did, command);
         } catch (error) {
             this.registry.countTimeout(ecovacsDeviceId(did), `${command.name}: ${(error as Error).message}`);
             throw new CommandError(`${command.name} did not reach the bot: ${(error as Error).message}`);

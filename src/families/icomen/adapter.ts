@@ -9,7 +9,7 @@ import type {Extension} from '../../core/extension.js';
 import type {RoutedCommand} from '../../core/router.js';
 import {createLogger, type Logger} from '../../util/logger.js';
 import type {FamilyContext, FamilyService} from '../family.js';
-import {type CounterPolicy, type EncodedFrame, formatMac, formatVendor, type IcomenFrame, parseMac, type VendorBytes} from './codec.js';
+import {type CounterPolicy, type EncodedFrame, formatMac, formatVendor, IcomenFrame, parseMac, type VendorBytes} from './codec.js';
 import {type CompatPlugs, CompatTopics, type PlugObserver} from './compat-topics.js';
 import {
     type CloseKind,
@@ -26,6 +26,11 @@ export interface IcomenAdapterOptions {
     counters?: () => CounterPolicy;
     /** Unix seconds for the plugs' time requests. */
     clock?: () => number;
+}
+
+/** A frame as the device page's recent messages show it: the protocol has no names, only bytes. */
+function frameSummary(frame: IcomenFrame): {type: string; command: string; counter: number; data: string} {
+    return {type: `0x${frame.type.toString(16)}`, command: `0x${frame.command.toString(16).padStart(2, '0')}`, counter: frame.counter, data: frame.payload.toString('hex')};
 }
 
 export function deviceIdFor(mac: string): string {
@@ -113,12 +118,16 @@ export class IcomenAdapter implements FamilyService {
 
     private frameReceived(mac: string, frame: IcomenFrame, listener: ListenerName): void {
         // Online means reachable for commands: only the session connection counts.
-        if (listener === 'session') this.context.registry.markSeen(deviceIdFor(mac));
+        if (listener === 'session') {
+            this.context.registry.markSeen(deviceIdFor(mac));
+            this.context.registry.noteTraffic(deviceIdFor(mac), 'in', frameSummary(frame));
+        }
         for (const observer of this.observers) observer.frameReceived(mac, frame);
     }
 
     private frameSent(mac: string, sent: EncodedFrame): void {
         this.context.registry.countSent(deviceIdFor(mac));
+        this.context.registry.noteTraffic(deviceIdFor(mac), 'out', frameSummary(new IcomenFrame(sent.frame, sent.plaintext)));
         for (const observer of this.observers) observer.frameSent(mac, sent);
     }
 

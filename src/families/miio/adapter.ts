@@ -124,6 +124,7 @@ export class MiioService implements FamilyService {
                 onTimeout: (session, method) => this.onTimeout(session, method),
                 onSilent: (session) => this.onSilent(session),
                 onSent: (session) => this.registry.countSent(miioDeviceId(session.did)),
+                onMessage: (session, direction, message) => this.registry.noteTraffic(miioDeviceId(session.did), direction, message),
                 loadRequestId: (did) => {
                     const stored = this.registry.get(miioDeviceId(did))?.extra.nextRequestId;
                     return typeof stored === 'number' ? stored : undefined;
@@ -436,6 +437,7 @@ export class MiioService implements FamilyService {
             this.registry.setExtra(entry.id, 'firmware', otc.firmware);
         }
         this.describe(entry);
+        this.noteSignal(entry, params.ap);
         log.info(`${entry.id}: ${otc.model ?? 'unknown model'} firmware ${otc.firmware ?? '?'} at ${otc.localIp ?? session.address}`);
         void this.poll(entry, true);
     }
@@ -469,11 +471,19 @@ export class MiioService implements FamilyService {
         this.registry.updateLink(id, {online: false, lastError: `no packet for more than ${this.settings.offlineAfterSeconds} s`});
     }
 
+    /** The Wi-Fi signal from `ap.rssi` of `_otc.info` or `miIO.info`, when it is a plausible dBm value. */
+    private noteSignal(entry: DeviceEntry, ap: unknown): void {
+        const rssi = isPlainObject(ap) ? ap.rssi : undefined;
+        if (typeof rssi !== 'number' || !Number.isInteger(rssi) || rssi < -127 || rssi > 0 || !this.registry.has(entry.id)) return;
+        this.registry.updateLink(entry.id, {signalDbm: rssi});
+    }
+
     private async askModel(entry: DeviceEntry): Promise<void> {
         entry.polling = true;
         try {
             const info = await this.server.request(entry.did, 'miIO.info', []);
             if (isPlainObject(info)) {
+                this.noteSignal(entry, info.ap);
                 if (typeof info.model === 'string' && !entry.modelName) {
                     entry.modelName = info.model;
                     this.registry.setExtra(entry.id, 'model', info.model);

@@ -61,6 +61,8 @@ export interface MiioSocketHooks {
     /** No packet for `offlineAfterMs`. */
     onSilent(session: MiioSession): void;
     onSent(session: MiioSession): void;
+    /** A message decrypted from the device (`in`) or about to be encrypted for it (`out`); keepalives carry none. */
+    onMessage(session: MiioSession, direction: 'in' | 'out', message: object): void;
     /** The first id to use for a did and the store for the id high-water mark (ids must never repeat, miio.md §3.4). */
     loadRequestId?(did: number): number | undefined;
     saveRequestId?(did: number, reservedUpTo: number): void;
@@ -218,6 +220,7 @@ export class MiioSocket {
         if (!session.keys) return;
         // NUL-terminated, as devices themselves send (miio.md §1.3).
         const packet = encodeMessage(session.keys, message, {did: session.did, stamp: this.stampFor(session), nulTerminated: true});
+        this.guard(() => this.hooks.onMessage(session, 'out', message));
         this.send(session, packet);
     }
 
@@ -279,6 +282,7 @@ export class MiioSocket {
             if (error instanceof MiioPacketError) return this.countBad(session.did, error.reason, error.message);
             throw error;
         }
+        this.guard(() => this.hooks.onMessage(session, 'in', message));
         if (typeof message.method === 'string') return this.handleRequest(session, message.method, message);
         if ('result' in message || 'error' in message) return this.handleReply(session, message);
         this.countBad(session.did, 'malformed_message', 'JSON without method, result or error');

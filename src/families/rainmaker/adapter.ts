@@ -83,6 +83,16 @@ const EXTRA_SAVE_DELAY_MS = 2000;
 /** The payload the firmware sends on a factory reset: "remove all users of this node" (rainmaker.md §7). */
 const FACTORY_RESET_USER = 'esp-rmaker';
 
+/** A node's payload for the device page: its JSON (so that secret keys in it are masked by name), or its text. */
+function readablePayload(payload: Buffer): unknown {
+    const text = payload.toString('utf8');
+    try {
+        return JSON.parse(text) as unknown;
+    } catch {
+        return text;
+    }
+}
+
 export class RainmakerAdapter {
     private readonly models = new Map<string, NodeModel>();
     /** Reports that arrived before the node's first config (kept until it comes). */
@@ -141,6 +151,8 @@ export class RainmakerAdapter {
             // The Connectivity LWT arrives after the session ended: it is not a sign of life.
             if (this.registry.has(id) && this.options.link.isConnected(nodeId)) this.registry.markSeen(id);
             this.route(nodeId, id, messageKind(parsed.suffix), parsed.suffix, payload);
+            // After routing: a node's first config is what adds it to the registry.
+            this.registry.noteTraffic(id, 'in', {topic: parsed.suffix, payload: readablePayload(payload)});
         } catch (error) {
             this.refuse(nodeId, `${parsed.suffix}: handler failed: ${(error as Error).message}`);
         }
@@ -420,6 +432,7 @@ export class RainmakerAdapter {
         const params = commandToParams(model, feature.id, command, this.options.model);
         await this.options.link.send(nodeId, nodeTopic(nodeId, 'params/remote'), JSON.stringify(params));
         this.registry.countSent(device.id);
+        this.registry.noteTraffic(device.id, 'out', {topic: 'params/remote', payload: params});
     }
 
     private async startOta(nodeId: string, id: string, model: NodeModel): Promise<void> {
@@ -447,6 +460,7 @@ export class RainmakerAdapter {
         const offer = {ota_job_id: job.id, url: this.options.files.urlFor(job), file_md5: job.md5, fw_version: job.version, file_size: job.size};
         await this.options.link.send(nodeId, nodeTopic(nodeId, 'otaurl'), JSON.stringify(offer));
         this.registry.countSent(RainmakerAdapter.deviceId(nodeId));
+        this.registry.noteTraffic(RainmakerAdapter.deviceId(nodeId), 'out', {topic: 'otaurl', payload: offer});
     }
 
     /** Re-reads the firmware directory and refreshes every node's latest version. */

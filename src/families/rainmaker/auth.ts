@@ -7,7 +7,7 @@
  * `node/<id>/…` namespace (both topic forms).
  */
 
-import {ALLOWED, type BrokerPolicy, type DeviceClient, refused} from '../../edge/index.js';
+import {ALLOWED, type BrokerPolicy, type DeviceClient, type TlsRefusalReason, refused} from '../../edge/index.js';
 import {clip} from '../../util/clip.js';
 import type {Logger} from '../../util/logger.js';
 import {NODE_ID} from './claim.js';
@@ -21,6 +21,8 @@ export interface PolicyOptions {
     keepaliveLimitSeconds: number;
     /** Told about every refusal of a known client id, so the device's link health can count it. */
     onRefusal?: (nodeId: string, reason: string) => void;
+    /** Told about every client refused for its certificate, which reads as a refused handshake. */
+    onTlsRefusal?: (client: DeviceClient, reason: TlsRefusalReason, detail: string) => void;
 }
 
 export function rainmakerPolicy(options: PolicyOptions): BrokerPolicy {
@@ -30,8 +32,9 @@ export function rainmakerPolicy(options: PolicyOptions): BrokerPolicy {
         options.onRefusal?.(nodeId, reason);
     };
     /** The certificate was judged in the handshake: its refusal reads as the handshake's. */
-    const refuseHandshake = (client: DeviceClient, problem: string): ReturnType<BrokerPolicy['authenticate']> => {
+    const refuseHandshake = (client: DeviceClient, reason: TlsRefusalReason, problem: string): ReturnType<BrokerPolicy['authenticate']> => {
         log.limited('warn', `${client.listener}:tls:${client.address}`, `${client.listener} TLS handshake from ${client.address} refused: ${problem}`);
+        options.onTlsRefusal?.(client, reason, problem);
         return refused(problem);
     };
 
@@ -46,8 +49,8 @@ export function rainmakerPolicy(options: PolicyOptions): BrokerPolicy {
         authenticate(client) {
             // The username is an AWS telemetry string and there is no password (rainmaker.md §2).
             const certificate = client.certificate;
-            if (!certificate) return refuseHandshake(client, 'no client certificate');
-            if (!certificate.authorized) return refuseHandshake(client, certificate.problem ?? 'client certificate not verified');
+            if (!certificate) return refuseHandshake(client, 'no-client-certificate', 'no client certificate');
+            if (!certificate.authorized) return refuseHandshake(client, certificate.refusal ?? 'other', certificate.problem ?? 'client certificate not verified');
             if (certificate.commonName === null) {
                 log.limited('warn', `auth:${clip(client.id, 24)}`, `client "${clip(client.id)}" refused: the client certificate has no single common name`);
                 return refused('the client certificate has no single common name');

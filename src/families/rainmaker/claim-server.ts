@@ -9,6 +9,7 @@ import {z} from 'zod';
 import {closeHttpServer} from '../../util/http-server.js';
 import {listen} from '../../util/listen.js';
 import {createLogger} from '../../util/logger.js';
+import {type TlsRefusalReason, classifyHandshakeError, describeTlsError} from '../../edge/index.js';
 import type {CertificateAuthority} from '../../edge/tls/ca.js';
 import {ensurePrivateDirectory, replaceFile} from '../../edge/tls/files.js';
 import {signCsr} from '../../edge/tls/issue.js';
@@ -45,6 +46,8 @@ export interface ClaimServerOptions {
     acceptAnyMac?: boolean;
     /** Path prefix of the firmware's `CONFIG_ESP_RMAKER_CLAIM_SERVICE_BASE_URL`, e.g. `/rainmaker`. */
     basePath?: string;
+    /** Told about every failed TLS handshake, with its reason. */
+    onTlsRefusal?: (peer: string, reason: TlsRefusalReason, detail: string) => void;
 }
 
 export interface ClaimServer {
@@ -192,7 +195,10 @@ export async function startClaimServer(options: ClaimServerOptions): Promise<Cla
         else socket.destroy();
     });
     server.on('tlsClientError', (error: Error, socket: Socket) => {
-        log.limited('warn', `tls-error:${socket.remoteAddress ?? ''}`, `TLS handshake with ${socket.remoteAddress ?? 'unknown'} failed: ${error.message}`);
+        const peer = socket.remoteAddress ?? 'unknown';
+        const detail = describeTlsError(error);
+        log.limited('warn', `tls-error:${peer}`, `TLS handshake with ${peer} failed: ${detail}`);
+        options.onTlsRefusal?.(peer, classifyHandshakeError(error), detail);
     });
 
     const port = await listen(server, {host: options.host, port: options.port, log, label: 'claim server'});

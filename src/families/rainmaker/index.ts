@@ -2,7 +2,7 @@ import type {FamilyModule} from '../family.js';
 import {certsCommand} from './claim-cli.js';
 import {rainmakerCommand, simulateRainmakerCommand} from './cli.js';
 import {startRainmakerDemo} from './demo.js';
-import {approveMacAction} from './onboarding.js';
+import {approveMacAction, claimNodeAction, factoryFilesDownload} from './onboarding.js';
 import {RainmakerService} from './service.js';
 import {rainmakerSettingsSchema} from './settings.js';
 
@@ -26,6 +26,7 @@ export const rainmakerFamily = {
     simulateCommand: (cli) => simulateRainmakerCommand(cli),
     // Claimed nodes connect to the name we gave them (rainmaker.md §14): it must resolve to the bridge.
     redirects: (section) => ({names: [{hosts: [section.mqttHost]}], fixedAddresses: []}),
-    onboardingActions: (section, bridge) => [approveMacAction(section, bridge)],
+    onboardingActions: (section, bridge) => [approveMacAction(section, bridge), claimNodeAction(section, bridge)],
+    onboardingFiles: (_section, bridge) => [factoryFilesDownload(bridge)],
     startDemo: (section, bridge) => startRainmakerDemo(section, bridge),
 } satisfies FamilyModule<'rainmaker', typeof rainmakerSettingsSchema>;

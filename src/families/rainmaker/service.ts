@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type tls from 'node:tls';
 
-import type {FamilyBroker, TlsRoute} from '../../edge/index.js';
+import {type FamilyBroker, type TlsRoute, clientCertificateRefusal} from '../../edge/index.js';
 import {createLogger} from '../../util/logger.js';
 import type {FamilyContext, FamilyService} from '../family.js';
 import {RainmakerAdapter} from './adapter.js';
@@ -73,6 +73,7 @@ export class RainmakerService implements FamilyService {
                     const id = RainmakerAdapter.deviceId(nodeId);
                     if (registry.has(id)) registry.countBadPacket(id, reason);
                 },
+                onTlsRefusal: (client, reason, detail) => edge.reportTlsRefusal(client.address, client.listener, reason, detail),
             }),
         );
 
@@ -118,6 +119,7 @@ export class RainmakerService implements FamilyService {
                 mqttHost: config.mqttHost,
                 acceptAnyMac: config.claimAcceptAnyMac,
                 basePath: config.claimBasePath,
+                onTlsRefusal: (peer, reason, detail) => edge.reportTlsRefusal(peer, 'rainmaker-claim', reason, detail),
             });
             this.ports.claim = this.claimServer.port;
         }
@@ -138,7 +140,9 @@ export class RainmakerService implements FamilyService {
             alpn: [RAINMAKER_ALPN],
             accept: (socket: tls.TLSSocket) => {
                 if (!socket.authorized) {
-                    log.limited('warn', `443:unauth:${socket.remoteAddress ?? ''}`, `443: RainMaker MQTT from ${socket.remoteAddress ?? '?'} refused: ${String(socket.authorizationError ?? 'no client certificate')}`);
+                    const {reason, detail} = clientCertificateRefusal(socket);
+                    log.limited('warn', `443:unauth:${socket.remoteAddress ?? ''}`, `443: RainMaker MQTT from ${socket.remoteAddress ?? '?'} refused: ${detail}`);
+                    this.context.edge.reportTlsRefusal(socket.remoteAddress ?? 'a peer', MQTT_ROUTE, reason, detail);
                     socket.destroy();
                     return;
                 }

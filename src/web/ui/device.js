@@ -1,11 +1,11 @@
 import {useEffect, useState} from 'preact/hooks';
 
 import {Control} from './controls.js';
-import {ago, featureName} from './format.js';
+import {ago, featureName, signal} from './format.js';
 import {html} from './html.js';
 import {t} from './i18n.js';
 import {SetupFields, setupInput} from './setup-fields.js';
-import {api, useNow, useStore} from './store.js';
+import {api, useNow, useStore, watchTraffic} from './store.js';
 
 function Feature({device, feature, events, imageVersion}) {
     const [refusal, setRefusal] = useState(null);
@@ -57,6 +57,32 @@ function Setup({device}) {
     </section>`;
 }
 
+// What the device said and was told in the last minutes, decoded and with secrets masked by the bridge.
+function Messages({traffic}) {
+    return html`<section aria-labelledby="messages">
+        <h2 id="messages">${t('device.messages')}</h2>
+        <p class="hint">${t('device.messagesHint')}</p>
+        ${traffic.entries.length === 0
+            ? html`<p>${t('device.noMessages')}</p>`
+            : html`<div class="scroll">
+                  <table class="messages">
+                      <thead>
+                          <tr><th scope="col">${t('column.time')}</th><th scope="col">${t('column.direction')}</th><th scope="col">${t('column.message')}</th></tr>
+                      </thead>
+                      <tbody>
+                          ${traffic.entries.map(
+                              (entry) => html`<tr data-direction=${entry.direction}>
+                                  <td><time datetime=${new Date(entry.time).toISOString()}>${new Date(entry.time).toLocaleTimeString()}</time></td>
+                                  <td>${t(`direction.${entry.direction}`)}</td>
+                                  <td><code>${entry.summary}</code></td>
+                              </tr>`,
+                          )}
+                      </tbody>
+                  </table>
+              </div>`}
+    </section>`;
+}
+
 function Rename({device}) {
     const [problem, setProblem] = useState(null);
     const submit = (event) => {
@@ -92,8 +118,12 @@ function Remove({device}) {
 }
 
 export function DevicePage({id}) {
-    const {devices, events, images} = useStore();
+    const {devices, events, images, traffic} = useStore();
     const now = useNow();
+    useEffect(() => {
+        watchTraffic(id);
+        return () => watchTraffic(null);
+    }, [id]);
     const device = devices.get(id);
     if (!device) {
         return html`<h1>${t('device.unknown')}</h1>
@@ -125,6 +155,7 @@ export function DevicePage({id}) {
                 <dt>${t('device.mac')}</dt><dd>${facts.mac ?? '–'}</dd>
                 <dt>${t('column.ip')}</dt><dd>${facts.ip ?? '–'}</dd>
                 <dt>${t('device.link')}</dt><dd>${t('device.linkCounters', link)}</dd>
+                <dt>${t('column.signal')}</dt><dd>${signal(link.signalDbm)}</dd>
             </dl>
         </section>
         ${recent.length
@@ -133,6 +164,7 @@ export function DevicePage({id}) {
                   <ul>${recent.map((event) => html`<li>${new Date(event.time).toLocaleTimeString()} ${featureName(device.features.find((feature) => feature.id === event.featureId) ?? {kind: 'event', name: event.featureId})}: ${event.eventType}</li>`)}</ul>
               </section>`
             : null}
+        <${Messages} traffic=${traffic} />
         <section aria-labelledby="manage">
             <h2 id="manage">${t('device.manage')}</h2>
             <${Rename} device=${device} />

@@ -1,7 +1,7 @@
 import {useState} from 'preact/hooks';
 
 import {html} from './html.js';
-import {ago} from './format.js';
+import {ago, signal} from './format.js';
 import {t} from './i18n.js';
 import {useNow, useStore} from './store.js';
 
@@ -15,6 +15,8 @@ const COLUMNS = [
     {key: 'firmware', label: 'column.firmware', value: (device) => device.facts.firmware ?? ''},
     {key: 'packets', label: 'column.packets', value: (device) => device.link.packetsIn},
     {key: 'errors', label: 'column.errors', value: (device) => device.link.badPackets + device.link.timeouts},
+    // Unknown sorts as weaker than any signal.
+    {key: 'signal', label: 'column.signal', value: (device) => device.link.signalDbm ?? -Infinity},
 ];
 
 export function DevicesPage() {
@@ -72,6 +74,7 @@ export function DevicesPage() {
                             <td>${device.facts.firmware ?? '–'}</td>
                             <td>${device.link.packetsIn} / ${device.link.packetsOut}</td>
                             <td>${t('devices.errorCounters', device.link)}</td>
+                            <td>${signal(device.link.signalDbm)}</td>
                         </tr>`,
                     )}
                 </tbody>

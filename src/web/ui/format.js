@@ -5,7 +5,8 @@ const relative = () => new Intl.RelativeTimeFormat(document.documentElement.lang
 /** "5 minutes ago", or "never". */
 export function ago(time, now) {
     if (time === null || time === undefined) return t('time.never');
-    const seconds = Math.round((time - now) / 1000);
+    // `now` is renewed every few seconds: a time just after it is "now", not "in 1 second".
+    const seconds = Math.min(0, Math.round((time - now) / 1000));
     const steps = [[60, 'second'], [60, 'minute'], [24, 'hour'], [Infinity, 'day']];
     let value = seconds;
     for (const [size, unit] of steps) {
@@ -28,4 +29,9 @@ export function duration(ms) {
 export function featureName(feature) {
     if (feature.name === null) return t(`kind.${feature.kind}`);
     return 'text' in feature.name ? feature.name.text : t(`entity.${feature.name.key}`);
+}
+
+/** "-52 dBm", or "–" where the family does not know the signal. */
+export function signal(dbm) {
+    return dbm === null || dbm === undefined ? '–' : t('signal.dbm', {dbm});
 }

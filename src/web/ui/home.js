@@ -1,10 +1,37 @@
 import {html} from './html.js';
-import {duration} from './format.js';
+import {ago, duration} from './format.js';
 import {t} from './i18n.js';
 import {useNow, useStore} from './store.js';
 
+/** The edge keeps a few hundred; the newest are the ones worth reading. */
+const MAX_REFUSALS_SHOWN = 30;
+
+/** `::ffff:192.168.1.5` (an IPv4 peer on a dual-stack socket) as the device's own address. */
+const plainAddress = (address) => (address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address);
+
+// Devices refused in their TLS handshake, and why: most never become a device the bridge knows, so
+// they are named by address (and by the device that had it, when one did).
+function TlsRefusals({refusals, devices, now}) {
+    if (refusals.length === 0) return null;
+    const byAddress = new Map([...devices].filter((device) => device.facts.ip).map((device) => [device.facts.ip, device]));
+    return html`<h3 id="tls-refusals">${t('home.tlsRefusals')}</h3>
+        <ul class="problems" aria-labelledby="tls-refusals">
+            ${refusals.slice(0, MAX_REFUSALS_SHOWN).map((refusal) => {
+                const address = plainAddress(refusal.peer);
+                const device = byAddress.get(address);
+                return html`<li key=${`${refusal.reason}|${refusal.peer}`} data-refusal=${refusal.reason}>
+                    <strong>${t(`tlsRefusal.${refusal.reason}`)}</strong>${' '}
+                    ${device ? html`<a href=${`#/device/${encodeURIComponent(device.id)}`}>${device.facts.name}</a> ` : null}
+                    ${t('home.tlsRefusalFrom', {peer: address, listener: refusal.listener, count: refusal.count, ago: ago(refusal.lastAt, now)})}
+                    <p class="error">${refusal.detail}</p>
+                </li>`;
+            })}
+        </ul>
+        ${refusals.length > MAX_REFUSALS_SHOWN ? html`<p>${t('home.tlsRefusalsMore', {count: refusals.length - MAX_REFUSALS_SHOWN})}</p>` : null}`;
+}
+
 export function HomePage() {
-    const {devices, health} = useStore();
+    const {devices, health, tlsRefusals} = useStore();
     const now = useNow();
     const all = [...devices.values()];
     const problems = all.filter((device) => device.link.lastError);
@@ -18,8 +45,9 @@ export function HomePage() {
         <h1>${t('home.title')}</h1>
         <section aria-labelledby="problems">
             <h2 id="problems">${t('home.problems')}</h2>
+            ${problems.length === 0 && tlsRefusals.length === 0 ? html`<p>${t('home.noProblems')}</p>` : null}
             ${problems.length === 0
-                ? html`<p>${t('home.noProblems')}</p>`
+                ? null
                 : html`<ul class="problems">
                       ${problems.map(
                           (device) => html`<li>
@@ -29,6 +57,7 @@ export function HomePage() {
                           </li>`,
                       )}
                   </ul>`}
+            <${TlsRefusals} refusals=${tlsRefusals} devices=${all} now=${now} />
         </section>
         <section aria-labelledby="families">
             <h2 id="families">${t('home.families')}</h2>

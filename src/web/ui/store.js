@@ -4,10 +4,14 @@ import {useEffect, useState} from 'preact/hooks';
 
 const MAX_LOG_LINES = 2000;
 const MAX_EVENTS_PER_DEVICE = 20;
+const MAX_TRAFFIC_ENTRIES = 300;
 
 // `images`: "<device>/<feature>" → the version of its latest picture, for the <img> URL.
-const state = {connected: false, devices: new Map(), health: null, log: [], events: new Map(), images: new Map()};
+// `tlsRefusals`: the device TLS listeners' recent refusals, newest first, as the edge keeps them.
+// `traffic`: the decoded messages of the device whose page is open, newest first.
+const state = {connected: false, devices: new Map(), health: null, log: [], events: new Map(), images: new Map(), tlsRefusals: [], traffic: {deviceId: null, entries: []}};
 const listeners = new Set();
+let socket = null;
 
 function changed() {
     for (const listener of listeners) listener();
@@ -18,6 +22,7 @@ const handlers = {
         state.devices = new Map(message.devices.map((device) => [device.id, device]));
         state.health = message.health;
         state.log = message.log.slice(-MAX_LOG_LINES);
+        state.tlsRefusals = message.tlsRefusals;
     },
     device({device}) {
         state.devices.set(device.id, device);
@@ -43,8 +48,13 @@ const handlers = {
     log({line}) {
         state.log = state.log.length >= MAX_LOG_LINES ? [...state.log.slice(1), line] : [...state.log, line];
     },
-    tick({health, links}) {
+    traffic({deviceId, entries, replace}) {
+        if (deviceId !== state.traffic.deviceId) return;
+        state.traffic = {deviceId, entries: [...entries, ...(replace ? [] : state.traffic.entries)].slice(0, MAX_TRAFFIC_ENTRIES)};
+    },
+    tick({health, links, tlsRefusals}) {
         state.health = health;
+        if (tlsRefusals) state.tlsRefusals = tlsRefusals;
         for (const [deviceId, link] of Object.entries(links)) handlers.link({deviceId, link});
     },
 };
@@ -52,10 +62,11 @@ const handlers = {
 function connect(delayMs = 1000) {
     const url = new URL('ws', document.baseURI);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    const socket = new WebSocket(url);
+    socket = new WebSocket(url);
     socket.onopen = () => {
         delayMs = 1000;
         state.connected = true;
+        sendWatch();
         changed();
     };
     socket.onmessage = (message) => {
@@ -68,6 +79,18 @@ function connect(delayMs = 1000) {
         changed();
         setTimeout(() => connect(Math.min(delayMs * 2, 15_000)), delayMs);
     };
+}
+
+function sendWatch() {
+    if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({watch: state.traffic.deviceId}));
+}
+
+/** Asks the bridge for this device's decoded messages, and its new ones as they come (null: none). */
+export function watchTraffic(deviceId) {
+    if (state.traffic.deviceId === deviceId) return;
+    state.traffic = {deviceId, entries: []};
+    sendWatch();
+    changed();
 }
 
 export function startStore() {
