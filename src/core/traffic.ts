@@ -1,7 +1,8 @@
 /**
  * The decoded messages of the last minutes, fleet-wide, for debugging from a device's page. Memory
- * is constant: one ring of at most `capacity` entries, each a summary of bounded length, secrets
- * masked before anything is stored.
+ * is constant: one ring of at most `capacity` messages. Recording is on every device's packet path,
+ * so it only keeps a reference: masking and summarising (whose secret scan grows with the number
+ * of known secrets) happen when a page asks for a device's messages, for that device's only.
  */
 import {redact} from '../util/logger.js';
 import {isPlainObject} from '../util/plain-object.js';
@@ -56,27 +57,40 @@ export function maskSecrets(value: unknown, depth = 0): unknown {
     return out;
 }
 
+/** A message as recorded: not masked, never shown as it is. */
+export interface RecordedMessage {
+    deviceId: string;
+    time: number;
+    direction: TrafficDirection;
+    message: unknown;
+}
+
+/** The entry a page is shown: secrets masked, bounded in length. */
+export function summarise(recorded: RecordedMessage): TrafficEntry {
+    const json = JSON.stringify(maskSecrets(recorded.message)) ?? 'null';
+    const summary = json.length > MAX_SUMMARY_CHARS ? `${json.slice(0, MAX_SUMMARY_CHARS)}… (${json.length} characters)` : json;
+    return {deviceId: recorded.deviceId, time: recorded.time, direction: recorded.direction, summary};
+}
+
 export class DeviceTraffic {
-    private readonly ring: (TrafficEntry | undefined)[];
+    private readonly ring: (RecordedMessage | undefined)[];
     /** Where the next entry goes; the oldest entry is there too once the ring is full. */
     private next = 0;
     private readonly maxAgeMs: number;
     private readonly now: () => number;
 
     constructor(options: TrafficOptions = {}) {
-        this.ring = new Array<TrafficEntry | undefined>(options.capacity ?? 3000);
+        this.ring = new Array<RecordedMessage | undefined>(options.capacity ?? 3000);
         this.maxAgeMs = options.maxAgeMs ?? 5 * 60_000;
         this.now = options.now ?? Date.now;
     }
 
-    /** Masks and stores the message; returns the entry as stored. */
-    record(deviceId: string, direction: TrafficDirection, message: unknown): TrafficEntry {
-        const json = JSON.stringify(maskSecrets(message)) ?? 'null';
-        const summary = json.length > MAX_SUMMARY_CHARS ? `${json.slice(0, MAX_SUMMARY_CHARS)}… (${json.length} characters)` : json;
-        const entry: TrafficEntry = {deviceId, time: this.now(), direction, summary};
-        this.ring[this.next] = entry;
+    /** Keeps the message (a reference, no copy); `summarise` it before showing it. */
+    record(deviceId: string, direction: TrafficDirection, message: unknown): RecordedMessage {
+        const recorded: RecordedMessage = {deviceId, time: this.now(), direction, message};
+        this.ring[this.next] = recorded;
         this.next = (this.next + 1) % this.ring.length;
-        return entry;
+        return recorded;
     }
 
     /** The device's entries of the last minutes, newest first. */
@@ -84,10 +98,10 @@ export class DeviceTraffic {
         const since = this.now() - this.maxAgeMs;
         const out: TrafficEntry[] = [];
         for (let step = 1; step <= this.ring.length; step++) {
-            const entry = this.ring[(this.next - step + this.ring.length) % this.ring.length];
-            if (!entry) continue;
-            if (entry.time < since) break;
-            if (entry.deviceId === deviceId) out.push(entry);
+            const recorded = this.ring[(this.next - step + this.ring.length) % this.ring.length];
+            if (!recorded) continue;
+            if (recorded.time < since) break;
+            if (recorded.deviceId === deviceId) out.push(summarise(recorded));
         }
         return out;
     }

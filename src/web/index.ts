@@ -9,7 +9,7 @@ import {type WebSocket, WebSocketServer} from 'ws';
 
 import {type Device, type LinkHealth, toPublic} from '../core/device.js';
 import type {Extension} from '../core/extension.js';
-import {DeviceTraffic, type TrafficEntry} from '../core/traffic.js';
+import {DeviceTraffic, type RecordedMessage, summarise, type TrafficEntry} from '../core/traffic.js';
 import {closeHttpServer} from '../util/http-server.js';
 import {explainListenError, listen} from '../util/listen.js';
 import {type LogLine, createLogger, subscribeToLog} from '../util/logger.js';
@@ -197,8 +197,13 @@ export class WebUi implements Extension {
         send(client, {type: 'traffic', deviceId: watch, entries: this.traffic.recent(watch), replace: true});
     }
 
-    private pushTraffic(entry: TrafficEntry): void {
-        for (const [client, deviceId] of this.watching) if (deviceId === entry.deviceId) send(client, {type: 'traffic', deviceId, entries: [entry]});
+    private pushTraffic(recorded: RecordedMessage): void {
+        let entry: TrafficEntry | undefined;
+        for (const [client, deviceId] of this.watching) {
+            if (deviceId !== recorded.deviceId) continue;
+            entry ??= summarise(recorded);
+            send(client, {type: 'traffic', deviceId, entries: [entry]});
+        }
     }
 
     private pushTick(): void {
