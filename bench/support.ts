@@ -103,7 +103,8 @@ export async function connect(url: string): Promise<MqttClient> {
 
 /** `fogbridge <args>` in a process of its own; simulators log every switch, which would only cost time here. */
 export function fogbridge(args: string[], options: {stderr?: 'inherit' | 'ignore'; nodeOptions?: string[]} = {}): ChildProcess {
-    return spawn(process.execPath, [...(options.nodeOptions ?? []), '--import', 'tsx', path.join(root, 'src/cli.ts'), ...args], {
+    // tsx first: a TypeScript module in `nodeOptions` (`--import x.ts`) needs it.
+    return spawn(process.execPath, ['--import', 'tsx', ...(options.nodeOptions ?? []), path.join(root, 'src/cli.ts'), ...args], {
         cwd: root,
         stdio: ['ignore', 'ignore', options.stderr ?? 'inherit'],
     });
