@@ -3,7 +3,7 @@
  * simulator process holding the whole fleet, Mosquitto as Home Assistant's broker, an echo client
  * for the plain-broker baseline, and this process as "HA".
  *
- * `npm run bench -- scale [--devices 200,2000] [--families icomen,miio] [--window 30] [--commands 300] [--heartbeat-s 30] [--cpu-prof dir]`
+ * `npm run bench -- scale [--devices 200,2000] [--families icomen,miio] [--window 30] [--commands 300] [--heartbeat-s 30] [--cpu-prof dir] [--diagnostics dir]`
  * prints one JSON line. Per family and size: seconds until all devices are online in HA (watched
  * on HA's broker), the icomen balancer's slowest answer during that storm, bridge CPU per device
  * per minute at steady state (over `--window` seconds, less the idle bridge's own), RSS per device (above the idle bridge),
@@ -89,12 +89,31 @@ function listenOverflows(): number {
     return Number(values?.[names?.indexOf('ListenOverflows') ?? -1] ?? Number.NaN);
 }
 
-/** The bridge's memory after GC (and a heap snapshot with FOGBRIDGE_HEAP_SNAPSHOT=1), named `label`. */
-async function memorySnapshot(bridge: ChildProcess, label: string): Promise<void> {
-    if (!DIAGNOSTICS_DIR) return;
+interface MemoryAfterGc {
+    vmRssKb: number;
+    heapUsed: number;
+    heapTotal: number;
+    external: number;
+}
+
+/** The bridge's memory after GC (and a heap snapshot with FOGBRIDGE_HEAP_SNAPSHOT=1), named `label`; null without `--diagnostics`. */
+async function memorySnapshot(bridge: ChildProcess, label: string): Promise<MemoryAfterGc | null> {
+    if (!DIAGNOSTICS_DIR) return null;
     writeFileSync(path.join(DIAGNOSTICS_DIR, 'label'), label);
     bridge.kill('SIGUSR2');
     while (!existsSync(path.join(DIAGNOSTICS_DIR, `done-${label}`))) await sleep(100);
+    return JSON.parse(readFileSync(path.join(DIAGNOSTICS_DIR, `memory-${label}.json`), 'utf8')) as MemoryAfterGc;
+}
+
+/** What each device holds once the garbage is collected: the floor under `rssKbPerDevice`, by kind. */
+function perDeviceAfterGc(idle: MemoryAfterGc, steady: MemoryAfterGc, devices: number): Record<string, number> {
+    const kb = (bytes: number): number => Number((bytes / 1024 / devices).toFixed(2));
+    return {
+        rss: kb((steady.vmRssKb - idle.vmRssKb) * 1024),
+        jsLive: kb(steady.heapUsed - idle.heapUsed),
+        jsHeapCommitted: kb(steady.heapTotal - idle.heapTotal),
+        external: kb(steady.external - idle.external),
+    };
 }
 
 interface SizeResult {
@@ -106,6 +125,8 @@ interface SizeResult {
     cpuMsPerDevicePerMin: number;
     rssMb: number;
     rssKbPerDevice: number;
+    /** With `--diagnostics`: KB per device after two full collections, RSS and its V8 parts. */
+    afterGcKbPerDevice?: Record<string, number>;
     commandsMs: Summary;
     echoMs: Summary;
     ratioP99: number;
@@ -243,7 +264,7 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
         await sleep(5000);
         const idleRss = rssBytes(bridge.pid!);
         // After the reading: the forced collections would lower the idle figure, not the steady one.
-        await memorySnapshot(bridge, `${family}-${size}-idle`);
+        const idleAfterGc = await memorySnapshot(bridge, `${family}-${size}-idle`);
         const idleCpuStart = cpuSeconds(bridge.pid!);
         await sleep(IDLE_WINDOW_MS);
         const idleCpuPerSecond = (cpuSeconds(bridge.pid!) - idleCpuStart) / (IDLE_WINDOW_MS / 1000);
@@ -264,7 +285,7 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
         await sleep(WINDOW_S * 1000);
         const cpuUsed = cpuSeconds(bridge.pid!) - cpuBefore;
         const rss = rssBytes(bridge.pid!);
-        await memorySnapshot(bridge, `${family}-${size}-steady`);
+        const steadyAfterGc = await memorySnapshot(bridge, `${family}-${size}-steady`);
 
         const commanded = Array.from({length: COMMANDED_DEVICES}, (_, index) => ids[Math.floor((index * size) / COMMANDED_DEVICES)]!);
         const echoMs = summarise(await closedLoop(ha, COMMANDS, WARMUP, echoStep));
@@ -290,6 +311,7 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
             cpuMsPerDevicePerMin: Number((((cpuUsed - idleCpuPerSecond * WINDOW_S) * 1000) / size / (WINDOW_S / 60)).toFixed(4)),
             rssMb: Number((rss / 2 ** 20).toFixed(1)),
             rssKbPerDevice: Number(((rss - idleRss) / 1024 / size).toFixed(2)),
+            ...(idleAfterGc && steadyAfterGc ? {afterGcKbPerDevice: perDeviceAfterGc(idleAfterGc, steadyAfterGc, size)} : {}),
             commandsMs,
             echoMs,
             ratioP99: Number((commandsMs.p99 / echoMs.p99).toFixed(2)),
