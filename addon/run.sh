@@ -53,4 +53,7 @@ export FOGBRIDGE_ICOMEN_COMPAT_TOPICS="$(bashio::config 'icomen_compat_topics')"
 export FOGBRIDGE_MIIO_DEVICES="$(jq -c '.miio_devices // []' "${OPTIONS_FILE}")"
 export FOGBRIDGE_RAINMAKER_MQTT_HOST="$(bashio::config 'rainmaker_host')"
 
-exec node "${BRIDGE}" run
+# Memory per device (README "Performance"): V8's young generation would otherwise grow to 32 MB in
+# a connect storm and keep it, and glibc gives every thread an arena of its own.
+export MALLOC_ARENA_MAX=2
+exec node --max-semi-space-size=2 "${BRIDGE}" run

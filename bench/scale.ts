@@ -3,7 +3,7 @@
  * simulator process holding the whole fleet, Mosquitto as Home Assistant's broker, an echo client
  * for the plain-broker baseline, and this process as "HA".
  *
- * `npm run bench -- scale [--devices 200,2000] [--families icomen,miio] [--window 30] [--commands 300] [--heartbeat-s 30] [--cpu-prof dir]`
+ * `npm run bench -- scale [--devices 200,2000] [--families icomen,miio] [--window 30] [--commands 300] [--heartbeat-s 30] [--cpu-prof dir] [--diagnostics dir]`
  * prints one JSON line. Per family and size: seconds until all devices are online in HA (watched
  * on HA's broker), the icomen balancer's slowest answer during that storm, bridge CPU per device
  * per minute at steady state (over `--window` seconds, less the idle bridge's own), RSS per device (above the idle bridge),
@@ -12,9 +12,9 @@
  * reconnect storm. Per family: CPU per device at the largest size over the smallest.
  */
 import {type ChildProcess, spawn} from 'node:child_process';
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
-import {tmpdir} from 'node:os';
+import {setPriority, tmpdir} from 'node:os';
 import {createInterface} from 'node:readline';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -66,6 +66,55 @@ const IDLE_WINDOW_MS = 5000;
 /** The cost at steady state, not the connect storm's tail (replays, device list). */
 const SETTLE_MS = 5000;
 const CPU_PROFILE_DIR = process.argv.includes('--cpu-prof') ? argument('cpu-prof', '') || path.join(tmpdir(), 'fogbridge-profiles') : null;
+/** `--diagnostics <dir>`: the bridge's event-loop delay, the probes and its memory after GC per size (`bridge-diagnostics.ts`). */
+const DIAGNOSTICS_DIR = process.argv.includes('--diagnostics') ? argument('diagnostics', '') || path.join(tmpdir(), 'fogbridge-diagnostics') : null;
+if (DIAGNOSTICS_DIR) {
+    mkdirSync(DIAGNOSTICS_DIR, {recursive: true});
+    // Read by the preload in the bridge (the simulators inherit it and ignore it).
+    process.env.FOGBRIDGE_DIAGNOSTICS_DIR = DIAGNOSTICS_DIR;
+}
+
+/** When the storm, the probes and the memory snapshots happened, to read beside the bridge's `loop.jsonl`. */
+function diagnosticEvent(event: Record<string, unknown>): void {
+    if (DIAGNOSTICS_DIR) appendFileSync(path.join(DIAGNOSTICS_DIR, 'events.jsonl'), `${JSON.stringify({at: Date.now(), ...event})}\n`);
+}
+
+/**
+ * The kernel's count of connections dropped from a full accept queue (machine-wide): a plug whose
+ * handshake's last ACK is dropped waits for the SYN-ACK to be sent again, after 1, 3, 7 s.
+ */
+function listenOverflows(): number {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((line) => line.startsWith('TcpExt:'));
+    const [names, values] = lines.map((line) => line.split(/\s+/));
+    return Number(values?.[names?.indexOf('ListenOverflows') ?? -1] ?? Number.NaN);
+}
+
+interface MemoryAfterGc {
+    vmRssKb: number;
+    heapUsed: number;
+    heapTotal: number;
+    external: number;
+}
+
+/** The bridge's memory after GC (and a heap snapshot with FOGBRIDGE_HEAP_SNAPSHOT=1), named `label`; null without `--diagnostics`. */
+async function memorySnapshot(bridge: ChildProcess, label: string): Promise<MemoryAfterGc | null> {
+    if (!DIAGNOSTICS_DIR) return null;
+    writeFileSync(path.join(DIAGNOSTICS_DIR, 'label'), label);
+    bridge.kill('SIGUSR2');
+    while (!existsSync(path.join(DIAGNOSTICS_DIR, `done-${label}`))) await sleep(100);
+    return JSON.parse(readFileSync(path.join(DIAGNOSTICS_DIR, `memory-${label}.json`), 'utf8')) as MemoryAfterGc;
+}
+
+/** What each device holds once the garbage is collected: the floor under `rssKbPerDevice`, by kind. */
+function perDeviceAfterGc(idle: MemoryAfterGc, steady: MemoryAfterGc, devices: number): Record<string, number> {
+    const kb = (bytes: number): number => Number((bytes / 1024 / devices).toFixed(2));
+    return {
+        rss: kb((steady.vmRssKb - idle.vmRssKb) * 1024),
+        jsLive: kb(steady.heapUsed - idle.heapUsed),
+        jsHeapCommitted: kb(steady.heapTotal - idle.heapTotal),
+        external: kb(steady.external - idle.external),
+    };
+}
 
 interface SizeResult {
     devices: number;
@@ -76,6 +125,8 @@ interface SizeResult {
     cpuMsPerDevicePerMin: number;
     rssMb: number;
     rssKbPerDevice: number;
+    /** With `--diagnostics`: KB per device after two full collections, RSS and its V8 parts. */
+    afterGcKbPerDevice?: Record<string, number>;
     commandsMs: Summary;
     echoMs: Summary;
     ratioP99: number;
@@ -95,6 +146,9 @@ function bridgeSettings(family: FamilyName, size: number, haUrl: string, dataDir
         icomen: {enabled: false},
         miio: {enabled: false},
         rainmaker: {enabled: false},
+        // Other engineers' runs on this machine hold the default ports.
+        ecovacs: {enabled: false},
+        web: {enabled: false},
     };
     if (family === 'icomen') {
         settings.icomen = {host: '127.0.0.1', balancerPort: ports[0], sessionPort: ports[1], maxPlugs: size + 1, maxConnections: 2 * size + 64};
@@ -147,8 +201,17 @@ function probeBalancer(port: number): Promise<BalancerProbe> {
 
 /** `--probe <port>`: probes every 250 ms and prints each result as a JSON line, until killed. */
 async function runProbes(port: number): Promise<void> {
+    // Ahead of the bridge, the simulators and the broker for the CPU: what it times is the bridge's
+    // answer, not its own wait for a core (raising a priority needs root or CAP_SYS_NICE).
+    try {
+        setPriority(-10);
+    } catch {
+        process.stderr.write('balancer probe: cannot raise its priority (not root); its own waits for a core count in its figures\n');
+    }
     for (;;) {
-        process.stdout.write(`${JSON.stringify(await probeBalancer(port))}\n`);
+        // Stamped here: the bench process reads these lines late while HA's messages keep it busy.
+        const startedAt = Date.now();
+        process.stdout.write(`${JSON.stringify({startedAt, ...(await probeBalancer(port))})}\n`);
         await sleep(250);
     }
 }
@@ -162,6 +225,7 @@ function balancerProbes(port: number): {stop(): Promise<BalancerProbe>} {
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--probe', String(port)], {stdio: ['ignore', 'pipe', 'inherit']});
     createInterface({input: child.stdout!}).on('line', (line) => {
         const probe = JSON.parse(line) as BalancerProbe;
+        diagnosticEvent({probe});
         slowest.totalMs = Math.max(slowest.totalMs, probe.totalMs);
         slowest.answerMs = Math.max(slowest.answerMs, probe.answerMs);
     });
@@ -199,12 +263,15 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
         const watch = await AvailabilityWatch.start(ha);
         // One directory per run: Node writes a profile per thread (tsx's loader has its own).
         const nodeOptions = CPU_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', path.join(CPU_PROFILE_DIR, `bridge-${family}-${size}`)] : [];
+        if (DIAGNOSTICS_DIR) nodeOptions.push('--import', path.join(path.dirname(fileURLToPath(import.meta.url)), 'bridge-diagnostics.ts'));
         const bridge = fogbridge(['run', '--config', settingsFile], {nodeOptions});
         children.push(bridge);
         await waitForBridge(ha, bridge);
         // Past the start-up's compilation and first collections.
         await sleep(5000);
         const idleRss = rssBytes(bridge.pid!);
+        // After the reading: the forced collections would lower the idle figure, not the steady one.
+        const idleAfterGc = await memorySnapshot(bridge, `${family}-${size}-idle`);
         const idleCpuStart = cpuSeconds(bridge.pid!);
         await sleep(IDLE_WINDOW_MS);
         const idleCpuPerSecond = (cpuSeconds(bridge.pid!) - idleCpuStart) / (IDLE_WINDOW_MS / 1000);
@@ -212,17 +279,20 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
         const ids = deviceIds(family, size);
         const started = Date.now();
         const probes = family === 'icomen' ? balancerProbes(ports[0]!) : null;
+        diagnosticEvent({storm: `${family}-${size}`, listenOverflows: listenOverflows()});
         let simulator = fogbridge(simulatorArgs(family, size, ports), {stderr: 'ignore'});
         children.push(simulator);
         await watch.until(ids, 'online', 600_000);
         const onlineS = (Date.now() - started) / 1000;
         const balancerMaxMs = await probes?.stop();
+        diagnosticEvent({online: `${family}-${size}`, listenOverflows: listenOverflows()});
 
         await sleep(SETTLE_MS);
         const cpuBefore = cpuSeconds(bridge.pid!);
         await sleep(WINDOW_S * 1000);
         const cpuUsed = cpuSeconds(bridge.pid!) - cpuBefore;
         const rss = rssBytes(bridge.pid!);
+        const steadyAfterGc = await memorySnapshot(bridge, `${family}-${size}-steady`);
 
         const commanded = Array.from({length: COMMANDED_DEVICES}, (_, index) => ids[Math.floor((index * size) / COMMANDED_DEVICES)]!);
         const echoMs = summarise(await closedLoop(ha, COMMANDS, WARMUP, echoStep));
@@ -248,6 +318,7 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
             cpuMsPerDevicePerMin: Number((((cpuUsed - idleCpuPerSecond * WINDOW_S) * 1000) / size / (WINDOW_S / 60)).toFixed(4)),
             rssMb: Number((rss / 2 ** 20).toFixed(1)),
             rssKbPerDevice: Number(((rss - idleRss) / 1024 / size).toFixed(2)),
+            ...(idleAfterGc && steadyAfterGc ? {afterGcKbPerDevice: perDeviceAfterGc(idleAfterGc, steadyAfterGc, size)} : {}),
             commandsMs,
             echoMs,
             ratioP99: Number((commandsMs.p99 / echoMs.p99).toFixed(2)),

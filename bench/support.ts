@@ -101,10 +101,18 @@ export async function connect(url: string): Promise<MqttClient> {
     return client;
 }
 
+/** The memory settings `addon/run.sh` and `npm start` run the bridge with, so that the figures are the shipped ones. */
+const SHIPPED_NODE_OPTIONS = ['--max-semi-space-size=2'];
+const SHIPPED_ENV = {MALLOC_ARENA_MAX: '2'};
+
 /** `fogbridge <args>` in a process of its own; simulators log every switch, which would only cost time here. */
 export function fogbridge(args: string[], options: {stderr?: 'inherit' | 'ignore'; nodeOptions?: string[]} = {}): ChildProcess {
-    return spawn(process.execPath, [...(options.nodeOptions ?? []), '--import', 'tsx', path.join(root, 'src/cli.ts'), ...args], {
+    const shipped = args[0] === 'run';
+    // tsx first: a TypeScript module in `nodeOptions` (`--import x.ts`) needs it.
+    const nodeOptions = ['--import', 'tsx', ...(shipped ? SHIPPED_NODE_OPTIONS : []), ...(options.nodeOptions ?? [])];
+    return spawn(process.execPath, [...nodeOptions, path.join(root, 'src/cli.ts'), ...args], {
         cwd: root,
+        env: shipped ? {...process.env, ...SHIPPED_ENV} : process.env,
         stdio: ['ignore', 'ignore', options.stderr ?? 'inherit'],
     });
 }

@@ -108,7 +108,12 @@ describe('add-on config.yaml', () => {
 });
 
 /** Runs the real addon/run.sh under the bashio stub; the "bridge" it execs prints the environment it was given. */
-function runAddon(work: string, addonOptions: object, services: object | null, addonInfo: object | null = ADDON_INFO): Promise<{code: number | null; env: Record<string, string>; stderr: string}> {
+function runAddon(
+    work: string,
+    addonOptions: object,
+    services: object | null,
+    addonInfo: object | null = ADDON_INFO,
+): Promise<{code: number | null; env: Record<string, string>; memory: {execArgv: string[]; mallocArenas?: string}; stderr: string}> {
     const data = path.join(work, 'data');
     mkdirSync(data, {recursive: true});
     writeFileSync(path.join(data, 'options.json'), JSON.stringify(addonOptions));
@@ -117,7 +122,10 @@ function runAddon(work: string, addonOptions: object, services: object | null, a
     copyFileSync('test/addon/bashio-stub.sh', path.join(bin, 'bashio'));
     chmodSync(path.join(bin, 'bashio'), 0o755);
     const bridge = path.join(work, 'print-env.mjs');
-    writeFileSync(bridge, `process.stdout.write(JSON.stringify({argv: process.argv.slice(2), env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('FOGBRIDGE_')))}));`);
+    writeFileSync(
+        bridge,
+        `process.stdout.write(JSON.stringify({argv: process.argv.slice(2), env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('FOGBRIDGE_'))), memory: {execArgv: process.execArgv, mallocArenas: process.env.MALLOC_ARENA_MAX}}));`,
+    );
     const env: NodeJS.ProcessEnv = {
         PATH: `${bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
         HOSTNAME: 'a0d7b954-fogbridge',
@@ -139,9 +147,11 @@ function runAddon(work: string, addonOptions: object, services: object | null, a
         child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
         child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
         child.on('close', (code) => {
-            const printed = stdout ? (JSON.parse(stdout) as {argv: string[]; env: Record<string, string>}) : {argv: [], env: {}};
+            const printed = stdout
+                ? (JSON.parse(stdout) as {argv: string[]; env: Record<string, string>; memory: {execArgv: string[]; mallocArenas?: string}})
+                : {argv: [], env: {}, memory: {execArgv: []}};
             expect(printed.argv).toEqual(code === 0 ? ['run'] : []);
-            resolve({code, env: printed.env, stderr});
+            resolve({code, env: printed.env, memory: printed.memory, stderr});
         });
     });
 }
@@ -159,13 +169,15 @@ describe('add-on run.sh', () => {
     afterEach(() => rmSync(work, {recursive: true, force: true}));
 
     it('starts the bridge with the options and the Supervisor MQTT service, and the settings load', async () => {
-        const {code, env, stderr} = await runAddon(
+        const {code, env, memory, stderr} = await runAddon(
             work,
             {...options, ecovacs_enabled: false, language: 'de', advertise_address: '192.168.1.10', miio_devices: [{did: 277000001, key: 'AbCdEfGh12345678', name: 'Robot'}]},
             MOSQUITTO_SERVICE,
         );
         expect(stderr).toBe('');
         expect(code).toBe(0);
+        // The settings the per-device memory figures were measured with (README "Performance").
+        expect(memory).toEqual({execArgv: ['--max-semi-space-size=2'], mallocArenas: '2'});
         const data = path.join(work, 'data');
         expect(env).toEqual({
             FOGBRIDGE_DATA_DIR: data,
