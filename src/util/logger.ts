@@ -23,7 +23,8 @@ const rank: Record<LogLevel, number> = {error: 0, warn: 1, info: 2, debug: 3};
 
 let globalLevel: LogLevel = 'info';
 const namespaceLevels = new Map<string, LogLevel>();
-const secrets = new Set<string>();
+/** Registered secrets by their first MIN_SECRET_LENGTH characters. */
+const secretsByHead = new Map<string, string[]>();
 let sink: LogSink = defaultSink;
 const subscribers = new Set<LogSubscriber>();
 
@@ -54,17 +55,38 @@ export function subscribeToLog(subscriber: LogSubscriber): () => void {
     return () => subscribers.delete(subscriber);
 }
 
-/** Secrets shorter than 6 characters would mask ordinary words; none of ours are that short. */
+/** Secrets shorter than this would mask ordinary words; none of ours are that short. */
+const MIN_SECRET_LENGTH = 6;
+
 export function registerSecret(value: string | undefined | null): void {
-    if (value && value.length >= 6) secrets.add(value);
+    if (!value || value.length < MIN_SECRET_LENGTH) return;
+    const head = value.slice(0, MIN_SECRET_LENGTH);
+    const candidates = secretsByHead.get(head);
+    if (!candidates) secretsByHead.set(head, [value]);
+    else if (!candidates.includes(value)) candidates.push(value);
 }
 
+/**
+ * Masks every registered secret in `text`. Secrets are looked up by their first characters at each
+ * position, so a line costs the same with ten thousand devices' keys registered as with one.
+ */
 export function redact(text: string): string {
-    let out = text;
-    for (const secret of secrets) {
-        if (out.includes(secret)) out = out.split(secret).join('***');
+    if (secretsByHead.size === 0 || text.length < MIN_SECRET_LENGTH) return text;
+    let out = '';
+    let copiedUpTo = 0;
+    for (let index = 0; index + MIN_SECRET_LENGTH <= text.length; ) {
+        const candidates = secretsByHead.get(text.slice(index, index + MIN_SECRET_LENGTH));
+        let matched = 0;
+        if (candidates) for (const secret of candidates) if (secret.length > matched && text.startsWith(secret, index)) matched = secret.length;
+        if (matched === 0) {
+            index++;
+            continue;
+        }
+        out += `${text.slice(copiedUpTo, index)}***`;
+        index += matched;
+        copiedUpTo = index;
     }
-    return out;
+    return copiedUpTo === 0 ? text : out + text.slice(copiedUpTo);
 }
 
 function levelFor(namespace: string): LogLevel {

@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest';
 
-import {type LogLine, createLogger, registerSecret, setLogLevel, setLogSink, subscribeToLog} from '../../src/util/logger.js';
+import {type LogLine, createLogger, redact, registerSecret, setLogLevel, setLogSink, subscribeToLog} from '../../src/util/logger.js';
 
 describe('logger', () => {
     const lines: string[] = [];
@@ -17,6 +17,17 @@ describe('logger', () => {
         registerSecret('AbCdEfGh12345678');
         createLogger('test:secrets').warn('device 42 rejected key AbCdEfGh12345678 (AbCdEfGh12345678)');
         expect(lines).toEqual(['warn [test:secrets] device 42 rejected key *** (***)']);
+    });
+
+    it('masks the longest secret at a place, secrets sharing a beginning, and secrets among thousands', () => {
+        registerSecret('Shared0001');
+        registerSecret('Shared0001-longer');
+        registerSecret('Shared0002');
+        for (let index = 0; index < 5000; index++) registerSecret(`fleet-key-${index.toString().padStart(6, '0')}`);
+        expect(redact('a Shared0001-longer b Shared0002 c Shared0001 d Shared000')).toBe('a *** b *** c *** d Shared000');
+        expect(redact('fleet-key-004999fleet-key-000000 and fleet-key-0')).toBe('****** and fleet-key-0');
+        expect(redact('short')).toBe('short');
+        expect(redact('nothing secret here')).toBe('nothing secret here');
     });
 
     it('filters by level, globally and per namespace', () => {
