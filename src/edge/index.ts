@@ -13,10 +13,11 @@
 import type http from 'node:http';
 import type tls from 'node:tls';
 
-import type {EdgeSettings} from '../config/schema.js';
-import {createLogger} from '../util/logger.js';
+import type {EdgeSettings, FloodGuardSettings} from '../config/schema.js';
+import {createLogger, type Logger} from '../util/logger.js';
 import {closeHttpServer} from '../util/http-server.js';
 import {DeviceBroker} from './broker/device-broker.js';
+import {type FloodGuard, FloodGuards, type FloodStats} from './flood-guard.js';
 import type {BrokerPolicy, FamilyBroker} from './broker/policy.js';
 import {listenMqttTls} from './broker/tls-listener.js';
 import {HttpRouter, type HttpRoute} from './http/router.js';
@@ -28,6 +29,7 @@ import {type TlsRoute, TlsPortDispatcher} from './tls-port/dispatcher.js';
 
 export type {BrokerPolicy, ClientCertificate, Decision, DeviceClient, FamilyBroker} from './broker/policy.js';
 export {ALLOWED, refused} from './broker/policy.js';
+export type {FloodGuard, FloodStats, FloodVerdict} from './flood-guard.js';
 export type {BodyOutcome} from './http/body.js';
 export {readRequestBody, refuseBody} from './http/body.js';
 export type {HttpHandler, HttpRoute} from './http/router.js';
@@ -52,6 +54,13 @@ export interface EdgePorts {
     http: Record<string, number>;
 }
 
+/** What the edge held back from devices, over every family: the bridge's diagnostics show them. */
+export interface EdgeCounters {
+    flood: FloodStats;
+    /** Hellos (a device's first packet, asking to be let in) left unanswered by a rate limit. */
+    hellosUnanswered: number;
+}
+
 /** What a family gets from the edge through its context. */
 export interface FamilyEdge {
     registerBrokerPolicy(policy: BrokerPolicy): FamilyBroker;
@@ -66,6 +75,10 @@ export interface FamilyEdge {
     /** The CA and server certificate; available from the family's `start`. */
     certificates(): EdgeCertificates;
     readonly ports: EdgePorts;
+    /** A packet budget per device for the family's own listener; its counters join the edge's. Close it when the listener stops. */
+    floodGuard(settings: FloodGuardSettings, noun: string, log: Logger): FloodGuard;
+    /** How many hellos the family's listener left unanswered since it started, read for the edge's counters until `release`. */
+    reportUnansweredHellos(read: () => number): void;
     /** Removes everything this family registered and disconnects its MQTT clients. */
     release(): Promise<void>;
 }
@@ -76,6 +89,9 @@ const HTTPS_ROUTE = 'https';
 export class DeviceEdge {
     readonly ports: EdgePorts = {mqttTls: null, tls: null, http: {}};
     private readonly broker: DeviceBroker;
+    /** Every guard of this edge (the broker's and the families'): two bridges in one process count apart. */
+    private readonly floodGuards = new FloodGuards();
+    private readonly unansweredHelloSources = new Set<() => number>();
     private readonly router = new HttpRouter(createLogger('edge:http'));
     private readonly tlsRoutes: TlsRoute[] = [];
     private readonly plainHttp: PlainHttpListener[] = [];
@@ -92,13 +108,14 @@ export class DeviceEdge {
         private readonly settings: EdgeSettings,
         private readonly dataDir: string,
     ) {
-        this.broker = new DeviceBroker({keepaliveLimitSeconds: settings.keepaliveLimitSeconds, maxPacketBytes: settings.maxPacketBytes, flood: settings.flood, log: createLogger('edge:broker')});
+        this.broker = new DeviceBroker({keepaliveLimitSeconds: settings.keepaliveLimitSeconds, maxPacketBytes: settings.maxPacketBytes, flood: settings.flood, floodGuards: this.floodGuards, log: createLogger('edge:broker')});
     }
 
     forFamily(family: string): FamilyEdge {
         const brokers: FamilyBroker[] = [];
         const tlsRoutes: TlsRoute[] = [];
         const httpRoutes: HttpRoute[] = [];
+        const helloSources: (() => number)[] = [];
         const edge = this;
         return {
             registerBrokerPolicy: (policy) => {
@@ -134,12 +151,24 @@ export class DeviceEdge {
             get ports() {
                 return edge.ports;
             },
+            floodGuard: (settings, noun, log) => this.floodGuards.create(settings, noun, log),
+            reportUnansweredHellos: (read) => {
+                this.unansweredHelloSources.add(read);
+                helloSources.push(read);
+            },
             release: async () => {
+                for (const read of helloSources.splice(0)) this.unansweredHelloSources.delete(read);
                 for (const route of tlsRoutes.splice(0)) this.removeTlsRoute(route);
                 for (const route of httpRoutes.splice(0)) this.router.remove(route);
                 await Promise.all(brokers.splice(0).map((broker) => broker.unregister()));
             },
         };
+    }
+
+    counters(): EdgeCounters {
+        let hellosUnanswered = 0;
+        for (const read of this.unansweredHelloSources) hellosUnanswered += read();
+        return {flood: this.floodGuards.totals(), hellosUnanswered};
     }
 
     certificates(): EdgeCertificates {

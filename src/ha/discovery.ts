@@ -256,6 +256,7 @@ export const BRIDGE_DIAGNOSTICS = {
     queue_throttled: {name: 'HA queue throttled', icon: 'mdi:speedometer-slow'},
     flood_dropped: {name: 'Flood packets dropped', icon: 'mdi:waves-arrow-up'},
     flooding_devices: {name: 'Flooding devices', icon: 'mdi:alert-octagon'},
+    hellos_unanswered: {name: 'Hellos unanswered', icon: 'mdi:hand-back-left-off'},
 } as const;
 
 export type BridgeDiagnostics = Record<keyof typeof BRIDGE_DIAGNOSTICS, number>;

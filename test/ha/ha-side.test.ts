@@ -187,11 +187,11 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
         const bridge = await ha.waitFor((message) => message.topic === 'homeassistant/device/fogbridge_bridge/config' && message.payload.length > 0, {what: 'bridge discovery'});
         ha.assertDiscoveryValid();
         const config = JSON.parse(bridge.payload) as {cmps: Record<string, Record<string, unknown>>; dev: Record<string, unknown>};
-        expect(Object.keys(config.cmps).sort()).toEqual(['connection', 'devices', 'flood_dropped', 'flooding_devices', 'log_level', 'queue_dropped', 'queue_throttled']);
+        expect(Object.keys(config.cmps).sort()).toEqual(['connection', 'devices', 'flood_dropped', 'flooding_devices', 'hellos_unanswered', 'log_level', 'queue_dropped', 'queue_throttled']);
         expect(config.cmps.connection).toMatchObject({p: 'binary_sensor', device_class: 'connectivity', state_topic: 'fogbridge/bridge/state', payload_on: 'online'});
         expect(config.cmps.queue_dropped).toMatchObject({p: 'sensor', entity_category: 'diagnostic', state_topic: 'fogbridge/bridge/diagnostics', value_template: '{{ value_json.queue_dropped }}'});
         const diagnostics = await ha.waitFor((message) => message.topic === 'fogbridge/bridge/diagnostics', {what: 'bridge diagnostics'});
-        expect(Object.keys(JSON.parse(diagnostics.payload) as object).sort()).toEqual(['flood_dropped', 'flooding_devices', 'queue_dropped', 'queue_throttled']);
+        expect(Object.keys(JSON.parse(diagnostics.payload) as object).sort()).toEqual(['flood_dropped', 'flooding_devices', 'hellos_unanswered', 'queue_dropped', 'queue_throttled']);
         expect((await ha.waitForDiscovery(id)).dev).toMatchObject({via_device: config.dev.identifiers && (config.dev.identifiers as string[])[0]});
         await ha.waitFor((message) => message.topic === 'fogbridge/bridge/log_level' && message.payload === 'error');
 

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest';
 
+import {FloodGuards} from '../../src/edge/flood-guard.js';
 import {answerFor, MiioCloud, type MiioCloudHooks, type MiioCloudOptions, otcInfoAnswer} from '../../src/families/miio/cloud.js';
 
 const options: MiioCloudOptions = {
@@ -12,6 +13,7 @@ const options: MiioCloudOptions = {
     helloRatePerSecond: 50,
     countryCode: 'DE',
     mapUploads: null,
+    floodGuard: (...guard) => new FloodGuards().create(...guard),
 };
 
 const nothing = (): undefined => undefined;

@@ -1,7 +1,6 @@
 /** Issue 8 for miIO in short form: many devices behind one NAT address, and a flooding device. */
 import {afterEach, describe, expect, it} from 'vitest';
 
-import {FloodGuard} from '../../src/edge/flood-guard.js';
 import {miioDeviceId} from '../../src/families/miio/adapter.js';
 import {cloudHello, encodePacket, keysFromCloudKey} from '../../src/families/miio/codec.js';
 import {setLogSink} from '../../src/util/logger.js';
@@ -54,10 +53,10 @@ describe('miIO at scale', () => {
         expect(warnings.filter((line) => line.includes(`miIO device ${DID} sends more than`))).toHaveLength(1);
         await waitFor(() => harness!.registry.get(miioDeviceId(DID))?.link.lastError?.includes('flooding'), 5000, 'the reason on the device');
         // Ignored during the back-off: even a valid keepalive is dropped (and counted), never echoed.
-        const droppedBefore = FloodGuard.totals().dropped;
+        const droppedBefore = harness.edge.counters().flood.dropped;
         const keepalive = encodePacket(keys, null, {did: DID, stamp: stamp + 1000});
         device.send(keepalive);
-        await waitFor(() => FloodGuard.totals().dropped > droppedBefore, 3000, 'the keepalive dropped');
+        await waitFor(() => harness!.edge.counters().flood.dropped > droppedBefore, 3000, 'the keepalive dropped');
         expect(device.replies.some((reply) => reply.equals(keepalive))).toBe(false);
     }, 20_000);
 });

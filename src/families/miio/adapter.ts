@@ -111,6 +111,7 @@ export class MiioService implements FamilyService {
                 maxDatagramBytes: this.settings.maxDatagramBytes,
                 helloRatePerSecond: this.settings.helloRatePerSecond,
                 flood: this.settings.flood,
+                floodGuard: this.edge.floodGuard,
                 countryCode: this.settings.countryCode,
                 mapUploads: this.maps && {answer: (...request) => this.maps!.uploads.answer(...request), port: () => this.edge.ports.http[MAP_UPLOAD_LISTENER] ?? null},
             },
@@ -144,6 +145,7 @@ export class MiioService implements FamilyService {
             apply: async (device, input) => this.takeCloudKey(device, input[CLOUD_KEY_SETUP_FIELD.id]!),
         });
         await this.server.start();
+        this.edge.reportUnansweredHellos(() => this.server.stats.hellosUnanswered);
         if (this.settings.gslb.enabled) this.serveGslb();
         this.pollTimer = setInterval(() => this.pollAll(), this.settings.pollIntervalSeconds * 1000);
         this.pollTimer.unref();

@@ -9,7 +9,7 @@
 import dgram from 'node:dgram';
 
 import {type FloodGuardSettings, floodGuardSettingsSchema} from '../../config/schema.js';
-import {createFloodGuard, type FloodGuard} from '../../edge/flood-guard.js';
+import type {FamilyEdge, FloodGuard} from '../../edge/index.js';
 import {bindUdp} from '../../util/listen.js';
 import type {Logger} from '../../util/logger.js';
 import {isPlainObject} from '../../util/plain-object.js';
@@ -45,6 +45,8 @@ export interface MiioSocketOptions {
     maxKeylessSessions?: number;
     /** Per-device packet budget; default: the settings' defaults. */
     flood?: FloodGuardSettings;
+    /** Where the budget's guard comes from: the edge's, so its counters reach the bridge's diagnostics. */
+    floodGuard: FamilyEdge['floodGuard'];
 }
 
 /** How the socket tells the adapter what happened; every hook must not throw (they are guarded anyway). */
@@ -139,7 +141,7 @@ export class MiioSocket {
     private readonly helloBucket: TokenBucket;
     private readonly helloBuckets = new Map<string, TokenBucket>();
     /** Counts of what could not be tied to a device (hellos, garbage, floods). */
-    readonly stats = {hellos: 0, hellosDropped: 0, unattributed: 0};
+    readonly stats = {hellos: 0, hellosUnanswered: 0, unattributed: 0};
 
     constructor(
         private readonly options: MiioSocketOptions,
@@ -155,7 +157,7 @@ export class MiioSocket {
     async start(): Promise<void> {
         // A storm of a few thousand devices arrives at once; the kernel holds it while we catch up.
         const socket = dgram.createSocket({type: 'udp4', recvBufferSize: 4 << 20});
-        this.flood = createFloodGuard(this.floodSettings, 'miIO device', this.log);
+        this.flood = this.options.floodGuard(this.floodSettings, 'miIO device', this.log);
         socket.on('message', (datagram, remote) => {
             try {
                 this.handleDatagram(datagram, remote);
@@ -379,7 +381,7 @@ export class MiioSocket {
         }
         // Both budgets must allow it; a hello dropped for one must not spend the other's token.
         if (!this.helloBucket.canTake(now) || !bucket.canTake(now)) {
-            this.stats.hellosDropped++;
+            this.stats.hellosUnanswered++;
             this.log.limited('warn', 'hello-flood', `hello flood (more than ${rate}/s, or from ${remote.address} repeatedly): dropping the excess`);
             return;
         }
