@@ -9,7 +9,10 @@
  * per minute at steady state (over `--window` seconds, less the idle bridge's own), RSS per device (above the idle bridge),
  * command p50/p99 next to the broker echo measured just before, seconds until all are offline
  * after the simulator is killed, and seconds the bridge takes to stop (SIGTERM) in the middle of a
- * reconnect storm. Per family: CPU per device at the largest size over the smallest.
+ * reconnect storm. For miIO also the hellos the bridge left unanswered in the first minute after the
+ * devices started and after it (the minute is waited out; read from the bridge's diagnostics, so a
+ * count is up to 10 s late and lands in the later bucket). Per family: CPU per device at the
+ * largest size over the smallest.
  */
 import {type ChildProcess, spawn} from 'node:child_process';
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
@@ -65,6 +68,10 @@ const PROBE_PLUG_INDEX = 0xfffff0;
 const IDLE_WINDOW_MS = 5000;
 /** The cost at steady state, not the connect storm's tail (replays, device list). */
 const SETTLE_MS = 5000;
+/** The issue's target: no hello left unanswered once the first minute of a storm is over. */
+const HELLO_GRACE_MS = 60_000;
+/** How often the bridge publishes its diagnostics when they changed (ha/bridge-device.ts), plus slack. */
+const DIAGNOSTICS_LAG_MS = 12_000;
 const CPU_PROFILE_DIR = process.argv.includes('--cpu-prof') ? argument('cpu-prof', '') || path.join(tmpdir(), 'fogbridge-profiles') : null;
 
 interface SizeResult {
@@ -81,6 +88,28 @@ interface SizeResult {
     ratioP99: number;
     offlineS: number;
     stopDuringStormS: number;
+    hellosUnanswered?: {firstMinute: number; afterFirstMinute: number; watchedAfterS: number};
+}
+
+interface CountSeen {
+    at: number;
+    count: number;
+}
+
+/** `hellos_unanswered` from the bridge's diagnostics as HA receives them, with when each arrived. */
+async function watchUnansweredHellos(ha: MqttClient): Promise<CountSeen[]> {
+    const seen: CountSeen[] = [];
+    ha.on('message', (topic, payload) => {
+        if (topic !== 'fogbridge/bridge/diagnostics') return;
+        const count = (JSON.parse(payload.toString()) as {hellos_unanswered?: unknown}).hellos_unanswered;
+        if (typeof count === 'number') seen.push({at: Date.now(), count});
+    });
+    await ha.subscribeAsync('fogbridge/bridge/diagnostics', {qos: 0});
+    return seen;
+}
+
+function countAt(seen: CountSeen[], time: number): number {
+    return seen.filter((entry) => entry.at <= time).at(-1)?.count ?? 0;
 }
 
 function deviceIds(family: FamilyName, count: number): string[] {
@@ -95,6 +124,7 @@ function bridgeSettings(family: FamilyName, size: number, haUrl: string, dataDir
         icomen: {enabled: false},
         miio: {enabled: false},
         rainmaker: {enabled: false},
+        web: {enabled: false},
     };
     if (family === 'icomen') {
         settings.icomen = {host: '127.0.0.1', balancerPort: ports[0], sessionPort: ports[1], maxPlugs: size + 1, maxConnections: 2 * size + 64};
@@ -197,6 +227,7 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
     try {
         // Retained availability of an earlier size must not count as this one's.
         const watch = await AvailabilityWatch.start(ha);
+        const hellosSeen = await watchUnansweredHellos(ha);
         // One directory per run: Node writes a profile per thread (tsx's loader has its own).
         const nodeOptions = CPU_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', path.join(CPU_PROFILE_DIR, `bridge-${family}-${size}`)] : [];
         const bridge = fogbridge(['run', '--config', settingsFile], {nodeOptions});
@@ -228,6 +259,13 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
         const echoMs = summarise(await closedLoop(ha, COMMANDS, WARMUP, echoStep));
         const commandsMs = summarise(await closedLoop(ha, COMMANDS, WARMUP, switchStep(commanded)));
 
+        let hellosUnanswered: SizeResult['hellosUnanswered'];
+        if (family === 'miio') {
+            await sleep(started + HELLO_GRACE_MS + DIAGNOSTICS_LAG_MS - Date.now());
+            const firstMinute = countAt(hellosSeen, started + HELLO_GRACE_MS);
+            hellosUnanswered = {firstMinute, afterFirstMinute: countAt(hellosSeen, Date.now()) - firstMinute, watchedAfterS: Math.round((Date.now() - started - HELLO_GRACE_MS) / 1000)};
+        }
+
         const left = Date.now();
         simulator.kill('SIGKILL');
         await watch.until(ids, 'offline', 600_000);
@@ -253,6 +291,7 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
             ratioP99: Number((commandsMs.p99 / echoMs.p99).toFixed(2)),
             offlineS,
             stopDuringStormS,
+            ...(hellosUnanswered ? {hellosUnanswered} : {}),
         };
     } finally {
         await Promise.all(children.map((child) => stopProcess(child, 30_000)));
