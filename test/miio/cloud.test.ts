@@ -8,6 +8,7 @@ const options: MiioCloudOptions = {
     port: 8053,
     advertiseAddress: null,
     requestTimeoutMs: 300,
+    probeAfterMs: 16_000,
     offlineAfterMs: 60_000,
     maxDatagramBytes: 16_384,
     helloRatePerSecond: 50,
@@ -25,6 +26,7 @@ const hooks: MiioCloudHooks = {
     onOtcInfo: nothing,
     onDeviceRequest: nothing,
     onTimeout: nothing,
+    onOverdue: nothing,
     onSilent: nothing,
     onSent: nothing,
 };

@@ -25,6 +25,7 @@ describe('the UDP cloud server', () => {
         onOtcInfo: (session, params) => calls.push({hook: 'otc', args: [params]}),
         onDeviceRequest: (session, method, params) => calls.push({hook: 'request', args: [method, params]}),
         onTimeout: (session, method) => calls.push({hook: 'timeout', args: [method]}),
+        onOverdue: () => undefined,
         onSilent: () => undefined,
         onSent: () => undefined,
         loadRequestId: () => storedId,
@@ -37,7 +38,7 @@ describe('the UDP cloud server', () => {
         storedId = undefined;
         const port = await freePort();
         server = new MiioCloud(
-            {host: '127.0.0.1', port, advertiseAddress: null, requestTimeoutMs: 300, offlineAfterMs: 60_000, maxDatagramBytes: 16_384, helloRatePerSecond: 50, countryCode: 'DE', mapUploads: null, floodGuard: (...guard) => new FloodGuards().create(...guard)},
+            {host: '127.0.0.1', port, advertiseAddress: null, requestTimeoutMs: 300, probeAfterMs: 16_000, offlineAfterMs: 60_000, maxDatagramBytes: 16_384, helloRatePerSecond: 50, countryCode: 'DE', mapUploads: null, floodGuard: (...guard) => new FloodGuards().create(...guard)},
             hooks,
         );
         await server.start();
