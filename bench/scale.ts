@@ -3,7 +3,7 @@
  * simulator process holding the whole fleet, Mosquitto as Home Assistant's broker, an echo client
  * for the plain-broker baseline, and this process as "HA".
  *
- * `npm run bench -- scale [--devices 200,2000] [--families icomen,miio] [--window 30] [--commands 300] [--heartbeat-s 30] [--cpu-prof dir]`
+ * `npm run bench -- scale [--devices 200,2000] [--families icomen,miio] [--window 30] [--commands 300] [--heartbeat-s 30] [--miio-poll-s 30] [--cpu-prof dir]`
  * prints one JSON line. Per family and size: seconds until all devices are online in HA (watched
  * on HA's broker), the icomen balancer's slowest answer during that storm, bridge CPU per device
  * per minute at steady state (over `--window` seconds, less the idle bridge's own), RSS per device (above the idle bridge),
@@ -57,6 +57,11 @@ const FAMILIES = argument('families', 'icomen,miio').split(',') as FamilyName[];
 const WINDOW_S = Number(argument('window', '30'));
 /** Heartbeat (icomen) and keepalive (miIO) interval; shorter than the real 30 s / 15 s magnifies the per-packet cost over the noise. */
 const HEARTBEAT_S = process.argv.includes('--heartbeat-s') ? Number(argument('heartbeat-s', '30')) : null;
+/**
+ * miIO's status poll interval: a poll left unanswered also shows a device offline, all devices at
+ * the poll's phase, so a long one (3600) shows what the keepalive watch alone takes.
+ */
+const MIIO_POLL_S = process.argv.includes('--miio-poll-s') ? Number(argument('miio-poll-s', '30')) : null;
 const COMMANDS = Number(argument('commands', '300'));
 const WARMUP = 50;
 /** Devices the command loop cycles through, spread over the fleet. */
@@ -130,7 +135,7 @@ function bridgeSettings(family: FamilyName, size: number, haUrl: string, dataDir
         settings.icomen = {host: '127.0.0.1', balancerPort: ports[0], sessionPort: ports[1], maxPlugs: size + 1, maxConnections: 2 * size + 64};
     } else {
         const devices = Array.from({length: size}, (_, index) => ({did: MIIO_DID_BASE + index, key: simulatedCloudKey(MIIO_DID_BASE + index)}));
-        settings.miio = {host: '127.0.0.1', port: ports[0], gslb: {enabled: false}, devices};
+        settings.miio = {host: '127.0.0.1', port: ports[0], gslb: {enabled: false}, devices, ...(MIIO_POLL_S ? {pollIntervalSeconds: MIIO_POLL_S} : {})};
     }
     return settings;
 }
