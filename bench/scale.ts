@@ -3,13 +3,16 @@
  * simulator process holding the whole fleet, Mosquitto as Home Assistant's broker, an echo client
  * for the plain-broker baseline, and this process as "HA".
  *
- * `npm run bench -- scale [--devices 200,2000] [--families icomen,miio] [--window 30] [--commands 300] [--heartbeat-s 30] [--cpu-prof dir] [--diagnostics dir]`
+ * `npm run bench -- scale [--devices 200,2000] [--families icomen,miio] [--window 30] [--commands 300] [--heartbeat-s 30] [--miio-poll-s 30] [--cpu-prof dir] [--diagnostics dir]`
  * prints one JSON line. Per family and size: seconds until all devices are online in HA (watched
  * on HA's broker), the icomen balancer's slowest answer during that storm, bridge CPU per device
  * per minute at steady state (over `--window` seconds, less the idle bridge's own), RSS per device (above the idle bridge),
  * command p50/p99 next to the broker echo measured just before, seconds until all are offline
  * after the simulator is killed, and seconds the bridge takes to stop (SIGTERM) in the middle of a
- * reconnect storm. Per family: CPU per device at the largest size over the smallest.
+ * reconnect storm. For miIO also the hellos the bridge left unanswered in the first minute after the
+ * devices started and after it (the minute is waited out; read from the bridge's diagnostics, so a
+ * count is up to 10 s late and lands in the later bucket). Per family: CPU per device at the
+ * largest size over the smallest.
  */
 import {type ChildProcess, spawn} from 'node:child_process';
 import {appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
@@ -54,6 +57,11 @@ const FAMILIES = argument('families', 'icomen,miio').split(',') as FamilyName[];
 const WINDOW_S = Number(argument('window', '30'));
 /** Heartbeat (icomen) and keepalive (miIO) interval; shorter than the real 30 s / 15 s magnifies the per-packet cost over the noise. */
 const HEARTBEAT_S = process.argv.includes('--heartbeat-s') ? Number(argument('heartbeat-s', '30')) : null;
+/**
+ * miIO's status poll interval: a poll left unanswered also shows a device offline, all devices at
+ * the poll's phase, so a long one (3600) shows what the keepalive watch alone takes.
+ */
+const MIIO_POLL_S = process.argv.includes('--miio-poll-s') ? Number(argument('miio-poll-s', '30')) : null;
 const COMMANDS = Number(argument('commands', '300'));
 const WARMUP = 50;
 /** Devices the command loop cycles through, spread over the fleet. */
@@ -65,6 +73,10 @@ const PROBE_PLUG_INDEX = 0xfffff0;
 const IDLE_WINDOW_MS = 5000;
 /** The cost at steady state, not the connect storm's tail (replays, device list). */
 const SETTLE_MS = 5000;
+/** The issue's target: no hello left unanswered once the first minute of a storm is over. */
+const HELLO_GRACE_MS = 60_000;
+/** How often the bridge publishes its diagnostics when they changed (ha/bridge-device.ts), plus slack. */
+const DIAGNOSTICS_LAG_MS = 12_000;
 const CPU_PROFILE_DIR = process.argv.includes('--cpu-prof') ? argument('cpu-prof', '') || path.join(tmpdir(), 'fogbridge-profiles') : null;
 /** `--diagnostics <dir>`: the bridge's event-loop delay, the probes and its memory after GC per size (`bridge-diagnostics.ts`). */
 const DIAGNOSTICS_DIR = process.argv.includes('--diagnostics') ? argument('diagnostics', '') || path.join(tmpdir(), 'fogbridge-diagnostics') : null;
@@ -132,6 +144,28 @@ interface SizeResult {
     ratioP99: number;
     offlineS: number;
     stopDuringStormS: number;
+    hellosUnanswered?: {firstMinute: number; afterFirstMinute: number; watchedAfterS: number};
+}
+
+interface CountSeen {
+    at: number;
+    count: number;
+}
+
+/** `hellos_unanswered` from the bridge's diagnostics as HA receives them, with when each arrived. */
+async function watchUnansweredHellos(ha: MqttClient): Promise<CountSeen[]> {
+    const seen: CountSeen[] = [];
+    ha.on('message', (topic, payload) => {
+        if (topic !== 'fogbridge/bridge/diagnostics') return;
+        const count = (JSON.parse(payload.toString()) as {hellos_unanswered?: unknown}).hellos_unanswered;
+        if (typeof count === 'number') seen.push({at: Date.now(), count});
+    });
+    await ha.subscribeAsync('fogbridge/bridge/diagnostics', {qos: 0});
+    return seen;
+}
+
+function countAt(seen: CountSeen[], time: number): number {
+    return seen.filter((entry) => entry.at <= time).at(-1)?.count ?? 0;
 }
 
 function deviceIds(family: FamilyName, count: number): string[] {
@@ -154,7 +188,7 @@ function bridgeSettings(family: FamilyName, size: number, haUrl: string, dataDir
         settings.icomen = {host: '127.0.0.1', balancerPort: ports[0], sessionPort: ports[1], maxPlugs: size + 1, maxConnections: 2 * size + 64};
     } else {
         const devices = Array.from({length: size}, (_, index) => ({did: MIIO_DID_BASE + index, key: simulatedCloudKey(MIIO_DID_BASE + index)}));
-        settings.miio = {host: '127.0.0.1', port: ports[0], gslb: {enabled: false}, devices};
+        settings.miio = {host: '127.0.0.1', port: ports[0], gslb: {enabled: false}, devices, ...(MIIO_POLL_S ? {pollIntervalSeconds: MIIO_POLL_S} : {})};
     }
     return settings;
 }
@@ -261,6 +295,7 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
     try {
         // Retained availability of an earlier size must not count as this one's.
         const watch = await AvailabilityWatch.start(ha);
+        const hellosSeen = await watchUnansweredHellos(ha);
         // One directory per run: Node writes a profile per thread (tsx's loader has its own).
         const nodeOptions = CPU_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', path.join(CPU_PROFILE_DIR, `bridge-${family}-${size}`)] : [];
         if (DIAGNOSTICS_DIR) nodeOptions.push('--import', path.join(path.dirname(fileURLToPath(import.meta.url)), 'bridge-diagnostics.ts'));
@@ -298,6 +333,13 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
         const echoMs = summarise(await closedLoop(ha, COMMANDS, WARMUP, echoStep));
         const commandsMs = summarise(await closedLoop(ha, COMMANDS, WARMUP, switchStep(commanded)));
 
+        let hellosUnanswered: SizeResult['hellosUnanswered'];
+        if (family === 'miio') {
+            await sleep(started + HELLO_GRACE_MS + DIAGNOSTICS_LAG_MS - Date.now());
+            const firstMinute = countAt(hellosSeen, started + HELLO_GRACE_MS);
+            hellosUnanswered = {firstMinute, afterFirstMinute: countAt(hellosSeen, Date.now()) - firstMinute, watchedAfterS: Math.round((Date.now() - started - HELLO_GRACE_MS) / 1000)};
+        }
+
         const left = Date.now();
         simulator.kill('SIGKILL');
         await watch.until(ids, 'offline', 600_000);
@@ -324,6 +366,7 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
             ratioP99: Number((commandsMs.p99 / echoMs.p99).toFixed(2)),
             offlineS,
             stopDuringStormS,
+            ...(hellosUnanswered ? {hellosUnanswered} : {}),
         };
     } finally {
         await Promise.all(children.map((child) => stopProcess(child, 30_000)));

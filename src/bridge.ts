@@ -14,7 +14,6 @@ import {createLogger, setLogLevel} from './util/logger.js';
 import {DeviceRegistry, registryFile} from './core/registry.js';
 import {CommandRouter} from './core/router.js';
 import {startExtensions, stopExtensions} from './core/extension.js';
-import {FloodGuard} from './edge/flood-guard.js';
 import {DeviceEdge} from './edge/index.js';
 import {dnsOnboarding} from './dns.js';
 import type {FamilyModule, FamilyService, TopicPort} from './families/family.js';
@@ -98,9 +97,9 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
     // Families register on the edge while they are created and started; it listens once they all have.
     // Made before the web UI, which offers the edge's CA certificate once there is one.
     const edge = new DeviceEdge(settings.edge, settings.dataDir);
-    const extensions = createHaExtensions(createHaContext({settings: settings.ha, translations: await loadTranslations(settings.language), registry, bus, images, router, connection, queue, floodTotals: () => FloodGuard.totals(), deviceUiUrl: deviceUiUrlFor(settings.web)}));
+    const extensions = createHaExtensions(createHaContext({settings: settings.ha, translations: await loadTranslations(settings.language), registry, bus, images, router, connection, queue, edgeCounters: () => edge.counters(), deviceUiUrl: deviceUiUrlFor(settings.web)}));
     if (settings.web.enabled) {
-        const health = () => ({version: VERSION, startedAt, homeAssistant: {connected: connection.connected, broker: redactUrl(haUrl)}, queue: queue.stats(), flood: FloodGuard.totals()});
+        const health = () => ({version: VERSION, startedAt, homeAssistant: {connected: connection.connected, broker: redactUrl(haUrl)}, queue: queue.stats(), ...edge.counters()});
         extensions.push(new WebUi({settings: settings.web, language: settings.language, registry, bus, images, router, health, onboarding: dnsOnboarding(settings, families, edge.ports), tlsRefusals: edge.tlsRefusals, caCertificate: () => edge.caCertificatePem(), backup: async () => {
             await registry.flush();
             return createBackup(settings.dataDir);

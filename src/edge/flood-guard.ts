@@ -22,6 +22,8 @@ export interface FloodGuardOptions {
     noun: string;
     log: Logger;
     now?: () => number;
+    /** Called once by `close()`: the registry that made the guard forgets it. */
+    onClose?: () => void;
 }
 
 /** What to do with a packet: handle it, drop it, or drop it and cut the device off. */
@@ -50,9 +52,6 @@ const FLOOD_QUIET_MS = 1000;
 /** How long a device counts as flooding after its last drop. */
 const FLOODING_WINDOW_MS = 10_000;
 
-/** Every guard alive, so that the bridge's own diagnostics can sum them without knowing the families. */
-const liveGuards = new Set<FloodGuard>();
-
 export class FloodGuard {
     private readonly budgets = new Map<string, DeviceBudget>();
     /** Devices dropped from recently: the only ones the flooding count looks at. */
@@ -63,19 +62,6 @@ export class FloodGuard {
 
     constructor(private readonly options: FloodGuardOptions) {
         this.now = options.now ?? Date.now;
-        liveGuards.add(this);
-    }
-
-    /** The sum over every guard alive. */
-    static totals(): FloodStats {
-        const total: FloodStats = {dropped: 0, cutOffs: 0, flooding: 0};
-        for (const guard of liveGuards) {
-            const stats = guard.stats();
-            total.dropped += stats.dropped;
-            total.cutOffs += stats.cutOffs;
-            total.flooding += stats.flooding;
-        }
-        return total;
     }
 
     /** One packet from `device`: spends a token, or counts a drop. */
@@ -132,7 +118,7 @@ export class FloodGuard {
 
     /** The guard's listener stopped: its counters leave the totals. */
     close(): void {
-        liveGuards.delete(this);
+        this.options.onClose?.();
     }
 
     private countDrop(budget: DeviceBudget, now: number): void {
@@ -150,13 +136,37 @@ export class FloodGuard {
     }
 }
 
-export function createFloodGuard(settings: FloodGuardSettings, noun: string, log: Logger): FloodGuard {
-    return new FloodGuard({
-        packetsPerSecond: settings.packetsPerSecond,
-        burst: settings.burst,
-        cutOffAfterDrops: settings.cutOffAfterDrops,
-        backoffMs: settings.backoffSeconds * 1000,
-        noun,
-        log,
-    });
+/**
+ * The guards of one device edge (the device MQTT broker's and each family listener's), so that the
+ * bridge's diagnostics can sum them without knowing the families. Owned by the edge, not the
+ * process: two bridges in one process keep their counters apart.
+ */
+export class FloodGuards {
+    private readonly live = new Set<FloodGuard>();
+
+    create(settings: FloodGuardSettings, noun: string, log: Logger): FloodGuard {
+        const guard: FloodGuard = new FloodGuard({
+            packetsPerSecond: settings.packetsPerSecond,
+            burst: settings.burst,
+            cutOffAfterDrops: settings.cutOffAfterDrops,
+            backoffMs: settings.backoffSeconds * 1000,
+            noun,
+            log,
+            onClose: () => this.live.delete(guard),
+        });
+        this.live.add(guard);
+        return guard;
+    }
+
+    /** The sum over every guard not yet closed. */
+    totals(): FloodStats {
+        const total: FloodStats = {dropped: 0, cutOffs: 0, flooding: 0};
+        for (const guard of this.live) {
+            const stats = guard.stats();
+            total.dropped += stats.dropped;
+            total.cutOffs += stats.cutOffs;
+            total.flooding += stats.flooding;
+        }
+        return total;
+    }
 }

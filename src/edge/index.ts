@@ -14,10 +14,11 @@ import type http from 'node:http';
 import type net from 'node:net';
 import type tls from 'node:tls';
 
-import type {EdgeSettings} from '../config/schema.js';
-import {createLogger} from '../util/logger.js';
+import type {EdgeSettings, FloodGuardSettings} from '../config/schema.js';
+import {createLogger, type Logger} from '../util/logger.js';
 import {closeHttpServer} from '../util/http-server.js';
 import {DeviceBroker} from './broker/device-broker.js';
+import {type FloodGuard, FloodGuards, type FloodStats} from './flood-guard.js';
 import type {BrokerPolicy, FamilyBroker} from './broker/policy.js';
 import {listenPlainMqtt} from './broker/listener.js';
 import {listenMqttTls} from './broker/tls-listener.js';
@@ -31,6 +32,7 @@ import {type TlsRoute, TlsPortDispatcher} from './tls-port/dispatcher.js';
 
 export type {BrokerPolicy, ClientCertificate, Decision, DeviceClient, FamilyBroker} from './broker/policy.js';
 export {ALLOWED, refused} from './broker/policy.js';
+export type {FloodGuard, FloodStats, FloodVerdict} from './flood-guard.js';
 export type {BodyOutcome} from './http/body.js';
 export {readRequestBody, refuseBody} from './http/body.js';
 export type {HttpHandler, HttpRoute} from './http/router.js';
@@ -61,6 +63,13 @@ export interface EdgePorts {
     http: Record<string, number>;
 }
 
+/** What the edge held back from devices, over every family: the bridge's diagnostics show them. */
+export interface EdgeCounters {
+    flood: FloodStats;
+    /** Hellos (a device's first packet, asking to be let in) left unanswered by a rate limit. */
+    hellosUnanswered: number;
+}
+
 /** What a family gets from the edge through its context. */
 export interface FamilyEdge {
     registerBrokerPolicy(policy: BrokerPolicy): FamilyBroker;
@@ -80,6 +89,10 @@ export interface FamilyEdge {
      * CA), so that the web UI lists it with the edge's own handshake failures.
      */
     reportTlsRefusal(peer: string, listener: string, reason: TlsRefusalReason, detail: string): void;
+    /** A packet budget per device for the family's own listener; its counters join the edge's. Close it when the listener stops. */
+    floodGuard(settings: FloodGuardSettings, noun: string, log: Logger): FloodGuard;
+    /** How many hellos the family's listener left unanswered since it started, read for the edge's counters until `release`. */
+    reportUnansweredHellos(read: () => number): void;
     /** Removes everything this family registered and disconnects its MQTT clients. */
     release(): Promise<void>;
 }
@@ -92,6 +105,9 @@ export class DeviceEdge {
     /** Recent refused handshakes and certificates on every device TLS listener, for the web UI. */
     readonly tlsRefusals = new TlsRefusals();
     private readonly broker: DeviceBroker;
+    /** Every guard of this edge (the broker's and the families'): two bridges in one process count apart. */
+    private readonly floodGuards = new FloodGuards();
+    private readonly unansweredHelloSources = new Set<() => number>();
     private readonly router = new HttpRouter(createLogger('edge:http'));
     private readonly tlsRoutes: TlsRoute[] = [];
     private readonly plainHttp: {family: string; listener: PlainHttpListener}[] = [];
@@ -109,13 +125,14 @@ export class DeviceEdge {
         private readonly settings: EdgeSettings,
         private readonly dataDir: string,
     ) {
-        this.broker = new DeviceBroker({keepaliveLimitSeconds: settings.keepaliveLimitSeconds, maxPacketBytes: settings.maxPacketBytes, flood: settings.flood, log: createLogger('edge:broker')});
+        this.broker = new DeviceBroker({keepaliveLimitSeconds: settings.keepaliveLimitSeconds, maxPacketBytes: settings.maxPacketBytes, flood: settings.flood, floodGuards: this.floodGuards, log: createLogger('edge:broker')});
     }
 
     forFamily(family: string): FamilyEdge {
         const brokers: FamilyBroker[] = [];
         const tlsRoutes: TlsRoute[] = [];
         const httpRoutes: HttpRoute[] = [];
+        const helloSources: (() => number)[] = [];
         const edge = this;
         return {
             registerBrokerPolicy: (policy) => {
@@ -152,12 +169,24 @@ export class DeviceEdge {
             get ports() {
                 return edge.ports;
             },
+            floodGuard: (settings, noun, log) => this.floodGuards.create(settings, noun, log),
+            reportUnansweredHellos: (read) => {
+                this.unansweredHelloSources.add(read);
+                helloSources.push(read);
+            },
             release: async () => {
+                for (const read of helloSources.splice(0)) this.unansweredHelloSources.delete(read);
                 for (const route of tlsRoutes.splice(0)) this.removeTlsRoute(route);
                 for (const route of httpRoutes.splice(0)) this.router.remove(route);
                 await Promise.all(brokers.splice(0).map((broker) => broker.unregister()));
             },
         };
+    }
+
+    counters(): EdgeCounters {
+        let hellosUnanswered = 0;
+        for (const read of this.unansweredHelloSources) hellosUnanswered += read();
+        return {flood: this.floodGuards.totals(), hellosUnanswered};
     }
 
     certificates(): EdgeCertificates {

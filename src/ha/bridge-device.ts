@@ -35,8 +35,8 @@ export class BridgeDevice implements Extension {
 
     diagnostics(): BridgeDiagnostics {
         const queue = this.context.queue.stats();
-        const flood = this.context.floodTotals();
-        return {queue_dropped: queue.dropped, queue_throttled: queue.throttled, flood_dropped: flood.dropped, flooding_devices: flood.flooding};
+        const {flood, hellosUnanswered} = this.context.edgeCounters();
+        return {queue_dropped: queue.dropped, queue_throttled: queue.throttled, flood_dropped: flood.dropped, flooding_devices: flood.flooding, hellos_unanswered: hellosUnanswered};
     }
 
     /** `always`: a replay re-publishes it even unchanged (the broker may have lost it). */

@@ -9,13 +9,15 @@ import type {OutboundQueue} from './queue.js';
 import {Replay} from './replay.js';
 import {TopicLayout} from './topics.js';
 
-/** What every Home Assistant extension shares: one connection, one paced queue, one topic layout. */
-/** Packets the device edge dropped from flooding devices, for the bridge's diagnostic sensors. */
-export interface FloodTotals {
-    dropped: number;
-    flooding: number;
+/** What the device edge held back from devices, for the bridge's diagnostic sensors. */
+export interface EdgeCounterTotals {
+    /** Packets dropped from devices over their budget, and how many devices flood now. */
+    flood: {dropped: number; flooding: number};
+    /** Hellos a device's listener left unanswered for a rate limit. */
+    hellosUnanswered: number;
 }
 
+/** What every Home Assistant extension shares: one connection, one paced queue, one topic layout. */
 export interface HaContext {
     settings: HaSettings;
     registry: DeviceRegistry;
@@ -30,7 +32,7 @@ export interface HaContext {
     names: EntityNames;
     /** The one pass that re-publishes everything retained; each extension adds its part. */
     replay: Replay;
-    floodTotals(): FloodTotals;
+    edgeCounters(): EdgeCounterTotals;
     /** The device's page in the web UI (its HA device page links there), or null without one. */
     deviceUiUrl(deviceId: string): string | null;
 }

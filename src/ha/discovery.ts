@@ -263,6 +263,7 @@ export const BRIDGE_DIAGNOSTICS = {
     queue_throttled: {icon: 'mdi:speedometer-slow'},
     flood_dropped: {icon: 'mdi:waves-arrow-up'},
     flooding_devices: {icon: 'mdi:alert-octagon'},
+    hellos_unanswered: {icon: 'mdi:hand-back-left-off'},
 } as const;
 
 export type BridgeDiagnostics = Record<keyof typeof BRIDGE_DIAGNOSTICS, number>;

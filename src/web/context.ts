@@ -19,6 +19,8 @@ export interface BridgeHealth {
     queue: {pending: number; sent: number; dropped: number; throttled: number; failed: number};
     /** Packets dropped from devices over their budget, and how many devices are flooding now. */
     flood: {dropped: number; flooding: number};
+    /** Hellos (a device asking to be let in) left unanswered for a rate limit: devices retry, so only a growing count is news. */
+    hellosUnanswered: number;
 }
 
 /** The onboarding page's redirects, rendered by the composition root from what the families declare. */

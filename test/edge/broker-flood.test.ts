@@ -11,7 +11,6 @@ import mqtt, {type MqttClient} from 'mqtt';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 
 import {ALLOWED, type BrokerPolicy, DeviceEdge} from '../../src/edge/index.js';
-import {FloodGuard} from '../../src/edge/flood-guard.js';
 import {loadOrCreateCa} from '../../src/edge/tls/ca.js';
 import {loadSettings} from '../../src/settings.js';
 import {setLogSink} from '../../src/util/logger.js';
@@ -71,7 +70,7 @@ afterAll(async () => {
 
 describe('device broker flood control', () => {
     it('drops a flooding client’s excess, names it once, cuts it off and refuses it while another family’s client is served', async () => {
-        const before = FloodGuard.totals();
+        const before = edge.counters().flood;
         const noisy = await connect('noisy-1');
         const calm = await connect('calm-1');
         const cutOff = new Promise<void>((resolve) => noisy.once('close', () => resolve()));
@@ -79,7 +78,7 @@ describe('device broker flood control', () => {
         for (let index = 0; index < 2000 && noisy.connected; index++) noisy.publish('noisy/flood', String(index), {qos: 0});
         await cutOff;
 
-        const after = FloodGuard.totals();
+        const after = edge.counters().flood;
         expect(after.dropped - before.dropped).toBeGreaterThanOrEqual(100);
         expect(after.cutOffs - before.cutOffs).toBe(1);
         // The family heard the burst's worth, not the flood.

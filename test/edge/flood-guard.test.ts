@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 
-import {FloodGuard} from '../../src/edge/flood-guard.js';
+import {FloodGuard, FloodGuards} from '../../src/edge/flood-guard.js';
 import {createLogger, type LogLevel, setLogSink} from '../../src/util/logger.js';
 
 function guard(overrides: Partial<ConstructorParameters<typeof FloodGuard>[0]> = {}) {
@@ -57,13 +57,16 @@ describe('FloodGuard', () => {
         setLogSink(null);
     });
 
-    it('sums every live guard for the bridge diagnostics and leaves closed ones out', () => {
-        const before = FloodGuard.totals();
-        const {flood} = guard();
-        for (let i = 0; i < 8; i++) flood.admit('x');
-        expect(FloodGuard.totals().dropped - before.dropped).toBe(3);
-        flood.close();
-        expect(FloodGuard.totals().dropped).toBe(before.dropped);
+    it('sums the live guards of one registry for the bridge diagnostics and leaves closed ones out', () => {
+        setLogSink(() => {});
+        const guards = new FloodGuards();
+        const settings = {packetsPerSecond: 10, burst: 5, cutOffAfterDrops: 20, backoffSeconds: 60};
+        const [first, second] = [guards.create(settings, 'plug', createLogger('test:flood')), guards.create(settings, 'plug', createLogger('test:flood'))];
+        for (let i = 0; i < 8; i++) first.admit('x');
+        for (let i = 0; i < 6; i++) second.admit('y');
+        expect(guards.totals()).toEqual({dropped: 4, cutOffs: 0, flooding: 2});
+        first.close();
+        expect(guards.totals()).toEqual({dropped: 1, cutOffs: 0, flooding: 1});
         setLogSink(null);
     });
 });

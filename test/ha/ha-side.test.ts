@@ -203,6 +203,7 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
             queue_throttled: 'HA-Warteschlange gedrosselt',
             flood_dropped: 'Verworfene Flutpakete',
             flooding_devices: 'Flutende Geräte',
+            hellos_unanswered: 'Unbeantwortete Hellos',
             log_level: 'Protokollstufe',
         });
         ha.assertDiscoveryValid();
@@ -218,11 +219,11 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
         );
         ha.assertDiscoveryValid();
         const config = JSON.parse(bridge.payload) as {cmps: Record<string, Record<string, unknown>>; dev: Record<string, unknown>};
-        expect(Object.keys(config.cmps).sort()).toEqual(['connection', 'devices', 'flood_dropped', 'flooding_devices', 'log_level', 'queue_dropped', 'queue_throttled']);
+        expect(Object.keys(config.cmps).sort()).toEqual(['connection', 'devices', 'flood_dropped', 'flooding_devices', 'hellos_unanswered', 'log_level', 'queue_dropped', 'queue_throttled']);
         expect(config.cmps.connection).toMatchObject({p: 'binary_sensor', name: 'Connection', device_class: 'connectivity', state_topic: 'fogbridge/bridge/state', payload_on: 'online'});
         expect(config.cmps.queue_dropped).toMatchObject({p: 'sensor', entity_category: 'diagnostic', state_topic: 'fogbridge/bridge/diagnostics', value_template: '{{ value_json.queue_dropped }}'});
         const diagnostics = await ha.waitFor((message) => message.topic === 'fogbridge/bridge/diagnostics', {what: 'bridge diagnostics'});
-        expect(Object.keys(JSON.parse(diagnostics.payload) as object).sort()).toEqual(['flood_dropped', 'flooding_devices', 'queue_dropped', 'queue_throttled']);
+        expect(Object.keys(JSON.parse(diagnostics.payload) as object).sort()).toEqual(['flood_dropped', 'flooding_devices', 'hellos_unanswered', 'queue_dropped', 'queue_throttled']);
         expect((await ha.waitForDiscovery(id)).dev).toMatchObject({via_device: config.dev.identifiers && (config.dev.identifiers as string[])[0]});
         await ha.waitFor((message) => message.topic === 'fogbridge/bridge/log_level' && message.payload === 'error');
 

@@ -10,6 +10,7 @@ import {type Logger, type LogLevel, setLogSink} from '../../src/util/logger.js';
 import {startExtensions, stopExtensions} from '../../src/core/extension.js';
 import {DeviceRegistry} from '../../src/core/registry.js';
 import {CommandRouter} from '../../src/core/router.js';
+import {FloodGuards} from '../../src/edge/flood-guard.js';
 import {IcomenAdapter, type IcomenAdapterOptions} from '../../src/families/icomen/adapter.js';
 import {FrameCodec, FrameSplitter, type IcomenFrame} from '../../src/families/icomen/codec.js';
 import type {TopicPort} from '../../src/families/family.js';
@@ -53,6 +54,8 @@ export interface Harness {
     registry: DeviceRegistry;
     router: CommandRouter;
     topics: FakeTopicPort;
+    /** The adapter's flood guard lives here (the bridge's edge holds it in production). */
+    floodGuards: FloodGuards;
     balancerPort: number;
     sessionPort: number;
     logs: {level: LogLevel; namespace: string; message: string}[];
@@ -71,7 +74,9 @@ export async function startHarness(icomen: Record<string, unknown> = {}, options
     const registry = new DeviceRegistry({file: path.join(dataDir, 'registry.json'), bus});
     const router = new CommandRouter(registry);
     const topics = new FakeTopicPort();
-    const adapter = new IcomenAdapter({settings: settings.icomen, dataDir, registry, images: {publish: () => {}}, router, topics}, options);
+    const floodGuards = new FloodGuards();
+    const edge = {floodGuard: floodGuards.create.bind(floodGuards)};
+    const adapter = new IcomenAdapter({settings: settings.icomen, dataDir, registry, images: {publish: () => {}}, router, topics, edge}, options);
     try {
         // As the bridge does: the family's extensions (the compat topics) start once it is created, before it starts.
         await startExtensions(adapter.extensions);
@@ -88,6 +93,7 @@ export async function startHarness(icomen: Record<string, unknown> = {}, options
         registry,
         router,
         topics,
+        floodGuards,
         balancerPort: settings.icomen.balancerPort,
         sessionPort: settings.icomen.sessionPort,
         logs,

@@ -5,7 +5,6 @@
 import {afterEach, describe, expect, it} from 'vitest';
 
 import {deviceIdFor} from '../../src/families/icomen/adapter.js';
-import {FloodGuard} from '../../src/edge/flood-guard.js';
 import {type SimulatedIcomenPlug, startIcomenPlugs} from '../../src/simulate/icomen.js';
 import {waitFor} from '../support/net.js';
 import {type Harness, quietLogger, startHarness} from './harness.js';
@@ -40,13 +39,13 @@ describe('icomen at scale', () => {
         const [flooder, good] = plugs as [SimulatedIcomenPlug, SimulatedIcomenPlug];
         const floodId = deviceIdFor(flooder.mac);
         await waitFor(() => harness!.registry.get(floodId)?.link.online, 5000, 'the flooder online');
-        const droppedBefore = FloodGuard.totals().dropped;
+        const droppedBefore = harness.floodGuards.totals().dropped;
 
         for (let i = 0; i < 2000; i++) flooder.press();
         await waitFor(() => harness!.logs.some((line) => line.message.includes(`plug ${flooder.mac} keeps flooding`)), 5000, 'the flooder cut off');
         await waitFor(() => harness!.registry.get(floodId)?.link.online === false, 5000, 'the flooder offline');
         expect(harness.registry.get(floodId)!.link.lastError).toMatch(/flooding/);
-        expect(FloodGuard.totals().dropped - droppedBefore).toBeGreaterThanOrEqual(200);
+        expect(harness.floodGuards.totals().dropped - droppedBefore).toBeGreaterThanOrEqual(200);
         expect(harness.logs.filter((line) => line.level === 'warn' && line.message.includes(flooder.mac) && line.message.includes('dropping the excess'))).toHaveLength(1);
 
         // Its reconnects are refused during the back-off; the good plug is served meanwhile.

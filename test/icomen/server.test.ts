@@ -4,6 +4,7 @@ import {afterEach, describe, expect, it} from 'vitest';
 
 import {settingsSchema} from '../../src/settings.js';
 import {CommandError, type SwitchCommand} from '../../src/core/commands.js';
+import {FloodGuards} from '../../src/edge/flood-guard.js';
 import {Command, parseSwitchState, powerData} from '../../src/families/icomen/codec.js';
 import {IcomenServer} from '../../src/families/icomen/server.js';
 import {type SimulatedIcomenPlug, startIcomenPlugs} from '../../src/simulate/icomen.js';
@@ -280,7 +281,7 @@ describe('icomen server hooks', () => {
         const fail = (): never => {
             throw new Error('hook bug');
         };
-        const server = new IcomenServer({settings, logger, hooks: {plugDisconnected: fail, badInput: fail}});
+        const server = new IcomenServer({settings, logger, floodGuard: (...guard) => new FloodGuards().create(...guard), hooks: {plugDisconnected: fail, badInput: fail}});
         const {sessionPort} = await server.start();
         try {
             const identified = await raw(sessionPort);

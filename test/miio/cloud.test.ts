@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest';
 
+import {FloodGuards} from '../../src/edge/flood-guard.js';
 import {answerFor, MiioCloud, type MiioCloudHooks, type MiioCloudOptions, otcInfoAnswer} from '../../src/families/miio/cloud.js';
 
 const options: MiioCloudOptions = {
@@ -7,11 +8,13 @@ const options: MiioCloudOptions = {
     port: 8053,
     advertiseAddress: null,
     requestTimeoutMs: 300,
+    probeAfterMs: 16_000,
     offlineAfterMs: 60_000,
     maxDatagramBytes: 16_384,
     helloRatePerSecond: 50,
     countryCode: 'DE',
     mapUploads: null,
+    floodGuard: (...guard) => new FloodGuards().create(...guard),
 };
 
 const nothing = (): undefined => undefined;
@@ -23,6 +26,7 @@ const hooks: MiioCloudHooks = {
     onOtcInfo: nothing,
     onDeviceRequest: nothing,
     onTimeout: nothing,
+    onOverdue: nothing,
     onSilent: nothing,
     onSent: nothing,
     onMessage: nothing,

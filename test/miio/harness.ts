@@ -16,6 +16,7 @@ import {freePort} from '../support/net.js';
 export interface MiioHarness {
     settings: Settings;
     service: MiioService;
+    edge: DeviceEdge;
     registry: DeviceRegistry;
     router: CommandRouter;
     bus: EventBus;
@@ -37,10 +38,11 @@ export async function startMiioService(miio: SettingsInput['miio'] = {}, top: {d
     const images = new DeviceImages(registry, bus);
     // As `run --demo` does: the demo devices' keys reach the adapter through its settings section.
     const section = settings.demo ? miioFamily.withDemoDevices(settings.miio) : settings.miio;
-    const {service, stop} = await startOnEdge(new DeviceEdge(settings.edge, dir), 'miio', (edge) => new MiioService({settings: section, registry, images, router, edge}));
+    const {edge, service, stop} = await startOnEdge(new DeviceEdge(settings.edge, dir), 'miio', (edge) => new MiioService({settings: section, registry, images, router, edge}));
     return {
         settings,
         service,
+        edge,
         registry,
         router,
         bus,

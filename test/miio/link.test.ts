@@ -41,6 +41,31 @@ describe('link health', () => {
         expect(registry.get(id)!.link.online).toBe(true);
     });
 
+    it('a device whose keepalive is overdue is asked; no answer shows it offline long before the silence limit', async () => {
+        harness = await startMiioService({devices: [{did: DID, key: KEY, model: 'chuangmi.plug.m1'}], probeAfterSeconds: 1, requestTimeoutMs: 300, offlineAfterSeconds: 3600});
+        device = await RawDevice.open(harness.port, DID, keys);
+        await device.sync();
+        expect(harness.registry.get(id)!.link.online).toBe(true);
+        // The device left: the question goes unanswered.
+        await device.nextMessage((message) => message.method === 'miIO.info', 5000);
+        await waitFor(() => !harness!.registry.get(id)!.link.online, 5000, 'offline');
+        expect(harness.registry.get(id)!.link.lastError).toMatch(/miIO.info got no answer/);
+        expect(harness.registry.get(id)!.link.timeouts).toBe(1);
+    });
+
+    it('a device that answers the question stays online, and is asked again at its next silence', async () => {
+        harness = await startMiioService({devices: [{did: DID, key: KEY, model: 'chuangmi.plug.m1'}], probeAfterSeconds: 1, requestTimeoutMs: 2000, offlineAfterSeconds: 3600});
+        device = await RawDevice.open(harness.port, DID, keys);
+        await device.sync();
+        for (let round = 0; round < 2; round++) {
+            const question = await device.nextMessage((message) => message.method === 'miIO.info', 5000);
+            device.sendMessage({id: question.id, result: {model: 'chuangmi.plug.m1', fw_ver: '1.0.0'}});
+            await device.sync();
+        }
+        const link = harness.registry.get(id)!.link;
+        expect(link).toMatchObject({online: true, timeouts: 0});
+    });
+
     it('a request that times out counts and marks the device offline; the command says why', async () => {
         harness = await startMiioService({devices: [{did: DID, key: KEY, model: 'chuangmi.plug.m1'}], requestTimeoutMs: 300});
         device = await RawDevice.open(harness.port, DID, keys);

@@ -1,8 +1,7 @@
 /** Issue 8 for miIO in short form: many devices behind one NAT address, and a flooding device. */
 import {afterEach, describe, expect, it} from 'vitest';
 
-import {FloodGuard} from '../../src/edge/flood-guard.js';
-import {miioDeviceId} from '../../src/families/miio/adapter.js';
+import {MAX_UNKNOWN_DEVICES, miioDeviceId} from '../../src/families/miio/adapter.js';
 import {cloudHello, encodePacket, keysFromCloudKey} from '../../src/families/miio/codec.js';
 import {setLogSink} from '../../src/util/logger.js';
 import {waitFor} from '../support/net.js';
@@ -38,6 +37,30 @@ describe('miIO at scale', () => {
         );
     }, 30_000);
 
+    it('keeps made-up dids from one address out of the registry beyond the cap, while a real device behind that address gets in', async () => {
+        setLogSink(() => {});
+        harness = await startMiioService({devices: [{did: DID, key: KEY, model: 'chuangmi.plug.m1'}]});
+        const forgedKeys = keysFromCloudKey('MadeUpKeyForAll0');
+        const forger = await RawDevice.open(harness.port, 0, forgedKeys, '127.0.0.10');
+        devices.push(forger);
+        const madeUp = Array.from({length: 1000}, (_, index) => 900_000_001 + index);
+        const stamp = Math.floor(Date.now() / 1000);
+        for (const did of madeUp) {
+            forger.send(encodePacket(forgedKeys, null, {did, stamp}));
+            forger.send(encodePacket(forgedKeys, '{"id":1,"method":"_otc.info","params":{}}', {did, stamp: stamp + 1}));
+        }
+        await waitFor(() => harness!.service.server.stats.unattributed >= madeUp.length - MAX_UNKNOWN_DEVICES, 10_000, 'the made-up dids beyond the cap dropped');
+        expect(harness.registry.list('miio').filter((device) => device.id !== miioDeviceId(DID))).toHaveLength(MAX_UNKNOWN_DEVICES);
+
+        const real = await RawDevice.open(harness.port, DID, keysFromCloudKey(KEY), '127.0.0.10');
+        devices.push(real);
+        real.send(cloudHello());
+        await waitFor(() => real.replies.length > 0, 3000, 'the real device’s hello answered');
+        await real.sync();
+        expect(harness.registry.get(miioDeviceId(DID))?.link.online).toBe(true);
+        expect(harness.edge.counters().hellosUnanswered).toBe(0);
+    });
+
     it('ignores a device that keeps flooding for its back-off, with one warning naming it', async () => {
         const warnings: string[] = [];
         setLogSink((level, _namespace, message) => {
@@ -54,10 +77,10 @@ describe('miIO at scale', () => {
         expect(warnings.filter((line) => line.includes(`miIO device ${DID} sends more than`))).toHaveLength(1);
         await waitFor(() => harness!.registry.get(miioDeviceId(DID))?.link.lastError?.includes('flooding'), 5000, 'the reason on the device');
         // Ignored during the back-off: even a valid keepalive is dropped (and counted), never echoed.
-        const droppedBefore = FloodGuard.totals().dropped;
+        const droppedBefore = harness.edge.counters().flood.dropped;
         const keepalive = encodePacket(keys, null, {did: DID, stamp: stamp + 1000});
         device.send(keepalive);
-        await waitFor(() => FloodGuard.totals().dropped > droppedBefore, 3000, 'the keepalive dropped');
+        await waitFor(() => harness!.edge.counters().flood.dropped > droppedBefore, 3000, 'the keepalive dropped');
         expect(device.replies.some((reply) => reply.equals(keepalive))).toBe(false);
     }, 20_000);
 });

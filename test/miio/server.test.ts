@@ -1,5 +1,6 @@
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 
+import {FloodGuards} from '../../src/edge/flood-guard.js';
 import {MiioCloud, type MiioCloudHooks} from '../../src/families/miio/cloud.js';
 import {cloudHello, decodePacket, keysFromCloudKey, readHeader} from '../../src/families/miio/codec.js';
 import {MiioDeviceError} from '../../src/families/miio/socket.js';
@@ -24,6 +25,7 @@ describe('the UDP cloud server', () => {
         onOtcInfo: (session, params) => calls.push({hook: 'otc', args: [params]}),
         onDeviceRequest: (session, method, params) => calls.push({hook: 'request', args: [method, params]}),
         onTimeout: (session, method) => calls.push({hook: 'timeout', args: [method]}),
+        onOverdue: () => undefined,
         onSilent: () => undefined,
         onSent: () => undefined,
         onMessage: (session, direction, message) => calls.push({hook: `message-${direction}`, args: [message]}),
@@ -37,7 +39,7 @@ describe('the UDP cloud server', () => {
         storedId = undefined;
         const port = await freePort();
         server = new MiioCloud(
-            {host: '127.0.0.1', port, advertiseAddress: null, requestTimeoutMs: 300, offlineAfterMs: 60_000, maxDatagramBytes: 16_384, helloRatePerSecond: 50, countryCode: 'DE', mapUploads: null},
+            {host: '127.0.0.1', port, advertiseAddress: null, requestTimeoutMs: 300, probeAfterMs: 16_000, offlineAfterMs: 60_000, maxDatagramBytes: 16_384, helloRatePerSecond: 50, countryCode: 'DE', mapUploads: null, floodGuard: (...guard) => new FloodGuards().create(...guard)},
             hooks,
         );
         await server.start();

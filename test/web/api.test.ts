@@ -118,6 +118,10 @@ describe('web UI server', () => {
         expect((await call('GET', '/api/health')).status).toBe(200);
     });
 
+    it('reports what the device edge held back (floods, unanswered hellos) in the health', async () => {
+        expect((await call('GET', '/api/health')).json).toMatchObject({flood: {dropped: 0, flooding: 0}, hellosUnanswered: 0});
+    });
+
     it('renames a device; the adapter describing it again keeps the user\'s name', async () => {
         const answer = await call('PUT', `/api/devices/${deviceId}/name`, JSON.stringify({name: '  Kitchen sink  '}));
         expect(answer.status).toBe(200);

@@ -90,6 +90,7 @@ describe.skipIf(!HAS_CHROMIUM)(HAS_CHROMIUM ? 'web UI in a browser' : `web UI in
         await page.getByRole('status').filter({hasText: 'Live'}).waitFor();
         expect(page.url()).toContain('/api/hassio_ingress/');
         await page.getByText(/\d+ packets dropped, \d+ devices flooding now/).waitFor();
+        await page.getByText('Device hellos left unanswered (rate limit)').waitFor();
         await checkPage('home');
     });
 

@@ -15,7 +15,7 @@ import type {Aedes, AuthErrorCode, Client} from 'aedes';
 import type {FloodGuardSettings} from '../../config/schema.js';
 import {clip} from '../../util/clip.js';
 import type {Logger} from '../../util/logger.js';
-import {createFloodGuard, type FloodGuard} from '../flood-guard.js';
+import type {FloodGuard, FloodGuards} from '../flood-guard.js';
 import {type BrokerHooks, createBroker} from './broker.js';
 import {type GuardedMqttStream, socketOf} from './framing-guard.js';
 import {attachMqttConnection} from './listener.js';
@@ -33,6 +33,8 @@ export interface DeviceBrokerOptions {
     maxPacketBytes: number;
     /** Each client's budget of publishes per second. */
     flood: FloodGuardSettings;
+    /** The edge's guards, where the broker's joins the others. */
+    floodGuards: FloodGuards;
     log: Logger;
 }
 
@@ -100,7 +102,7 @@ export class DeviceBroker {
 
     async start(): Promise<void> {
         if (this.aedes) return;
-        this.flood = createFloodGuard(this.options.flood, 'MQTT client', this.log);
+        this.flood = this.options.floodGuards.create(this.options.flood, 'MQTT client', this.log);
         const aedes = await createBroker({id: 'fogbridge-devices', keepaliveLimit: this.options.keepaliveLimitSeconds, hooks: this.hooks()});
         aedes.on('clientReady', (client) => this.onReady(client));
         aedes.on('clientDisconnect', (client) => this.onDisconnect(client));

@@ -8,6 +8,7 @@ import {type DeviceFacts, type SwitchFeature, makeDeviceId} from '../../core/dev
 import type {Extension} from '../../core/extension.js';
 import type {RoutedCommand} from '../../core/router.js';
 import {createLogger, type Logger} from '../../util/logger.js';
+import type {FamilyEdge} from '../../edge/index.js';
 import type {FamilyContext, FamilyService} from '../family.js';
 import {type CounterPolicy, type EncodedFrame, formatMac, formatVendor, IcomenFrame, parseMac, type VendorBytes} from './codec.js';
 import {type CompatPlugs, CompatTopics, type PlugObserver} from './compat-topics.js';
@@ -58,12 +59,14 @@ export class IcomenAdapter implements FamilyService {
     private registered = false;
 
     constructor(
-        private readonly context: Omit<FamilyContext<IcomenSettings>, 'edge'>,
+        // The plugs' own TCP ports need nothing of the edge but its flood guards.
+        private readonly context: Omit<FamilyContext<IcomenSettings>, 'edge'> & {edge: Pick<FamilyEdge, 'floodGuard'>},
         options: IcomenAdapterOptions = {},
     ) {
         this.settings = context.settings;
         this.server = new IcomenServer({
             settings: this.settings,
+            floodGuard: context.edge.floodGuard,
             ...(options.counters ? {counters: options.counters} : {}),
             ...(options.clock ? {clock: options.clock} : {}),
             hooks: {

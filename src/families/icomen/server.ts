@@ -8,7 +8,7 @@
  */
 import net from 'node:net';
 
-import {createFloodGuard, type FloodGuard} from '../../edge/flood-guard.js';
+import type {FamilyEdge, FloodGuard} from '../../edge/index.js';
 import {listen} from '../../util/listen.js';
 import {createLogger, type Logger} from '../../util/logger.js';
 import {
@@ -71,6 +71,8 @@ export interface IcomenServerHooks {
 
 export interface IcomenServerOptions {
     settings: IcomenSettings;
+    /** Where the per-plug packet budget comes from: the edge's, so its counters reach the bridge's diagnostics. */
+    floodGuard: FamilyEdge['floodGuard'];
     hooks?: IcomenServerHooks;
     /** One policy per connection; default: answers echo the request's counter. */
     counters?: () => CounterPolicy;
@@ -157,9 +159,11 @@ export class IcomenServer {
     private readonly plugs = new Map<string, PlugConnection>();
     private sessionPort = 0;
     private flood: FloodGuard | null = null;
+    private readonly createFloodGuard: FamilyEdge['floodGuard'];
 
     constructor(options: IcomenServerOptions) {
         this.settings = options.settings;
+        this.createFloodGuard = options.floodGuard;
         this.hooks = options.hooks ?? {};
         this.counters = options.counters ?? (() => echoCounters());
         this.clock = options.clock ?? (() => Date.now() / 1000);
@@ -172,7 +176,7 @@ export class IcomenServer {
             throw new Error(`icomen.balancerPort and icomen.sessionPort must differ (both are ${this.settings.sessionPort})`);
         }
         let balancerPort: number;
-        this.flood = createFloodGuard(this.settings.flood, 'plug', this.log);
+        this.flood = this.createFloodGuard(this.settings.flood, 'plug', this.log);
         try {
             balancerPort = await this.listen('balancer', this.settings.balancerPort);
             this.sessionPort = await this.listen('session', this.settings.sessionPort);

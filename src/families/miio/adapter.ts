@@ -107,10 +107,12 @@ export class MiioService implements FamilyService {
                 port: this.settings.port,
                 advertiseAddress: this.settings.advertiseAddress,
                 requestTimeoutMs: this.settings.requestTimeoutMs,
+                probeAfterMs: this.settings.probeAfterSeconds * 1000,
                 offlineAfterMs: this.settings.offlineAfterSeconds * 1000,
                 maxDatagramBytes: this.settings.maxDatagramBytes,
                 helloRatePerSecond: this.settings.helloRatePerSecond,
                 flood: this.settings.flood,
+                floodGuard: this.edge.floodGuard,
                 countryCode: this.settings.countryCode,
                 mapUploads: this.maps && {answer: (...request) => this.maps!.uploads.answer(...request), port: () => this.edge.ports.http[MAP_UPLOAD_LISTENER] ?? null},
             },
@@ -122,6 +124,7 @@ export class MiioService implements FamilyService {
                 onOtcInfo: (session, params) => this.onOtcInfo(session, params),
                 onDeviceRequest: (session, method, params) => this.onDeviceRequest(session, method, params),
                 onTimeout: (session, method) => this.onTimeout(session, method),
+                onOverdue: (session) => this.onOverdue(session),
                 onSilent: (session) => this.onSilent(session),
                 onSent: (session) => this.registry.countSent(miioDeviceId(session.did)),
                 onMessage: (session, direction, message) => this.registry.noteTraffic(miioDeviceId(session.did), direction, message),
@@ -145,6 +148,7 @@ export class MiioService implements FamilyService {
             apply: async (device, input) => this.takeCloudKey(device, input[CLOUD_KEY_SETUP_FIELD.id]!),
         });
         await this.server.start();
+        this.edge.reportUnansweredHellos(() => this.server.stats.hellosUnanswered);
         if (this.settings.gslb.enabled) this.serveGslb();
         this.pollTimer = setInterval(() => this.pollAll(), this.settings.pollIntervalSeconds * 1000);
         this.pollTimer.unref();
@@ -463,6 +467,12 @@ export class MiioService implements FamilyService {
         this.registry.countTimeout(id, `${method} got no answer`);
         // As Valetudo: a timeout means "maybe not connected" until the next packet arrives.
         this.registry.updateLink(id, {online: false});
+    }
+
+    /** Its keepalive is late: one request every miIO device answers says whether it left (no answer: onTimeout). */
+    private onOverdue(session: MiioSession): void {
+        if (!this.registry.has(miioDeviceId(session.did))) return;
+        this.server.request(session.did, 'miIO.info', []).catch((error: Error) => log.debug(() => `${miioDeviceId(session.did)}: still there? ${error.message}`));
     }
 
     private onSilent(session: MiioSession): void {

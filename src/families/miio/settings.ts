@@ -67,7 +67,13 @@ export const miioSettingsSchema = z
                 freshMapIntervalSeconds: z.number().int().min(2).max(600).default(10),
             })
             .prefault({}),
-        /** A device silent for longer than this is offline (it sends a keepalive about every 15 s). */
+        /**
+         * A device with a cloud key silent this long (it sends a keepalive about every 15 s) is asked
+         * whether it is still there; no answer within `requestTimeoutMs` shows it offline, so a device
+         * that leaves is offline within 20 s while one lost keepalive costs one question, not a flap.
+         */
+        probeAfterSeconds: z.number().int().min(1).max(3600).default(16),
+        /** A device silent for longer than this is offline, asked or not (devices without a key cannot be asked). */
         offlineAfterSeconds: z.number().int().min(1).max(3600).default(60),
         /** How often to ask each connected device for its status (pushes are applied as they arrive too). */
         pollIntervalSeconds: z.number().int().min(5).max(3600).default(30),

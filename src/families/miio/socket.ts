@@ -7,9 +7,11 @@
  * cloud's business (cloud.ts), as Valetudo's MiioSocket leaves it to its Dummycloud.
  */
 import dgram from 'node:dgram';
+import {performance} from 'node:perf_hooks';
 
 import {type FloodGuardSettings, floodGuardSettingsSchema} from '../../config/schema.js';
-import {createFloodGuard, type FloodGuard} from '../../edge/flood-guard.js';
+import type {FamilyEdge, FloodGuard} from '../../edge/index.js';
+import {DeadlineWheel} from '../../util/deadline-wheel.js';
 import {bindUdp} from '../../util/listen.js';
 import type {Logger} from '../../util/logger.js';
 import {isPlainObject} from '../../util/plain-object.js';
@@ -38,6 +40,8 @@ export interface MiioSocketOptions {
     host: string;
     port: number;
     requestTimeoutMs: number;
+    /** A device silent this long is overdue (`onOverdue`: ask whether it is still there); at most once per silence. */
+    probeAfterMs: number;
     offlineAfterMs: number;
     maxDatagramBytes: number;
     helloRatePerSecond: number;
@@ -45,6 +49,8 @@ export interface MiioSocketOptions {
     maxKeylessSessions?: number;
     /** Per-device packet budget; default: the settings' defaults. */
     flood?: FloodGuardSettings;
+    /** Where the budget's guard comes from: the edge's, so its counters reach the bridge's diagnostics. */
+    floodGuard: FamilyEdge['floodGuard'];
 }
 
 /** How the socket tells the adapter what happened; every hook must not throw (they are guarded anyway). */
@@ -58,6 +64,8 @@ export interface MiioSocketHooks {
     /** A packet of this did failed a check. */
     onBadPacket(did: number, reason: MiioSocketDropReason, detail: string): void;
     onTimeout(session: MiioSession, method: string): void;
+    /** No packet for `probeAfterMs` from a device with a key: a keepalive is overdue. */
+    onOverdue(session: MiioSession): void;
     /** No packet for `offlineAfterMs`. */
     onSilent(session: MiioSession): void;
     onSent(session: MiioSession): void;
@@ -118,7 +126,12 @@ export class MiioSession {
     lastStampAt = 0;
     /** Keepalives are echoed only when newer than the last echoed one (Valetudo drops replays so). */
     lastKeepaliveStamp = 0;
+    /** On the monotonic clock (`performance.now()`): a wall-clock jump must not make devices silent, or keep them online. */
     lastPacketAt = 0;
+    /** When the silence was last reported overdue (monotonic): once per silence. */
+    overdueAt = 0;
+    /** Waits in the socket's deadline wheel (added again at the next packet once it has left). */
+    watched = false;
     /** A packet passed the checksum with the current key. */
     verified = false;
     silent = false;
@@ -138,10 +151,11 @@ export class MiioSocket {
     private readonly floodSettings: FloodGuardSettings;
     private flood: FloodGuard | null = null;
     private sweepTimer: NodeJS.Timeout | null = null;
+    private silence: DeadlineWheel<MiioSession> | null = null;
     private readonly helloBucket: TokenBucket;
     private readonly helloBuckets = new Map<string, TokenBucket>();
     /** Counts of what could not be tied to a device (hellos, garbage, floods). */
-    readonly stats = {hellos: 0, hellosDropped: 0, unattributed: 0};
+    readonly stats = {hellos: 0, hellosUnanswered: 0, unattributed: 0};
 
     constructor(
         private readonly options: MiioSocketOptions,
@@ -157,7 +171,7 @@ export class MiioSocket {
     async start(): Promise<void> {
         // A storm of a few thousand devices arrives at once; the kernel holds it while we catch up.
         const socket = dgram.createSocket({type: 'udp4', recvBufferSize: 4 << 20});
-        this.flood = createFloodGuard(this.floodSettings, 'miIO device', this.log);
+        this.flood = this.options.floodGuard(this.floodSettings, 'miIO device', this.log);
         socket.on('message', (datagram, remote) => {
             try {
                 this.handleDatagram(datagram, remote);
@@ -168,7 +182,10 @@ export class MiioSocket {
         });
         await bindUdp(socket, {host: this.options.host, port: this.options.port, log: this.log, label: 'UDP'});
         this.socket = socket;
-        this.sweepTimer = setInterval(() => this.sweep(), Math.min(5000, this.options.offlineAfterMs / 4));
+        // Silence is noticed within a slot of its deadline; a slot of a second keeps "gone" within 20 s of a 15-s keepalive.
+        const slotMs = Math.min(1000, this.options.probeAfterMs / 4, this.options.offlineAfterMs / 4);
+        this.silence = new DeadlineWheel(slotMs, performance.now());
+        this.sweepTimer = setInterval(() => this.sweep(), slotMs);
         this.sweepTimer.unref();
         this.log.info(`miIO cloud listening on udp ${this.options.host}:${this.port}`);
     }
@@ -180,7 +197,9 @@ export class MiioSocket {
     async stop(): Promise<void> {
         if (this.sweepTimer) clearInterval(this.sweepTimer);
         this.sweepTimer = null;
+        this.silence = null;
         for (const session of this.sessions.values()) {
+            session.watched = false;
             for (const [id, pending] of session.pending) {
                 clearTimeout(pending.timer);
                 pending.reject(new Error('the miIO server stopped'));
@@ -342,8 +361,9 @@ export class MiioSocket {
     private accept(session: MiioSession, remote: dgram.RemoteInfo, header: MiioHeader, datagram: Buffer): void {
         session.address = remote.address;
         session.port = remote.port;
-        session.lastPacketAt = Date.now();
+        session.lastPacketAt = performance.now();
         session.silent = false;
+        if (!session.watched) this.watchSilence(session, session.lastPacketAt);
         if (header.length === HEADER_LENGTH) {
             session.lastKeepaliveStamp = header.stamp;
         } else {
@@ -383,7 +403,7 @@ export class MiioSocket {
         }
         // Both budgets must allow it; a hello dropped for one must not spend the other's token.
         if (!this.helloBucket.canTake(now) || !bucket.canTake(now)) {
-            this.stats.hellosDropped++;
+            this.stats.hellosUnanswered++;
             this.log.limited('warn', 'hello-flood', `hello flood (more than ${rate}/s, or from ${remote.address} repeatedly): dropping the excess`);
             return;
         }
@@ -438,14 +458,45 @@ export class MiioSocket {
         return session;
     }
 
+    /** Only the sessions whose deadline came are looked at: the cost follows departures, not the fleet. */
     private sweep(): void {
-        const now = Date.now();
-        for (const session of this.sessions.values()) {
-            if (!session.silent && session.lastPacketAt > 0 && now - session.lastPacketAt > this.options.offlineAfterMs) {
+        const now = performance.now();
+        for (const session of this.silence?.takeDue(now) ?? []) {
+            session.watched = false;
+            this.checkSilence(session, now);
+        }
+    }
+
+    /**
+     * The wheel is lazy (a packet does not move the session), so its entry must never be later than
+     * the session's next deadline: an asked device is looked at again a probe interval on, in case a
+     * packet meanwhile started a silence of its own.
+     */
+    private watchSilence(session: MiioSession, now: number): void {
+        if (!this.silence) return;
+        const {probeAfterMs, offlineAfterMs} = this.options;
+        const asked = session.overdueAt >= session.lastPacketAt;
+        const dueAt = Math.min(session.lastPacketAt + offlineAfterMs, (asked ? now : session.lastPacketAt) + probeAfterMs);
+        session.watched = true;
+        this.silence.add(session, dueAt);
+    }
+
+    /** Keepalives came (watched again for the next deadline), are overdue (asked once), or stopped (silent). */
+    private checkSilence(session: MiioSession, now: number): void {
+        const silentFor = now - session.lastPacketAt;
+        if (silentFor >= this.options.offlineAfterMs) {
+            // Left unwatched until its next packet.
+            if (!session.silent) {
                 session.silent = true;
                 this.guard(() => this.hooks.onSilent(session));
             }
+            return;
         }
+        if (silentFor >= this.options.probeAfterMs && session.overdueAt < session.lastPacketAt) {
+            session.overdueAt = now;
+            if (session.keys && session.verified) this.guard(() => this.hooks.onOverdue(session));
+        }
+        this.watchSilence(session, now);
     }
 
     private send(session: MiioSession, packet: Buffer): void {

@@ -83,6 +83,8 @@ export function HomePage() {
                 <dd>${t('home.queueCounters', health.queue)}</dd>
                 <dt>${t('home.flood')}</dt>
                 <dd>${t('home.floodCounters', health.flood)}</dd>
+                <dt>${t('home.hellosUnanswered')}</dt>
+                <dd>${health.hellosUnanswered}</dd>
                 <dt>${t('home.uptime')}</dt>
                 <dd>${duration(now - health.startedAt)}</dd>
                 <dt>${t('home.version')}</dt>
