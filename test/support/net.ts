@@ -1,15 +1,38 @@
+import dgram from 'node:dgram';
 import net from 'node:net';
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
+/**
+ * Ports for tests come from below the kernel's ephemeral range (32768–60999 by default), where no
+ * outgoing connection can take one between our check and the test's bind, and from a slice of
+ * their own per vitest worker, so that two test files running at once never get the same port.
+ */
+const TEST_PORT_BASE = 20_000;
+const PORTS_PER_WORKER = 1500;
+const WORKER_SLICES = 8;
+const worker = Number(process.env.VITEST_POOL_ID ?? 0) % WORKER_SLICES;
+let nextOffset = 0;
+
+/** A port free for TCP and UDP on 127.0.0.1 a moment ago, never handed out twice in a row by this worker. */
 export async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
+    for (let attempt = 0; attempt < PORTS_PER_WORKER; attempt++) {
+        const port = TEST_PORT_BASE + worker * PORTS_PER_WORKER + (nextOffset++ % PORTS_PER_WORKER);
+        if ((await canBind(port, 'tcp')) && (await canBind(port, 'udp'))) return port;
+    }
+    throw new Error(`no free test port in this worker's slice (${TEST_PORT_BASE + worker * PORTS_PER_WORKER}+${PORTS_PER_WORKER})`);
+}
+
+function canBind(port: number, protocol: 'tcp' | 'udp'): Promise<boolean> {
+    return new Promise((resolve) => {
+        if (protocol === 'udp') {
+            const socket = dgram.createSocket('udp4');
+            socket.once('error', () => resolve(false));
+            socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+            return;
+        }
         const server = net.createServer();
         server.unref();
-        server.on('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-            const {port} = server.address() as net.AddressInfo;
-            server.close(() => resolve(port));
-        });
+        server.once('error', () => resolve(false));
+        server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
 }
 
