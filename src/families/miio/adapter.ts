@@ -8,6 +8,7 @@ import {type Device, type DeviceFacts, type DeviceState, type Feature, makeDevic
 import type {DeviceRegistry} from '../../core/registry.js';
 import type {CommandRouter, RoutedCommand} from '../../core/router.js';
 import {type SetupField, SetupRefused} from '../../core/setup.js';
+import {DeadlineWheel} from '../../util/deadline-wheel.js';
 import {createLogger, registerSecret} from '../../util/logger.js';
 import {isPlainObject} from '../../util/plain-object.js';
 import type {FamilyEdge} from '../../edge/index.js';
@@ -90,6 +91,11 @@ export class MiioService implements FamilyService {
     private readonly keylessShown = new Set<string>();
     readonly server: MiioCloud;
     private pollTimer: NodeJS.Timeout | null = null;
+    /**
+     * When each device is polled next: first at an offset within the interval chosen by its did, so
+     * a fleet's polls leave spread over the interval, not in one burst that grows with the fleet.
+     */
+    private readonly pollWheel = new DeadlineWheel<DeviceEntry>(1000, performance.now());
     private mapTimer: NodeJS.Timeout | null = null;
     private readonly edge: FamilyEdge;
     /** Null when `miio.maps.enabled` is off. */
@@ -150,7 +156,7 @@ export class MiioService implements FamilyService {
         await this.server.start();
         this.edge.reportUnansweredHellos(() => this.server.stats.hellosUnanswered);
         if (this.settings.gslb.enabled) this.serveGslb();
-        this.pollTimer = setInterval(() => this.pollAll(), this.settings.pollIntervalSeconds * 1000);
+        this.pollTimer = setInterval(() => this.pollDue(), 1000);
         this.pollTimer.unref();
         if (this.maps) {
             this.serveMapUploads(this.maps.uploads);
@@ -308,6 +314,7 @@ export class MiioService implements FamilyService {
         if (!entry) {
             entry = {did, id: miioDeviceId(did), keys: null, configuredRooms: {}, model: null, lastConsumablePoll: 0, polling: false, pollAgain: false, lastMapRequest: 0};
             this.entries.set(did, entry);
+            this.pollWheel.add(entry, performance.now() + (did % this.settings.pollIntervalSeconds) * 1000);
         }
         return entry;
     }
@@ -509,8 +516,11 @@ export class MiioService implements FamilyService {
         if (entry.model) await this.poll(entry, true);
     }
 
-    private pollAll(): void {
-        for (const entry of this.entries.values()) {
+    private pollDue(): void {
+        // The monotonic clock: a wall-clock jump must neither stop polling nor poll everyone at once.
+        const now = performance.now();
+        for (const entry of this.pollWheel.takeDue(now)) {
+            this.pollWheel.add(entry, now + this.settings.pollIntervalSeconds * 1000);
             const session = this.server.session(entry.did);
             if (!session?.verified || session.silent) continue;
             const dueConsumables = Date.now() - entry.lastConsumablePoll > this.settings.consumablePollMinutes * 60_000;
