@@ -6,7 +6,9 @@
  * ciphertext); key = MD5(token), iv = MD5(key ‖ token). On the cloud link the "token" is the
  * device's 16-character cloud key, its ASCII bytes used as they are.
  */
-import {type Cipher, createCipheriv, createDecipheriv, createHash, type Decipher, hash as oneShotHash, timingSafeEqual} from 'node:crypto';
+import {createHash, hash as oneShotHash, timingSafeEqual} from 'node:crypto';
+
+import {FixedIvCbc} from '../../util/fixed-iv-cbc.js';
 
 export const MAGIC = 0x2131;
 export const HEADER_LENGTH = 32;
@@ -52,42 +54,24 @@ export class MiioKeys {
     readonly token: Buffer;
     readonly key: Buffer;
     readonly iv: Buffer;
-    private decipher: Decipher | null = null;
-    private cipher: Cipher | null = null;
-    private readonly decryptChain = Buffer.alloc(16);
-    private readonly encryptChain = Buffer.alloc(16);
+    private readonly cbc: FixedIvCbc;
 
     constructor(token: Buffer) {
         if (token.length !== 16) throw new Error(`a miIO token is 16 bytes, got ${token.length}`);
         this.token = Buffer.from(token);
         this.key = createHash('md5').update(this.token).digest();
         this.iv = createHash('md5').update(this.key).update(this.token).digest();
+        this.cbc = new FixedIvCbc(this.key, this.iv);
     }
 
     /** AES-128-CBC decryption of whole blocks (no padding removed) with the fixed IV. */
     decryptBlocks(ciphertext: Buffer): Buffer {
-        if (ciphertext.length === 0 || ciphertext.length % BLOCK !== 0) throw new Error('ciphertext must be whole blocks');
-        if (!this.decipher) {
-            this.decipher = createDecipheriv('aes-128-cbc', this.key, this.iv).setAutoPadding(false);
-            this.iv.copy(this.decryptChain);
-        }
-        const plaintext = this.decipher.update(ciphertext);
-        for (let index = 0; index < BLOCK; index++) plaintext[index]! ^= this.decryptChain[index]! ^ this.iv[index]!;
-        ciphertext.copy(this.decryptChain, 0, ciphertext.length - BLOCK);
-        return plaintext;
+        return this.cbc.decryptBlocks(ciphertext);
     }
 
     /** AES-128-CBC encryption of already padded whole blocks with the fixed IV, in place. */
     encryptBlocksInPlace(body: Buffer): void {
-        if (body.length === 0 || body.length % BLOCK !== 0) throw new Error('plaintext must be padded to whole blocks');
-        if (!this.cipher) {
-            this.cipher = createCipheriv('aes-128-cbc', this.key, this.iv).setAutoPadding(false);
-            this.iv.copy(this.encryptChain);
-        }
-        for (let index = 0; index < BLOCK; index++) body[index]! ^= this.iv[index]! ^ this.encryptChain[index]!;
-        const ciphertext = this.cipher.update(body);
-        ciphertext.copy(body);
-        ciphertext.copy(this.encryptChain, 0, ciphertext.length - BLOCK);
+        this.cbc.encryptBlocks(body).copy(body);
     }
 }
 
