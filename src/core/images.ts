@@ -44,12 +44,13 @@ export function imagesDirectory(dataDir: string): string {
 }
 
 export class DeviceImages {
-    private readonly images = new Map<string, StoredImage>();
+    /** By device, then feature: a device's change looks at that device's pictures only. */
+    private readonly images = new Map<string, Map<string, StoredImage>>();
     private readonly unsubscribers: (() => void)[];
     private readonly now: () => number;
     private readonly saver: Pacer<string> | null;
-    /** Pictures newer than their file: written at the saver's next run, or at close. */
-    private readonly unsaved = new Set<string>();
+    /** Pictures newer than their file, by `key()`: written at the saver's next run, or at close. */
+    private readonly unsaved = new Map<string, {deviceId: string; featureId: string}>();
     /** File operations one after the other: a removal never races a write of the same file. */
     private fileWork: Promise<void> = Promise.resolve();
 
@@ -89,7 +90,7 @@ export class DeviceImages {
                 if (info.size > MAX_IMAGE_BYTES) throw new Error(`${info.size} bytes is larger than ${MAX_IMAGE_BYTES}`);
                 const png = await fs.readFile(file);
                 if (!png.subarray(0, PNG_SIGNATURE.length).equals(PNG_SIGNATURE)) throw new Error('not a PNG');
-                this.images.set(key(deviceId, featureId), {png, updatedAt: info.mtimeMs});
+                this.keep(deviceId, featureId, {png, updatedAt: info.mtimeMs});
             } catch (error) {
                 log.warn(`${deviceId}/${featureId}: the kept picture is not used (${(error as Error).message}); the next one replaces it`);
             }
@@ -101,24 +102,24 @@ export class DeviceImages {
         if (!this.hasImageFeature(deviceId, featureId)) throw new Error(`${deviceId} has no image feature "${featureId}"`);
         if (png.length > MAX_IMAGE_BYTES) throw new Error(`${deviceId}/${featureId}: an image of ${png.length} bytes is larger than ${MAX_IMAGE_BYTES}`);
         const image = {png, updatedAt: this.now()};
-        const stored = key(deviceId, featureId);
-        this.images.set(stored, image);
+        this.keep(deviceId, featureId, image);
         this.bus.emit('image', {deviceId, featureId, ...image});
         if (this.saver) {
-            this.unsaved.add(stored);
+            const stored = key(deviceId, featureId);
+            this.unsaved.set(stored, {deviceId, featureId});
             this.saver.poke(stored);
         }
     }
 
     get(deviceId: string, featureId: string): StoredImage | undefined {
-        return this.images.get(key(deviceId, featureId));
+        return this.images.get(deviceId)?.get(featureId);
     }
 
     /** Writes the pictures newer than their files, then forgets everything. */
     async close(): Promise<void> {
         for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
         this.saver?.stop();
-        for (const stored of [...this.unsaved]) this.save(stored);
+        for (const stored of [...this.unsaved.keys()]) this.save(stored);
         await this.fileWork;
         this.images.clear();
     }
@@ -127,29 +128,42 @@ export class DeviceImages {
         return this.registry.get(deviceId)?.features.some((feature) => feature.id === featureId && feature.kind === 'image') ?? false;
     }
 
+    private keep(deviceId: string, featureId: string, image: StoredImage): void {
+        let features = this.images.get(deviceId);
+        if (!features) {
+            features = new Map();
+            this.images.set(deviceId, features);
+        }
+        features.set(featureId, image);
+    }
+
     private save(stored: string): void {
-        const image = this.images.get(stored);
-        if (!image || !this.unsaved.delete(stored)) return;
-        const file = this.fileOf(stored);
+        const ids = this.unsaved.get(stored);
+        const image = ids && this.get(ids.deviceId, ids.featureId);
+        this.unsaved.delete(stored);
+        if (!ids || !image) return;
+        const file = this.fileOf(ids.deviceId, ids.featureId);
         this.queueFileWork(`saving ${stored}`, () => replaceFile(file, image.png, 0o600));
     }
 
     private forget(deviceId: string, dropped: (featureId: string) => boolean): void {
-        const prefix = key(deviceId, '');
-        for (const stored of [...this.images.keys()]) {
-            if (!stored.startsWith(prefix) || !dropped(stored.slice(prefix.length))) continue;
-            this.images.delete(stored);
+        const features = this.images.get(deviceId);
+        if (!features) return;
+        for (const featureId of [...features.keys()]) {
+            if (!dropped(featureId)) continue;
+            features.delete(featureId);
+            const stored = key(deviceId, featureId);
             this.unsaved.delete(stored);
             this.saver?.forget(stored);
             if (this.options.directory) {
-                const file = this.fileOf(stored);
+                const file = this.fileOf(deviceId, featureId);
                 this.queueFileWork(`removing ${stored}`, () => fs.rm(file, {force: true}));
             }
         }
+        if (features.size === 0) this.images.delete(deviceId);
     }
 
-    private fileOf(stored: string): string {
-        const [deviceId, featureId] = stored.split('/') as [string, string];
+    private fileOf(deviceId: string, featureId: string): string {
         return path.join(this.options.directory!, `${deviceId}.${featureId}.png`);
     }
 
@@ -159,7 +173,7 @@ export class DeviceImages {
     }
 }
 
-/** Device ids never contain a slash. */
+/** The pacer's key for one picture; device ids never contain a slash. */
 function key(deviceId: string, featureId: string): string {
     return `${deviceId}/${featureId}`;
 }
