@@ -117,7 +117,7 @@ export class DeviceEdge {
     private dispatcher: TlsPortDispatcher | null = null;
     private httpsServer: http.Server | null = null;
     private mqttListener: BoundServer<tls.Server> | null = null;
-    private mqttPlainListener: {server: net.Server; sockets: Map<net.Socket, string>} | null = null;
+    private mqttPlainListener: BoundServer | null = null;
     private readonly httpListeners: BoundHttpServer[] = [];
     private listening = false;
 
@@ -246,7 +246,7 @@ export class DeviceEdge {
         this.listening = false;
         await this.mqttListener?.close();
         this.mqttListener = null;
-        if (this.mqttPlainListener) await closeServer(this.mqttPlainListener.server, this.mqttPlainListener.sockets);
+        await this.mqttPlainListener?.close();
         this.mqttPlainListener = null;
         this.ports.mqttPlain = null;
         await this.dispatcher?.close();
@@ -300,8 +300,10 @@ export class DeviceEdge {
         const log = createLogger('edge:mqtt');
         const server = await listenPlainMqtt({host, port: mqttPlainPort, maxConnections, log, name: MQTT_PLAIN_LISTENER}, (socket, label) => this.broker.attach(socket, MQTT_PLAIN_LISTENER, label));
         // Tracked from the microtask after 'listening', before any connection can be accepted: a stop closes every socket.
-        this.mqttPlainListener = {server, sockets: trackSockets(server)};
-        this.ports.mqttPlain = (server.address() as net.AddressInfo).port;
+        const sockets = trackSockets(server);
+        const {port} = server.address() as net.AddressInfo;
+        this.mqttPlainListener = {server, port, close: () => closeServer(server, sockets)};
+        this.ports.mqttPlain = port;
         log.warn(`${MQTT_PLAIN_LISTENER}: device MQTT without TLS is open on ${host}:${this.ports.mqttPlain}; anyone on the network can connect`);
     }
 
