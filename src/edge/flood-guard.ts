@@ -143,6 +143,8 @@ export class FloodGuard {
  */
 export class FloodGuards {
     private readonly live = new Set<FloodGuard>();
+    /** Guards kept in another thread, known by the figures it last reported. */
+    private readonly reported = new Set<() => FloodStats>();
 
     create(settings: FloodGuardSettings, noun: string, log: Logger): FloodGuard {
         const guard: FloodGuard = new FloodGuard({
@@ -158,15 +160,22 @@ export class FloodGuards {
         return guard;
     }
 
+    /** Adds a guard this registry cannot hold (another thread's) to the totals; returns the removal. */
+    report(read: () => FloodStats): () => void {
+        this.reported.add(read);
+        return () => this.reported.delete(read);
+    }
+
     /** The sum over every guard not yet closed. */
     totals(): FloodStats {
         const total: FloodStats = {dropped: 0, cutOffs: 0, flooding: 0};
-        for (const guard of this.live) {
-            const stats = guard.stats();
+        const add = (stats: FloodStats): void => {
             total.dropped += stats.dropped;
             total.cutOffs += stats.cutOffs;
             total.flooding += stats.flooding;
-        }
+        };
+        for (const guard of this.live) add(guard.stats());
+        for (const read of this.reported) add(read());
         return total;
     }
 }

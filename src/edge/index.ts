@@ -91,6 +91,8 @@ export interface FamilyEdge {
     reportTlsRefusal(peer: string, listener: string, reason: TlsRefusalReason, detail: string): void;
     /** A packet budget per device for the family's own listener; its counters join the edge's. Close it when the listener stops. */
     floodGuard(settings: FloodGuardSettings, noun: string, log: Logger): FloodGuard;
+    /** The counters of a guard in another thread (icomen's balancer), read for the edge's counters until `release`. */
+    reportFloodStats(read: () => FloodStats): void;
     /** How many hellos the family's listener left unanswered since it started, read for the edge's counters until `release`. */
     reportUnansweredHellos(read: () => number): void;
     /** Removes everything this family registered and disconnects its MQTT clients. */
@@ -133,6 +135,7 @@ export class DeviceEdge {
         const tlsRoutes: TlsRoute[] = [];
         const httpRoutes: HttpRoute[] = [];
         const helloSources: (() => number)[] = [];
+        const floodReports: (() => void)[] = [];
         const edge = this;
         return {
             registerBrokerPolicy: (policy) => {
@@ -170,12 +173,16 @@ export class DeviceEdge {
                 return edge.ports;
             },
             floodGuard: (settings, noun, log) => this.floodGuards.create(settings, noun, log),
+            reportFloodStats: (read) => {
+                floodReports.push(this.floodGuards.report(read));
+            },
             reportUnansweredHellos: (read) => {
                 this.unansweredHelloSources.add(read);
                 helloSources.push(read);
             },
             release: async () => {
                 for (const read of helloSources.splice(0)) this.unansweredHelloSources.delete(read);
+                for (const remove of floodReports.splice(0)) remove();
                 for (const route of tlsRoutes.splice(0)) this.removeTlsRoute(route);
                 for (const route of httpRoutes.splice(0)) this.router.remove(route);
                 await Promise.all(brokers.splice(0).map((broker) => broker.unregister()));

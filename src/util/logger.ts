@@ -27,6 +27,7 @@ const namespaceLevels = new Map<string, LogLevel>();
 const secretsByHead = new Map<string, string[]>();
 let sink: LogSink = defaultSink;
 const subscribers = new Set<LogSubscriber>();
+const levelListeners = new Set<() => void>();
 
 function defaultSink(level: LogLevel, namespace: string, message: string): void {
     process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${namespace}] ${message}\n`);
@@ -35,6 +36,13 @@ function defaultSink(level: LogLevel, namespace: string, message: string): void 
 export function setLogLevel(level: LogLevel, namespace?: string): void {
     if (namespace) namespaceLevels.set(namespace, level);
     else globalLevel = level;
+    for (const listener of levelListeners) listener();
+}
+
+/** Hears every change of a level, for a thread of ours that keeps the same levels. Returns the unsubscribe. */
+export function onLogLevelChange(listener: () => void): () => void {
+    levelListeners.add(listener);
+    return () => levelListeners.delete(listener);
 }
 
 /** The level in force for `namespace` (the global one without). */

@@ -10,7 +10,7 @@ import {type Logger, type LogLevel, setLogSink} from '../../src/util/logger.js';
 import {startExtensions, stopExtensions} from '../../src/core/extension.js';
 import {DeviceRegistry} from '../../src/core/registry.js';
 import {CommandRouter} from '../../src/core/router.js';
-import {FloodGuards} from '../../src/edge/flood-guard.js';
+import {FloodGuards, type FloodStats} from '../../src/edge/flood-guard.js';
 import {IcomenAdapter, type IcomenAdapterOptions} from '../../src/families/icomen/adapter.js';
 import {FrameCodec, FrameSplitter, type IcomenFrame} from '../../src/families/icomen/codec.js';
 import type {TopicPort} from '../../src/families/family.js';
@@ -75,7 +75,14 @@ export async function startHarness(icomen: Record<string, unknown> = {}, options
     const router = new CommandRouter(registry);
     const topics = new FakeTopicPort();
     const floodGuards = new FloodGuards();
-    const edge = {floodGuard: floodGuards.create.bind(floodGuards)};
+    const floodReports: (() => void)[] = [];
+    const edge = {
+        floodGuard: floodGuards.create.bind(floodGuards),
+        reportFloodStats: (read: () => FloodStats) => void floodReports.push(floodGuards.report(read)),
+        release: async () => {
+            for (const remove of floodReports.splice(0)) remove();
+        },
+    };
     const adapter = new IcomenAdapter({settings: settings.icomen, dataDir, registry, images: {publish: () => {}}, router, topics, edge}, options);
     try {
         // As the bridge does: the family's extensions (the compat topics) start once it is created, before it starts.

@@ -1,3 +1,4 @@
+import {execFileSync} from 'node:child_process';
 import net from 'node:net';
 
 import {afterEach, describe, expect, it} from 'vitest';
@@ -5,7 +6,7 @@ import {afterEach, describe, expect, it} from 'vitest';
 import {settingsSchema} from '../../src/settings.js';
 import {CommandError, type SwitchCommand} from '../../src/core/commands.js';
 import {FloodGuards} from '../../src/edge/flood-guard.js';
-import {Command, parseSwitchState, powerData} from '../../src/families/icomen/codec.js';
+import {Command, FrameCodec, FrameSplitter, type IcomenFrame, parseSwitchState, powerData} from '../../src/families/icomen/codec.js';
 import {IcomenServer} from '../../src/families/icomen/server.js';
 import {type SimulatedIcomenPlug, startIcomenPlugs} from '../../src/simulate/icomen.js';
 import {freePort, waitFor} from '../support/net.js';
@@ -70,15 +71,25 @@ describe('icomen server with simulated plugs', () => {
     });
 
     it('refuses a new plug once icomen.maxPlugs are known, and keeps the known ones working', async () => {
-        const {registry, balancerPort} = await start({maxPlugs: 1});
+        const {registry, balancerPort, sessionPort} = await start({maxPlugs: 1});
         plugs = await startIcomenPlugs({count: 1, port: balancerPort, logger: quietLogger()});
         await waitFor(() => registry.get('icomen-009569000000')?.link.online, 5000, 'the first plug online');
-        const stranger = await raw(balancerPort);
+        const refused = (): string[] =>
+            harness!.logs.filter((line) => line.level === 'warn' && line.message.includes('plug 0095691a2b3c') && line.message.includes('icomen.maxPlugs')).map((line) => line.message);
+        // The balancer's thread redirects every plug and cannot wait for the registry: the main thread refuses it there.
+        const passing = await raw(balancerPort);
+        passing.write(frameBytes('C1'));
+        await passing.waitForFrame(Command.changeServer);
+        await waitFor(() => refused().length > 0, 5000, 'the refusal on the balancer port');
+        expect(refused()[0]).toContain('refused on the balancer port');
+        // At the session port, the refused plug gets nothing and its connection is closed.
+        const stranger = await raw(sessionPort);
         stranger.write(frameBytes('C1'));
         await stranger.waitClosed();
         expect(stranger.frames).toEqual([]);
         expect(registry.has('icomen-0095691a2b3c')).toBe(false);
-        expect(harness!.logs.filter((line) => line.level === 'warn' && line.message.includes('plug 0095691a2b3c') && line.message.includes('icomen.maxPlugs'))).toHaveLength(1);
+        // One warning per burst of refusals, not one per connection.
+        expect(refused()).toHaveLength(1);
         await harness!.router.route('icomen-009569000000', 'switch', {kind: 'switch', on: true});
         await plugs[0]!.waitForState(true);
     });
@@ -88,9 +99,9 @@ describe('icomen server with simulated plugs', () => {
         const plug = await raw(balancerPort);
         plug.write(frameBytes('C1'));
         await plug.waitForFrame(Command.changeServer);
-        const device = registry.get('icomen-0095691a2b3c')!;
+        const device = await waitFor(() => registry.get('icomen-0095691a2b3c'), 5000, 'the plug registered from the balancer thread');
         expect(device.link.online).toBe(false);
-        expect(harness!.logs.some((line) => line.message.includes('plug 0095691a2b3c connected from') && line.message.includes('balancer port'))).toBe(true);
+        await waitFor(() => harness!.logs.some((line) => line.message.includes('plug 0095691a2b3c connected from') && line.message.includes('balancer port')), 5000, 'the balancer thread\'s log line');
     });
 
     it('switches a plug from a command, and the state follows the plug echo', async () => {
@@ -214,6 +225,26 @@ describe('icomen server with simulated plugs', () => {
         expect(plug.frames[0]!.command).toBe(Command.query);
     });
 
+    it('redirects a plug while the main thread is blocked: the balancer has a thread of its own', async () => {
+        const {balancerPort, sessionPort} = await start();
+        // The plug runs in a child process that this thread waits for synchronously: nothing on
+        // this thread's event loop can answer it meanwhile.
+        const expectedBytes = frameBytes('C9').length + frameBytes('C15').length;
+        const script = `
+            const socket = require('node:net').connect(${balancerPort}, '127.0.0.1', () => socket.write(Buffer.from('${vector('C1').frame}', 'hex')));
+            const chunks = [];
+            const give = (code) => { process.stdout.write(Buffer.concat(chunks).toString('hex')); process.exit(code); };
+            socket.on('data', (chunk) => { chunks.push(chunk); if (Buffer.concat(chunks).length >= ${expectedBytes}) give(0); });
+            socket.on('error', () => give(2));
+            setTimeout(() => give(1), 10000);`;
+        const answered = Buffer.from(execFileSync(process.execPath, ['-e', script], {encoding: 'utf8'}), 'hex');
+        const plug = new FrameCodec();
+        const frames: IcomenFrame[] = [];
+        new FrameSplitter().push(answered, (frame) => frames.push(plug.decode(frame)));
+        expect(frames.map((frame) => frame.command)).toEqual([Command.query, Command.changeServer]);
+        expect(frames[1]!.payload.subarray(0, 6).toString('hex')).toBe(`7f000001${sessionPort.toString(16).padStart(4, '0')}`);
+    });
+
     it('advertises the local IPv4 address of a dual-stack listener, unmapped from ::ffff:', async (context) => {
         try {
             await start({host: '::'});
@@ -281,8 +312,8 @@ describe('icomen server hooks', () => {
         const fail = (): never => {
             throw new Error('hook bug');
         };
-        const server = new IcomenServer({settings, logger, floodGuard: (...guard) => new FloodGuards().create(...guard), hooks: {plugDisconnected: fail, badInput: fail}});
-        const {sessionPort} = await server.start();
+        const server = new IcomenServer({settings, listener: 'session', logger, floodGuard: (...guard) => new FloodGuards().create(...guard), hooks: {plugDisconnected: fail, badInput: fail}});
+        const sessionPort = await server.start();
         try {
             const identified = await raw(sessionPort);
             identified.write(frameBytes('C3'));

@@ -10,22 +10,18 @@ import type {RoutedCommand} from '../../core/router.js';
 import {createLogger, type Logger} from '../../util/logger.js';
 import type {FamilyEdge} from '../../edge/index.js';
 import type {FamilyContext, FamilyService} from '../family.js';
-import {type CounterPolicy, type EncodedFrame, formatMac, formatVendor, IcomenFrame, parseMac, type VendorBytes} from './codec.js';
+import {BalancerThread} from './balancer-thread.js';
+import {type CounterStyle, type EncodedFrame, formatMac, formatVendor, IcomenFrame, parseMac, type VendorBytes} from './codec.js';
 import {type CompatPlugs, CompatTopics, type PlugObserver} from './compat-topics.js';
-import {
-    type CloseKind,
-    IcomenServer,
-    type ListenerName,
-    type PlugIdentity,
-} from './server.js';
+import {type CloseKind, IcomenServer, type IcomenServerHooks, type ListenerName, type PlugIdentity} from './server.js';
 import type {IcomenSettings} from './settings.js';
 
 const SWITCH: SwitchFeature = {id: 'switch', kind: 'switch', name: null, deviceClass: 'outlet'};
 
 export interface IcomenAdapterOptions {
-    /** Counter policy per connection (default: answers echo the request counter). */
-    counters?: () => CounterPolicy;
-    /** Unix seconds for the plugs' time requests. */
+    /** Counter policy of every connection (default: answers echo the request counter). */
+    counters?: CounterStyle;
+    /** Unix seconds for the time requests on the session port (the balancer thread reads the system clock). */
     clock?: () => number;
 }
 
@@ -53,6 +49,7 @@ export function factsFor(mac: string, vendor: VendorBytes, address: string): Dev
 export class IcomenAdapter implements FamilyService {
     private readonly settings: IcomenSettings;
     private readonly server: IcomenServer;
+    private readonly balancer: BalancerThread;
     private readonly log: Logger = createLogger('icomen:adapter');
     private readonly observers = new Set<PlugObserver>();
     readonly extensions: readonly Extension[];
@@ -60,24 +57,29 @@ export class IcomenAdapter implements FamilyService {
 
     constructor(
         // The plugs' own TCP ports need nothing of the edge but its flood guards.
-        private readonly context: Omit<FamilyContext<IcomenSettings>, 'edge'> & {edge: Pick<FamilyEdge, 'floodGuard'>},
+        private readonly context: Omit<FamilyContext<IcomenSettings>, 'edge'> & {edge: Pick<FamilyEdge, 'floodGuard' | 'reportFloodStats' | 'release'>},
         options: IcomenAdapterOptions = {},
     ) {
         this.settings = context.settings;
+        const hooks: IcomenServerHooks = {
+            plugConnected: (plug) => this.plugConnected(plug),
+            frameReceived: (mac, frame, listener) => this.frameReceived(mac, frame, listener),
+            frameSent: (mac, sent, listener) => this.frameSent(mac, sent, listener),
+            switchState: (mac, on) => this.switchState(mac, on),
+            badInput: (mac, _remote, reason) => this.badInput(mac, reason),
+            plugDisconnected: (mac, kind, reason) => this.plugDisconnected(mac, kind, reason),
+        };
+        const counters = options.counters ? {counters: options.counters} : {};
         this.server = new IcomenServer({
             settings: this.settings,
+            listener: 'session',
             floodGuard: context.edge.floodGuard,
-            ...(options.counters ? {counters: options.counters} : {}),
+            ...counters,
             ...(options.clock ? {clock: options.clock} : {}),
-            hooks: {
-                plugConnected: (plug) => this.plugConnected(plug),
-                frameReceived: (mac, frame, listener) => this.frameReceived(mac, frame, listener),
-                frameSent: (mac, sent) => this.frameSent(mac, sent),
-                switchState: (mac, on) => this.switchState(mac, on),
-                badInput: (mac, _remote, reason) => this.badInput(mac, reason),
-                plugDisconnected: (mac, kind, reason) => this.plugDisconnected(mac, kind, reason),
-            },
+            hooks,
         });
+        // The balancer's frames matter only to the legacy raw topics: without them, they stay in its thread.
+        this.balancer = new BalancerThread({settings: this.settings, hooks, forwardFrames: this.settings.compatTopics, ...counters});
         const plugs: CompatPlugs = {
             observe: (observer) => {
                 this.observers.add(observer);
@@ -94,11 +96,25 @@ export class IcomenAdapter implements FamilyService {
             this.context.router.register('icomen', (routed) => this.handleCommand(routed));
             this.registered = true;
         }
-        await this.server.start();
+        if (this.settings.balancerPort === this.settings.sessionPort) {
+            // Nobody has tested whether a plug accepts a redirect to the port it asked on (note §1).
+            throw new Error(`icomen.balancerPort and icomen.sessionPort must differ (both are ${this.settings.sessionPort})`);
+        }
+        // The balancer's answers name the session port: it listens first.
+        const sessionPort = await this.server.start();
+        try {
+            await this.balancer.start(sessionPort);
+        } catch (error) {
+            // The bridge does not stop a service whose start failed: release the port that did open.
+            await this.server.stop();
+            throw error;
+        }
+        this.context.edge.reportFloodStats(() => this.balancer.flood());
     }
 
     async stop(): Promise<void> {
-        await this.server.stop();
+        await Promise.all([this.balancer.stop(), this.server.stop()]);
+        await this.context.edge.release();
     }
 
     /** The router has checked the command: the plug has one feature, its switch. */
@@ -113,7 +129,10 @@ export class IcomenAdapter implements FamilyService {
     private plugConnected(plug: PlugIdentity): boolean {
         const id = deviceIdFor(plug.mac);
         const {registry, settings} = this.context;
-        if (!registry.has(id) && registry.count('icomen') >= settings.maxPlugs) return false;
+        if (!registry.has(id) && registry.count('icomen') >= settings.maxPlugs) {
+            this.log.limited('warn', 'refused', `plug ${plug.mac} from ${plug.address} refused on the ${plug.listener} port: icomen.maxPlugs (${settings.maxPlugs}) plugs are already known`);
+            return false;
+        }
         this.context.registry.upsert({id, family: 'icomen', facts: factsFor(plug.mac, plug.vendor, plug.address), features: [SWITCH]});
         this.context.registry.setExtra(id, 'vendor', plug.vendor);
         return true;
@@ -128,9 +147,12 @@ export class IcomenAdapter implements FamilyService {
         for (const observer of this.observers) observer.frameReceived(mac, frame);
     }
 
-    private frameSent(mac: string, sent: EncodedFrame): void {
-        this.context.registry.countSent(deviceIdFor(mac));
-        this.context.registry.noteTraffic(deviceIdFor(mac), 'out', frameSummary(new IcomenFrame(sent.frame, sent.plaintext)));
+    private frameSent(mac: string, sent: EncodedFrame, listener: ListenerName): void {
+        // As for frames received: the device's counters and recent messages are its session's.
+        if (listener === 'session') {
+            this.context.registry.countSent(deviceIdFor(mac));
+            this.context.registry.noteTraffic(deviceIdFor(mac), 'out', frameSummary(new IcomenFrame(sent.frame, sent.plaintext)));
+        }
         for (const observer of this.observers) observer.frameSent(mac, sent);
     }
 

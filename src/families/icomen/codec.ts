@@ -332,6 +332,13 @@ export function bridgeParityCounters(start = 0): CounterPolicy {
     return new ParityCounters(start);
 }
 
+/** The policies by name, so that one can be chosen across a thread boundary. */
+export type CounterStyle = 'echo' | 'bridge-parity';
+
+export function countersOf(style: CounterStyle): CounterPolicy {
+    return style === 'echo' ? echoCounters() : bridgeParityCounters();
+}
+
 export interface FrameCodecOptions {
     key?: Buffer;
     /** Known up front on the plug side; the server learns it from the first frame. */

@@ -1,10 +1,11 @@
 /**
- * The icomen cloud stand-in: the load balancer (7531) that redirects plugs to the session port, and
- * the session listener (7533) that keeps them connected and carries switch commands.
+ * One listener of the icomen cloud stand-in: the load balancer (7531) that redirects plugs to the
+ * session port, or the session listener (7533) that keeps them connected and carries switch
+ * commands. The adapter runs one of each, the balancer in a thread of its own.
  *
  * Both listeners run the same conversation, as the reference bridge does: a 0x41 arriving on the
- * session port gets the same redirect. One connection per plug MAC is current; a newer one replaces
- * it. Nothing here knows the device registry: the adapter listens to the hooks.
+ * session port gets the same redirect. One session connection per plug MAC is current; a newer one
+ * replaces it. Nothing here knows the device registry: the adapter listens to the hooks.
  */
 import net from 'node:net';
 
@@ -14,9 +15,9 @@ import {createLogger, type Logger} from '../../util/logger.js';
 import {
     changeServerData,
     Command,
-    type CounterPolicy,
+    type CounterStyle,
+    countersOf,
     DEFAULT_KEY,
-    echoCounters,
     type EncodedFrame,
     FrameCodec,
     FrameSplitter,
@@ -54,13 +55,13 @@ export interface IcomenServerHooks {
     /**
      * A connection's first valid frame identified the plug. On the session port this connection is
      * now the plug's current one; on the balancer the plug is only passing through. Returning false
-     * refuses the plug: its connection is closed.
+     * refuses the plug: its connection is closed (the hook logs why).
      */
     plugConnected?(plug: PlugIdentity): boolean | void;
     /** Every valid frame received, after `plugConnected` for the first one. */
     frameReceived?(mac: string, frame: IcomenFrame, listener: ListenerName): void;
     /** Every frame sent, with the plaintext before encryption. */
-    frameSent?(mac: string, sent: EncodedFrame): void;
+    frameSent?(mac: string, sent: EncodedFrame, listener: ListenerName): void;
     /** From 0x02 replies, 0x06 reports and 0x01 echoes: true on, false off, null neither. */
     switchState?(mac: string, on: boolean | null, command: number): void;
     /** A connection was dropped for bad input; `mac` is null before the plug identified itself. */
@@ -71,19 +72,18 @@ export interface IcomenServerHooks {
 
 export interface IcomenServerOptions {
     settings: IcomenSettings;
+    /** Which of the two listeners this server runs, on the port its settings name. */
+    listener: ListenerName;
+    /** The session port that 0x41 answers send plugs to; the session listener sends them to itself. */
+    redirectPort?: number;
     /** Where the per-plug packet budget comes from: the edge's, so its counters reach the bridge's diagnostics. */
     floodGuard: FamilyEdge['floodGuard'];
     hooks?: IcomenServerHooks;
     /** One policy per connection; default: answers echo the request's counter. */
-    counters?: () => CounterPolicy;
+    counters?: CounterStyle;
     /** Unix seconds for 0x44 answers. */
     clock?: () => number;
     logger?: Logger;
-}
-
-export interface IcomenServerAddresses {
-    balancerPort: number;
-    sessionPort: number;
 }
 
 /** Why a command could not be sent: the plug is not connected. */
@@ -104,9 +104,9 @@ class PlugConnection {
     constructor(
         readonly socket: net.Socket,
         readonly listener: ListenerName,
-        counters: CounterPolicy,
+        counters: CounterStyle,
     ) {
-        this.codec = new FrameCodec({key: DEFAULT_KEY, counters});
+        this.codec = new FrameCodec({key: DEFAULT_KEY, counters: countersOf(counters)});
         this.remoteAddress = unmapIpv4(socket.remoteAddress ?? '') ?? socket.remoteAddress ?? 'unknown';
         this.remote = `${this.remoteAddress}:${socket.remotePort ?? '?'}`;
     }
@@ -146,54 +146,62 @@ class PlugConnection {
 
 export class IcomenServer {
     private readonly settings: IcomenSettings;
+    private readonly listener: ListenerName;
     private readonly hooks: IcomenServerHooks;
-    private readonly counters: () => CounterPolicy;
+    private readonly counters: CounterStyle;
     private readonly clock: () => number;
     private readonly log: Logger;
-    private readonly listeners = new Map<ListenerName, net.Server>();
+    private server: net.Server | null = null;
     private readonly connections = new Set<PlugConnection>();
     /**
      * The current session connection of each plug, by MAC hex. Balancer connections never are: a
      * plug there is only asking where to go, so it is neither reachable for commands nor online.
      */
     private readonly plugs = new Map<string, PlugConnection>();
-    private sessionPort = 0;
+    private redirectPort: number;
     private flood: FloodGuard | null = null;
     private readonly createFloodGuard: FamilyEdge['floodGuard'];
 
     constructor(options: IcomenServerOptions) {
         this.settings = options.settings;
+        this.listener = options.listener;
+        this.redirectPort = options.redirectPort ?? 0;
         this.createFloodGuard = options.floodGuard;
         this.hooks = options.hooks ?? {};
-        this.counters = options.counters ?? (() => echoCounters());
+        this.counters = options.counters ?? 'echo';
         this.clock = options.clock ?? (() => Date.now() / 1000);
         this.log = options.logger ?? createLogger('icomen:server');
     }
 
-    async start(): Promise<IcomenServerAddresses> {
-        if (this.settings.balancerPort === this.settings.sessionPort) {
-            // Nobody has tested whether a plug accepts a redirect to the port it asked on (note §1).
-            throw new Error(`icomen.balancerPort and icomen.sessionPort must differ (both are ${this.settings.sessionPort})`);
-        }
-        let balancerPort: number;
+    /** Resolves with the port bound. */
+    async start(): Promise<number> {
+        const name = this.listener;
         this.flood = this.createFloodGuard(this.settings.flood, 'plug', this.log);
+        const server = net.createServer((socket) => this.accept(socket));
+        server.maxConnections = this.settings.maxConnections;
+        server.on('drop', (data) => {
+            this.log.limited('warn', `drop:${name}`, `${name}: refused a connection from ${data?.remoteAddress ?? 'unknown'}: maxConnections (${this.settings.maxConnections}) reached`);
+        });
+        this.server = server;
+        let port: number;
         try {
-            balancerPort = await this.listen('balancer', this.settings.balancerPort);
-            this.sessionPort = await this.listen('session', this.settings.sessionPort);
+            // Plugs reconnect all at once after a power cut or a bridge restart.
+            port = await listen(server, {host: this.settings.host, port: name === 'balancer' ? this.settings.balancerPort : this.settings.sessionPort, log: this.log, label: name, backlog: STORM_BACKLOG});
         } catch (error) {
-            // The bridge does not stop a service whose start failed: release the port that did open.
             await this.stop();
             throw new Error(`icomen: cannot listen on ${this.settings.host}: ${(error as Error).message}`);
         }
-        this.log.info(`load balancer on ${this.settings.host}:${balancerPort}, session listener on ${this.settings.host}:${this.sessionPort}`);
-        return {balancerPort, sessionPort: this.sessionPort};
+        if (name === 'session') this.redirectPort = port;
+        this.log.info(name === 'balancer' ? `load balancer on ${this.settings.host}:${port}, sending plugs to port ${this.redirectPort}` : `session listener on ${this.settings.host}:${port}`);
+        return port;
     }
 
     async stop(): Promise<void> {
-        const closing = [...this.listeners.values()].map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+        const server = this.server;
+        this.server = null;
+        const closing = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
         for (const connection of [...this.connections]) this.close(connection, 'shutdown', 'the bridge is stopping');
-        await Promise.all(closing);
-        this.listeners.clear();
+        await closing;
         this.flood?.close();
         this.flood = null;
     }
@@ -222,22 +230,11 @@ export class IcomenServer {
         return connection;
     }
 
-    private listen(name: ListenerName, port: number): Promise<number> {
-        const server = net.createServer((socket) => this.accept(socket, name));
-        server.maxConnections = this.settings.maxConnections;
-        server.on('drop', (data) => {
-            this.log.limited('warn', `drop:${name}`, `${name}: refused a connection from ${data?.remoteAddress ?? 'unknown'}: maxConnections (${this.settings.maxConnections}) reached`);
-        });
-        this.listeners.set(name, server);
-        // Plugs reconnect all at once after a power cut or a bridge restart.
-        return listen(server, {host: this.settings.host, port, log: this.log, label: name, backlog: STORM_BACKLOG});
-    }
-
-    private accept(socket: net.Socket, listener: ListenerName): void {
+    private accept(socket: net.Socket): void {
         socket.setNoDelay(true);
-        const connection = new PlugConnection(socket, listener, this.counters());
+        const connection = new PlugConnection(socket, this.listener, this.counters);
         this.connections.add(connection);
-        this.log.debug(() => `${listener}: ${connection.who} connected`);
+        this.log.debug(() => `${this.listener}: ${connection.who} connected`);
         connection.armFrameTimer(false, this.frameTimeoutMs, () => this.frameTimeout(connection));
         socket.on('data', (chunk: Buffer) => this.receive(connection, chunk));
         socket.on('error', (error) => {
@@ -310,7 +307,6 @@ export class IcomenServer {
             return false;
         }
         if (this.hooks.plugConnected?.(identity) === false) {
-            this.log.limited('warn', 'refused', `plug ${mac} from ${connection.remote} refused: icomen.maxPlugs (${this.settings.maxPlugs}) plugs are already known`);
             this.close(connection, 'refused', 'refused');
             return false;
         }
@@ -336,8 +332,8 @@ export class IcomenServer {
                     );
                     return;
                 }
-                this.log.debug(() => `${connection.who}: redirecting to ${address}:${this.sessionPort}`);
-                this.send(connection, codec.response(frame, Command.changeServer, changeServerData(address, this.sessionPort)));
+                this.log.debug(() => `${connection.who}: redirecting to ${address}:${this.redirectPort}`);
+                this.send(connection, codec.response(frame, Command.changeServer, changeServerData(address, this.redirectPort)));
                 return;
             }
             case Command.key:
@@ -363,13 +359,15 @@ export class IcomenServer {
     private advertisedAddress(connection: PlugConnection): string | null {
         const configured = this.settings.advertiseAddress;
         if (configured && configured !== '0.0.0.0') return configured;
+        // Listening on one IPv4 address, that is where every plug connected: no system call needed.
+        if (net.isIPv4(this.settings.host) && this.settings.host !== '0.0.0.0') return this.settings.host;
         return unmapIpv4(connection.socket.localAddress ?? '');
     }
 
     private send(connection: PlugConnection, encoded: EncodedFrame): void {
         if (connection.closed || connection.socket.destroyed) return;
         connection.socket.write(encoded.frame);
-        if (connection.mac) this.hooks.frameSent?.(connection.mac, encoded);
+        if (connection.mac) this.hooks.frameSent?.(connection.mac, encoded, connection.listener);
     }
 
     private reject(connection: PlugConnection, reason: string): void {
