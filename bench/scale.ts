@@ -3,11 +3,11 @@
  * simulator process holding the whole fleet, Mosquitto as Home Assistant's broker, an echo client
  * for the plain-broker baseline, and this process as "HA".
  *
- * `npm run bench -- scale [--devices 200,2000] [--families icomen,miio] [--window 30] [--commands 300] [--heartbeat-s 30] [--miio-poll-s 30] [--cpu-prof dir] [--diagnostics dir]`
+ * `npm run bench -- scale [--devices 200,2000] [--families icomen,miio] [--window 30] [--commands 1000] [--heartbeat-s 30] [--miio-poll-s 30] [--cpu-prof dir] [--diagnostics dir]`
  * prints one JSON line. Per family and size: seconds until all devices are online in HA (watched
  * on HA's broker), the icomen balancer's slowest answer during that storm, bridge CPU per device
  * per minute at steady state (over `--window` seconds, less the idle bridge's own), RSS per device (above the idle bridge),
- * command p50/p99 next to the broker echo measured just before, seconds until all are offline
+ * command p50/p99 next to the broker echo measured in alternating rounds with them, seconds until all are offline
  * after the simulator is killed, and seconds the bridge takes to stop (SIGTERM) in the middle of a
  * reconnect storm. For miIO also the hellos the bridge left unanswered in the first minute after the
  * devices started and after it (the minute is waited out; read from the bridge's diagnostics, so a
@@ -33,9 +33,9 @@ import {startMosquitto} from '../test/support/mosquitto.js';
 import {freePort} from '../test/support/net.js';
 import {printResult} from './stats.js';
 import {
+    alternatingLoops,
     argument,
     AvailabilityWatch,
-    closedLoop,
     connect,
     cpuSeconds,
     echoStep,
@@ -62,7 +62,9 @@ const HEARTBEAT_S = process.argv.includes('--heartbeat-s') ? Number(argument('he
  * the poll's phase, so a long one (3600) shows what the keepalive watch alone takes.
  */
 const MIIO_POLL_S = process.argv.includes('--miio-poll-s') ? Number(argument('miio-poll-s', '30')) : null;
-const COMMANDS = Number(argument('commands', '300'));
+const COMMANDS = Number(argument('commands', '1000'));
+/** The echo and the commands alternate in this many rounds of COMMANDS / ROUNDS each. */
+const ROUNDS = 5;
 const WARMUP = 50;
 /** Devices the command loop cycles through, spread over the fleet. */
 const COMMANDED_DEVICES = 20;
@@ -330,8 +332,9 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
         const steadyAfterGc = await memorySnapshot(bridge, `${family}-${size}-steady`);
 
         const commanded = Array.from({length: COMMANDED_DEVICES}, (_, index) => ids[Math.floor((index * size) / COMMANDED_DEVICES)]!);
-        const echoMs = summarise(await closedLoop(ha, COMMANDS, WARMUP, echoStep));
-        const commandsMs = summarise(await closedLoop(ha, COMMANDS, WARMUP, switchStep(commanded)));
+        const loops = await alternatingLoops(ha, ROUNDS, Math.ceil(COMMANDS / ROUNDS), WARMUP, echoStep, switchStep(commanded));
+        const echoMs = summarise(loops.baseline);
+        const commandsMs = summarise(loops.measured);
 
         let hellosUnanswered: SizeResult['hellosUnanswered'];
         if (family === 'miio') {

@@ -70,6 +70,27 @@ export async function closedLoop(client: MqttClient, count: number, warmup: numb
     return samples;
 }
 
+/**
+ * A baseline loop and the loop under test in alternating rounds, so that a noisy moment of a shared
+ * machine falls on both rather than on one of them: their p99s are then comparable.
+ */
+export async function alternatingLoops(
+    client: MqttClient,
+    rounds: number,
+    perRound: number,
+    warmup: number,
+    baseline: (i: number) => LoopStep,
+    measured: (i: number) => LoopStep,
+): Promise<{baseline: bigint[]; measured: bigint[]}> {
+    const samples = {baseline: [] as bigint[], measured: [] as bigint[]};
+    for (let round = 0; round < rounds; round++) {
+        const roundWarmup = round === 0 ? warmup : 0;
+        samples.baseline.push(...(await closedLoop(client, perRound, roundWarmup, baseline)));
+        samples.measured.push(...(await closedLoop(client, perRound, roundWarmup, measured)));
+    }
+    return samples;
+}
+
 /** The plain round trip HA side → broker → echo client → broker → HA side. */
 export function echoStep(i: number): LoopStep {
     return {topic: 'bench/ping', payload: String(i), receiveTopic: 'bench/pong', accept: (payload) => payload === String(i)};

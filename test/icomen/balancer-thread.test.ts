@@ -78,6 +78,22 @@ describe('icomen balancer thread', () => {
         await waitFor(() => harness!.logs.some((line) => line.namespace === 'icomen:balancer' && line.message.includes('plug 0095691a2b3c keeps flooding')), 5000, 'the warning');
     });
 
+    it("hands a storm's batch to the hooks in slices, so that other traffic runs between them", async () => {
+        harness = await startHarness();
+        const worker = balancerWorker(harness);
+        const batch = Array.from({length: 1000}, (_, index) => ({
+            hook: 'plugConnected',
+            plug: {mac: `00956a${index.toString(16).padStart(6, '0')}`, vendor: {company: 0xc2, deviceType: 0x11, auth: 0x92dd}, address: '127.0.0.1', listener: 'balancer'},
+        }));
+        const known = (): number => harness!.registry.count('icomen');
+        worker.emit('message', {kind: 'events', events: batch});
+        await new Promise((resolve) => setImmediate(resolve));
+        const afterOneTurn = known();
+        expect(afterOneTurn).toBeGreaterThan(0);
+        expect(afterOneTurn).toBeLessThan(1000);
+        await waitFor(() => known() === 1000, 5000, 'the whole batch registered');
+    });
+
     it('stops with the adapter, and its counters leave the totals', async () => {
         harness = await startHarness({flood: {packetsPerSecond: 5, burst: 5, cutOffAfterDrops: 50, backoffSeconds: 30}});
         const worker = balancerWorker(harness);

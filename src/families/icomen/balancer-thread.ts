@@ -57,6 +57,11 @@ export interface BalancerThreadOptions {
     log?: Logger;
 }
 
+/**
+ * Events handed to the hooks per turn of the main loop: a storm's batch holds thousands of
+ * registrations, and handled at once it would hold up every other device's traffic.
+ */
+const DELIVERY_SLICE = 200;
 /** How long a stop may take before the thread is terminated. */
 const STOP_TIMEOUT_MS = 3000;
 /** How long after an unexpected end the thread starts again. */
@@ -75,6 +80,10 @@ export class BalancerThread {
     /** Where the balancer sends plugs, once started; null while stopped. */
     private redirectPort: number | null = null;
     private restartTimer: NodeJS.Timeout | null = null;
+    /** Events received and not yet handed to the hooks, from `nextEvent` on, in the thread's order. */
+    private backlog: BalancerEvent[] = [];
+    private nextEvent = 0;
+    private deliveryScheduled = false;
 
     constructor(private readonly options: BalancerThreadOptions) {
         this.log = options.log ?? createLogger('icomen:adapter');
@@ -111,6 +120,8 @@ export class BalancerThread {
         }, STOP_TIMEOUT_MS);
         await exited;
         clearTimeout(timeout);
+        // What the thread said before it ended is still news: registrations and log lines.
+        this.deliverSlice(Number.POSITIVE_INFINITY);
     }
 
     private spawn(): Promise<number> {
@@ -137,7 +148,8 @@ export class BalancerThread {
                         reject(new Error(message.message));
                         return;
                     case 'events':
-                        for (const event of message.events) this.deliver(event);
+                        for (const event of message.events) this.backlog.push(event);
+                        this.scheduleDelivery();
                         return;
                     case 'flood':
                         this.floodStats = message.stats;
@@ -173,6 +185,25 @@ export class BalancerThread {
                 },
             );
         }, RESTART_DELAY_MS);
+    }
+
+    private scheduleDelivery(): void {
+        if (this.deliveryScheduled) return;
+        this.deliveryScheduled = true;
+        setImmediate(() => {
+            this.deliveryScheduled = false;
+            this.deliverSlice(DELIVERY_SLICE);
+            if (this.nextEvent < this.backlog.length) this.scheduleDelivery();
+        });
+    }
+
+    private deliverSlice(count: number): void {
+        const end = Math.min(this.backlog.length, this.nextEvent + count);
+        while (this.nextEvent < end) this.deliver(this.backlog[this.nextEvent++]!);
+        if (this.nextEvent === this.backlog.length) {
+            this.backlog = [];
+            this.nextEvent = 0;
+        }
     }
 
     /** A failing hook is our bug: logged in full, and the next events still delivered. */
