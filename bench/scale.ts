@@ -12,7 +12,7 @@
  * reconnect storm. For miIO also the hellos the bridge left unanswered in the first minute after the
  * devices started and after it (the minute is waited out; read from the bridge's diagnostics, so a
  * count is up to 10 s late and lands in the later bucket). Per family: CPU per device at the
- * largest size over the smallest.
+ * largest size over the smallest (null, with a note, when the devices' CPU is lost in the idle bridge's own).
  */
 import {type ChildProcess, spawn} from 'node:child_process';
 import {appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
@@ -384,7 +384,7 @@ if (process.argv.includes('--echo')) {
 } else if (process.argv.includes('--probe')) {
     await runProbes(Number(argument('probe', '0')));
 } else {
-    const results: Record<string, SizeResult[] | number> = {};
+    const results: Record<string, SizeResult[] | number | string | null> = {};
     for (const family of FAMILIES) {
         const perSize: SizeResult[] = [];
         for (const size of SIZES) {
@@ -401,7 +401,10 @@ if (process.argv.includes('--echo')) {
         }
         results[family] = perSize;
         if (perSize.length > 1) {
-            results[`${family}CpuRatioLargeToSmall`] = Number((perSize.at(-1)!.cpuMsPerDevicePerMin / perSize[0]!.cpuMsPerDevicePerMin).toFixed(2));
+            // A ratio of two figures lost in the idle bridge's own noise would read as a result.
+            const measurable = perSize.every((result) => result.steadyCorePercent - result.idleCorePercent >= result.idleCorePercent);
+            results[`${family}CpuRatioLargeToSmall`] = measurable ? Number((perSize.at(-1)!.cpuMsPerDevicePerMin / perSize[0]!.cpuMsPerDevicePerMin).toFixed(2)) : null;
+            if (!measurable) results[`${family}CpuRatioNote`] = "the devices' CPU is below the idle bridge's own at some size: too small to divide; shorten the heartbeats (--heartbeat-s 5)";
             // V8 grows in steps: the slope between two sizes says more than one size's average (performance.md §3.2).
             const [small, large] = [perSize[0]!, perSize.at(-1)!];
             results[`${family}RssKbPerDeviceSlope`] = Number((((large.rssMb - small.rssMb) * 1024) / (large.devices - small.devices)).toFixed(2));
