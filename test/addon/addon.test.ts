@@ -51,6 +51,8 @@ describe('add-on config.yaml', () => {
         expect(config.arch).toEqual(['aarch64', 'amd64']);
         expect(config).toMatchObject({ingress: true, ingress_port: 8099, init: false, backup: 'hot', services: ['mqtt:need'], startup: 'application'});
         expect(config.panel_icon).toMatch(/^mdi:[a-z-]+$/);
+        // Only the capability the balancer thread's priority needs, one that costs no security rating.
+        expect(config.privileged).toEqual(['SYS_NICE']);
         expect(readFileSync(path.join(ADDON, 'Dockerfile'), 'utf8')).toContain(`io.hass.version="${pkg.version}"`);
     });
 
