@@ -24,6 +24,8 @@ export interface FloodGuardOptions {
     now?: () => number;
     /** Called once by `close()`: the registry that made the guard forgets it. */
     onClose?: () => void;
+    /** Told of every packet dropped: a guard in another thread reports its counters only then. */
+    onDrop?: () => void;
 }
 
 /** What to do with a packet: handle it, drop it, or drop it and cut the device off. */
@@ -124,6 +126,7 @@ export class FloodGuard {
     private countDrop(budget: DeviceBudget, now: number): void {
         this.dropped++;
         budget.lastDropAt = now;
+        this.options.onDrop?.();
     }
 
     private budgetFor(device: string, now: number): DeviceBudget {
@@ -146,7 +149,7 @@ export class FloodGuards {
     /** Guards kept in another thread, known by the figures it last reported. */
     private readonly reported = new Set<() => FloodStats>();
 
-    create(settings: FloodGuardSettings, noun: string, log: Logger): FloodGuard {
+    create(settings: FloodGuardSettings, noun: string, log: Logger, onDrop?: () => void): FloodGuard {
         const guard: FloodGuard = new FloodGuard({
             packetsPerSecond: settings.packetsPerSecond,
             burst: settings.burst,
@@ -155,6 +158,7 @@ export class FloodGuards {
             noun,
             log,
             onClose: () => this.live.delete(guard),
+            ...(onDrop ? {onDrop} : {}),
         });
         this.live.add(guard);
         return guard;

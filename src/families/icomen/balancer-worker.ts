@@ -17,7 +17,7 @@ import {IcomenServer} from './server.js';
  * main thread's work in a storm (registrations, Home Assistant) can wait.
  */
 const BALANCER_PRIORITY = -10;
-/** How often the flood counters are looked at; they are sent only when they changed. */
+/** How often the flood counters are looked at while a plug floods; they are sent only when they changed. */
 const FLOOD_REPORT_MS = 1000;
 
 const data = workerData as BalancerWorkerData;
@@ -56,21 +56,34 @@ const refused = setThreadPriority(BALANCER_PRIORITY);
 if (refused) log.debug(`cannot raise the balancer thread's priority (${refused}): it shares the cores with the rest of the bridge`);
 
 const floodGuards = new FloodGuards();
-let lastFlood = '';
-const floodReport = setInterval(() => {
+let reportedFlood = '';
+let floodReport: NodeJS.Timeout | null = null;
+
+/**
+ * The counters change only while a plug floods, and for a while after (as `flooding` decays): only
+ * then are they looked at, so an idle thread has no timer to wake it.
+ */
+function reportFloodSoon(): void {
+    floodReport ??= setTimeout(reportFlood, FLOOD_REPORT_MS);
+}
+
+function reportFlood(): void {
+    floodReport = null;
     const stats = floodGuards.totals();
     const text = JSON.stringify(stats);
-    if (text === lastFlood) return;
-    lastFlood = text;
-    post({kind: 'flood', stats});
-}, FLOOD_REPORT_MS);
+    if (text !== reportedFlood) {
+        reportedFlood = text;
+        post({kind: 'flood', stats});
+    }
+    if (stats.flooding > 0) reportFloodSoon();
+}
 
 const server = new IcomenServer({
     settings: data.settings,
     listener: 'balancer',
     redirectPort: data.redirectPort,
     counters: data.counters,
-    floodGuard: (settings, noun, log) => floodGuards.create(settings, noun, log),
+    floodGuard: (settings, noun, log) => floodGuards.create(settings, noun, log, reportFloodSoon),
     logger: log,
     hooks: {
         plugConnected: (plug) => emit({hook: 'plugConnected', plug}),
@@ -88,7 +101,7 @@ const server = new IcomenServer({
 
 async function stop(): Promise<void> {
     await server.stop();
-    clearInterval(floodReport);
+    if (floodReport) clearTimeout(floodReport);
     flush();
     // Nothing else holds the thread open: it ends here.
     port.close();
@@ -107,7 +120,6 @@ server.start().then(
     (error: Error) => {
         flush();
         post({kind: 'failed', message: error.message});
-        clearInterval(floodReport);
         port.close();
     },
 );
