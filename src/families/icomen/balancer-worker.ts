@@ -1,15 +1,14 @@
 /**
  * The balancer thread itself (started by `balancer-thread.ts`): one `IcomenServer` on the balancer
  * port, its hooks and log lines queued and sent to the main thread once per turn of this loop, its
- * flood guard's counters sent when they change.
+ * flood guard's counters sent when they change while a plug floods.
  */
 import {parentPort, workerData} from 'node:worker_threads';
 
 import {FloodGuards} from '../../edge/flood-guard.js';
 import {createLogger, setLogLevel, setLogSink} from '../../util/logger.js';
-import type {BalancerCommand, BalancerEvent, BalancerMessage, BalancerWorkerData} from './balancer-thread.js';
-import {BALANCER_LOG_NAMESPACE} from './balancer-thread.js';
 import {setThreadPriority} from '../../util/thread.js';
+import {BALANCER_LOG_NAMESPACE, type BalancerCommand, type BalancerEvent, type BalancerMessage, type BalancerWorkerData} from './balancer-thread.js';
 import {IcomenServer} from './server.js';
 
 /**
