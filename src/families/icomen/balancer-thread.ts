@@ -15,7 +15,7 @@ import type {FloodStats} from '../../edge/index.js';
 import {createLogger, getLogLevel, type Logger, type LogLevel, onLogLevelChange} from '../../util/logger.js';
 import {startThread} from '../../util/thread.js';
 import {type CounterStyle, IcomenFrame} from './codec.js';
-import type {CloseKind, IcomenServerHooks, ListenerName, PlugIdentity} from './server.js';
+import type {IcomenServerHooks, PlugIdentity} from './server.js';
 import type {IcomenSettings} from './settings.js';
 
 /** The namespace of the thread's log lines. */
@@ -29,14 +29,16 @@ export interface BalancerWorkerData {
     logLevel: LogLevel;
 }
 
-/** A hook call or a log line in the thread, as it crosses to the main thread. */
+/**
+ * A hook call or a log line in the thread, as it crosses to the main thread. `plugDisconnected` never
+ * comes: a balancer connection never becomes a plug's current one.
+ */
 export type BalancerEvent =
     | {hook: 'plugConnected'; plug: PlugIdentity}
-    | {hook: 'frameReceived'; mac: string; frame: Uint8Array; plaintext: Uint8Array; listener: ListenerName}
-    | {hook: 'frameSent'; mac: string; frame: Uint8Array; plaintext: Uint8Array; listener: ListenerName}
+    | {hook: 'frameReceived'; mac: string; frame: Uint8Array; plaintext: Uint8Array}
+    | {hook: 'frameSent'; mac: string; frame: Uint8Array; plaintext: Uint8Array}
     | {hook: 'switchState'; mac: string; on: boolean | null; command: number}
     | {hook: 'badInput'; mac: string | null; remote: string; reason: string}
-    | {hook: 'plugDisconnected'; mac: string; kind: CloseKind; reason: string}
     | {hook: 'log'; level: LogLevel; namespace: string; message: string};
 
 export type BalancerMessage =
@@ -54,7 +56,6 @@ export interface BalancerThreadOptions {
     /** Whether the frames received and sent reach the hooks; registrations, switch states and log lines always do. */
     forwardFrames: boolean;
     counters?: CounterStyle;
-    log?: Logger;
 }
 
 /**
@@ -73,7 +74,7 @@ function buffer(bytes: Uint8Array): Buffer {
 }
 
 export class BalancerThread {
-    private readonly log: Logger;
+    private readonly log = createLogger('icomen:adapter');
     private readonly loggers = new Map<string, Logger>();
     private worker: Worker | null = null;
     private floodStats: FloodStats = {dropped: 0, cutOffs: 0, flooding: 0};
@@ -85,9 +86,7 @@ export class BalancerThread {
     private nextEvent = 0;
     private deliveryScheduled = false;
 
-    constructor(private readonly options: BalancerThreadOptions) {
-        this.log = options.log ?? createLogger('icomen:adapter');
-    }
+    constructor(private readonly options: BalancerThreadOptions) {}
 
     /** The flood guard's counters as the thread last reported them. */
     flood(): FloodStats {
@@ -218,19 +217,16 @@ export class BalancerThread {
                     hooks.plugConnected?.(event.plug);
                     return;
                 case 'frameReceived':
-                    hooks.frameReceived?.(event.mac, new IcomenFrame(buffer(event.frame), buffer(event.plaintext)), event.listener);
+                    hooks.frameReceived?.(event.mac, new IcomenFrame(buffer(event.frame), buffer(event.plaintext)), 'balancer');
                     return;
                 case 'frameSent':
-                    hooks.frameSent?.(event.mac, {frame: buffer(event.frame), plaintext: buffer(event.plaintext)}, event.listener);
+                    hooks.frameSent?.(event.mac, {frame: buffer(event.frame), plaintext: buffer(event.plaintext)}, 'balancer');
                     return;
                 case 'switchState':
                     hooks.switchState?.(event.mac, event.on, event.command);
                     return;
                 case 'badInput':
                     hooks.badInput?.(event.mac, event.remote, event.reason);
-                    return;
-                case 'plugDisconnected':
-                    hooks.plugDisconnected?.(event.mac, event.kind, event.reason);
             }
         } catch (error) {
             this.log.limited('error', `hook:${event.hook}`, `${event.hook} hook failed: ${(error as Error).stack ?? String(error)}`);

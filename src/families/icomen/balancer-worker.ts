@@ -88,13 +88,12 @@ const server = new IcomenServer({
         plugConnected: (plug) => emit({hook: 'plugConnected', plug}),
         ...(data.forwardFrames
             ? {
-                  frameReceived: (mac, frame, listener) => emit({hook: 'frameReceived', mac, frame: own(frame.frame), plaintext: own(frame.plaintext), listener}),
-                  frameSent: (mac, sent, listener) => emit({hook: 'frameSent', mac, frame: own(sent.frame), plaintext: own(sent.plaintext), listener}),
+                  frameReceived: (mac, frame) => emit({hook: 'frameReceived', mac, frame: own(frame.frame), plaintext: own(frame.plaintext)}),
+                  frameSent: (mac, sent) => emit({hook: 'frameSent', mac, frame: own(sent.frame), plaintext: own(sent.plaintext)}),
               }
             : {}),
         switchState: (mac, on, command) => emit({hook: 'switchState', mac, on, command}),
         badInput: (mac, remote, reason) => emit({hook: 'badInput', mac, remote, reason}),
-        plugDisconnected: (mac, kind, reason) => emit({hook: 'plugDisconnected', mac, kind, reason}),
     },
 });
 
