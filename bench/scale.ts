@@ -327,7 +327,8 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
         diagnosticEvent({storm: `${family}-${size}`, listenOverflows: listenOverflows()});
         let simulator = fogbridge(simulatorArgs(family, size, ports), {stderr: 'ignore'});
         children.push(simulator);
-        await watch.until(ids, 'online', 600_000);
+        const progress = DIAGNOSTICS_DIR ? setInterval(() => diagnosticEvent({onlineInHa: watch.reached}), 1000) : undefined;
+        await watch.until(ids, 'online', 600_000).finally(() => clearInterval(progress));
         const onlineS = (Date.now() - started) / 1000;
         const balancerMaxMs = await probes?.stop();
         diagnosticEvent({online: `${family}-${size}`, listenOverflows: listenOverflows()});

@@ -154,17 +154,25 @@ export async function startEcho(benchFile: string, url: string): Promise<ChildPr
 
 /**
  * Watches `<base>/+/availability` and tells when every one of `deviceIds` has last said `online`
- * (or `offline`): the moment Home Assistant shows them so.
+ * (or `offline`): the moment Home Assistant shows them so. Each message costs the same at any fleet
+ * size: this process shares the machine with the bridge, and a scan of the fleet per message (a
+ * 10,000-device storm is 10,000 messages) would take cores from what it measures.
  */
 export class AvailabilityWatch {
     private readonly latest = new Map<string, string>();
-    private waiter: {ids: string[]; payload: string; resolve: () => void} | null = null;
+    private waiter: {ids: Set<string>; payload: string; missing: Set<string>; resolve: () => void} | null = null;
 
     private constructor(ha: MqttClient) {
         ha.on('message', (topic, payload) => {
             const parts = topic.split('/');
             if (parts.length !== 3 || parts[2] !== 'availability') return;
-            this.latest.set(parts[1]!, payload.toString());
+            const id = parts[1]!;
+            const said = payload.toString();
+            this.latest.set(id, said);
+            const waiter = this.waiter;
+            if (!waiter?.ids.has(id)) return;
+            if (said === waiter.payload) waiter.missing.delete(id);
+            else waiter.missing.add(id);
             this.check();
         });
     }
@@ -175,19 +183,22 @@ export class AvailabilityWatch {
         return watch;
     }
 
-    count(ids: string[], payload: string): number {
-        return ids.filter((id) => this.latest.get(id) === payload).length;
+    /** How many of the devices being waited for have said it so far (0 while nothing is waited for). */
+    get reached(): number {
+        return this.waiter ? this.waiter.ids.size - this.waiter.missing.size : 0;
     }
 
     until(ids: string[], payload: 'online' | 'offline', timeoutMs: number): Promise<void> {
         return new Promise((resolve, reject) => {
+            const missing = new Set(ids.filter((id) => this.latest.get(id) !== payload));
             const timer = setTimeout(() => {
                 this.waiter = null;
-                reject(new Error(`${ids.length - this.count(ids, payload)} of ${ids.length} devices not ${payload} after ${timeoutMs} ms`));
+                reject(new Error(`${missing.size} of ${ids.length} devices not ${payload} after ${timeoutMs} ms`));
             }, timeoutMs);
             this.waiter = {
-                ids,
+                ids: new Set(ids),
                 payload,
+                missing,
                 resolve: () => {
                     clearTimeout(timer);
                     resolve();
@@ -199,7 +210,7 @@ export class AvailabilityWatch {
 
     private check(): void {
         const waiter = this.waiter;
-        if (!waiter || this.count(waiter.ids, waiter.payload) < waiter.ids.length) return;
+        if (!waiter || waiter.missing.size > 0) return;
         this.waiter = null;
         waiter.resolve();
     }
