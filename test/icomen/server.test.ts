@@ -1,7 +1,7 @@
 import {execFileSync} from 'node:child_process';
 import net from 'node:net';
 
-import {afterEach, describe, expect, it} from 'vitest';
+import {afterEach, describe, expect, it, vi} from 'vitest';
 
 import {settingsSchema} from '../../src/settings.js';
 import {CommandError, type SwitchCommand} from '../../src/core/commands.js';
@@ -301,6 +301,23 @@ describe('icomen server with simulated plugs', () => {
         expect(heartbeat.frame.toString('hex')).toBe(vector('C8').frame);
         // Only the state query went out besides: the 0x06 report (C11) gets no answer.
         expect(plug.frames.map((frame) => frame.command)).toEqual([Command.query, Command.key, Command.time, Command.heartbeat]);
+    });
+
+    it('answers the frames of one chunk in one write', async () => {
+        harness = await startHarness();
+        const sessionPort = harness.sessionPort;
+        const plug = await raw(sessionPort);
+        const writes = vi.spyOn(net.Socket.prototype, 'write');
+        try {
+            plug.write(Buffer.concat([frameBytes('C3'), frameBytes('C5'), frameBytes('C7')]));
+            await plug.waitForFrame(Command.heartbeat);
+            // The query, key, time and heartbeat answers: one buffer in one write, not one each.
+            const bridgeWrites = writes.mock.contexts.filter((socket) => (socket as net.Socket).localPort === sessionPort);
+            expect(bridgeWrites).toHaveLength(1);
+            expect(plug.frames.map((frame) => frame.command)).toEqual([Command.query, Command.key, Command.time, Command.heartbeat]);
+        } finally {
+            writes.mockRestore();
+        }
     });
 });
 
