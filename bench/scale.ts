@@ -79,6 +79,8 @@ const START_UP_MS = 5000;
  * where the truth is 0.1–0.2 %).
  */
 const MEMORY_REDUCER_MS = 15_000;
+/** HA's broker silent this long: the bridge's start-up replay is over. */
+const QUIET_MS = 2000;
 /** The bridge's own cost before any device connects, subtracted from the steady state's. */
 const IDLE_WINDOW_MS = 10_000;
 /** The cost at steady state, not the connect storm's tail (replays, device list). */
@@ -281,23 +283,27 @@ function balancerProbes(port: number): {stop(): Promise<BalancerProbe>} {
     };
 }
 
-/** Resolves once HA holds a discovery config for every one of `ids`. */
-async function untilDiscovered(ha: MqttClient, ids: string[]): Promise<void> {
-    const filter = 'homeassistant/device/+/config';
-    const missing = new Set(ids);
+/**
+ * Resolves once HA's broker has carried nothing for `QUIET_MS`: the bridge's start-up replay of the
+ * fleet it knows (paced at `ha.replayRatePerSecond`, so never silent that long while it runs) is
+ * over. Resolves with the seconds until the last message.
+ */
+async function untilQuiet(ha: MqttClient): Promise<number> {
+    const started = Date.now();
+    let last = started;
+    const onMessage = (): void => {
+        last = Date.now();
+        quiet.refresh();
+    };
+    let quiet!: NodeJS.Timeout;
     await new Promise<void>((resolve) => {
-        const onMessage = (topic: string): void => {
-            const parts = topic.split('/');
-            if (parts.length !== 4 || parts[0] !== 'homeassistant' || parts[1] !== 'device' || parts[3] !== 'config') return;
-            missing.delete(parts[2]!);
-            if (missing.size > 0) return;
-            ha.off('message', onMessage);
-            resolve();
-        };
+        quiet = setTimeout(resolve, QUIET_MS);
         ha.on('message', onMessage);
-        void ha.subscribeAsync(filter, {qos: 0});
+        void ha.subscribeAsync('#', {qos: 0});
     });
-    await ha.unsubscribeAsync(filter);
+    ha.off('message', onMessage);
+    await ha.unsubscribeAsync('#');
+    return (last - started) / 1000;
 }
 
 async function waitForBridge(ha: MqttClient, child: ChildProcess): Promise<void> {
@@ -332,9 +338,8 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
         children.push(bridge);
         await waitForBridge(ha, bridge);
         const ids = deviceIds(family, size);
-        // miIO devices are configured, so the bridge replays the whole fleet to HA at start (paced at
-        // ha.replayRatePerSecond): the idle readings come after it, not in the middle of it.
-        if (family === 'miio') await untilDiscovered(ha, ids);
+        // Configured devices (miIO) are replayed to HA at start: the idle readings come after that.
+        diagnosticEvent({startUpReplayS: await untilQuiet(ha), devices: size});
         await sleep(START_UP_MS);
         const idleRss = rssBytes(bridge.pid!);
         // After the reading: the forced collections would lower the idle figure, not the steady one.
