@@ -6,7 +6,8 @@
  * `npm run bench -- scale [--devices 200,2000] [--families icomen,miio] [--window 30] [--commands 1000] [--heartbeat-s 30] [--miio-poll-s 30] [--cpu-prof dir] [--diagnostics dir]`
  * prints one JSON line. Per family and size: seconds until all devices are online in HA (watched
  * on HA's broker), the icomen balancer's slowest answer during that storm, bridge CPU per device
- * per minute at steady state (over `--window` seconds, less the idle bridge's own), RSS per device (above the idle bridge),
+ * per minute at steady state (over `--window` seconds, less the idle bridge's own, read once its start-up
+ * traffic to HA is over), RSS per device (above the idle bridge),
  * command p50/p99 next to the broker echo measured in alternating rounds with them, seconds until all are offline
  * after the simulator is killed, and seconds the bridge takes to stop (SIGTERM) in the middle of a
  * reconnect storm. For miIO also the hellos the bridge left unanswered in the first minute after the
@@ -291,13 +292,13 @@ function balancerProbes(port: number): {stop(): Promise<BalancerProbe>} {
 async function untilQuiet(ha: MqttClient): Promise<number> {
     const started = Date.now();
     let last = started;
-    const onMessage = (): void => {
-        last = Date.now();
-        quiet.refresh();
-    };
-    let quiet!: NodeJS.Timeout;
+    let onMessage = (): void => undefined;
     await new Promise<void>((resolve) => {
-        quiet = setTimeout(resolve, QUIET_MS);
+        const quiet = setTimeout(resolve, QUIET_MS);
+        onMessage = (): void => {
+            last = Date.now();
+            quiet.refresh();
+        };
         ha.on('message', onMessage);
         void ha.subscribeAsync('#', {qos: 0});
     });
@@ -337,7 +338,6 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
         const bridge = fogbridge(['run', '--config', settingsFile], {nodeOptions});
         children.push(bridge);
         await waitForBridge(ha, bridge);
-        const ids = deviceIds(family, size);
         // Configured devices (miIO) are replayed to HA at start: the idle readings come after that.
         diagnosticEvent({startUpReplayS: await untilQuiet(ha), devices: size});
         await sleep(START_UP_MS);
@@ -349,6 +349,7 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
         await sleep(IDLE_WINDOW_MS);
         const idleCpuPerSecond = (cpuSeconds(bridge.pid!) - idleCpuStart) / (IDLE_WINDOW_MS / 1000);
 
+        const ids = deviceIds(family, size);
         const started = Date.now();
         const probes = family === 'icomen' ? balancerProbes(ports[0]!) : null;
         diagnosticEvent({storm: `${family}-${size}`, listenOverflows: listenOverflows()});
