@@ -3,9 +3,9 @@
  * a client process, each sending a 0x41 and timing its answer from the established connection (so
  * the wait in the kernel's accept queue counts, as it does for a plug).
  *
- * Baseline in the same run: a bare Node TCP server in a worker thread of its own, as ours runs,
- * that answers the first bytes of a connection with a fixed 48-byte buffer: no frame parsing, no
- * crypto, no timers, no registration. It is the floor Node itself sets on this machine. Rounds
+ * Baseline in the same run: a bare Node TCP server in a worker thread of its own at the same
+ * priority, as ours runs (`threads/bare-tcp-server.ts`), that answers the first bytes of a
+ * connection with a fixed 48-byte buffer: no frame parsing, no crypto, no timers, no registration. It is the floor Node itself sets on this machine. Rounds
  * alternate between the two (`--rounds`, default 3); the line gives the median of each figure and
  * the ratio of the slowest answers.
  *
@@ -15,12 +15,12 @@ import {spawn} from 'node:child_process';
 import net from 'node:net';
 import {createInterface} from 'node:readline';
 import {fileURLToPath} from 'node:url';
-import {Worker} from 'node:worker_threads';
 
 import {BalancerThread} from '../src/families/icomen/balancer-thread.js';
 import {Command, DEFAULT_KEY, echoCounters, FrameCodec, VENDOR_ALDI} from '../src/families/icomen/codec.js';
 import {icomenSettingsSchema} from '../src/families/icomen/settings.js';
 import {setLogLevel} from '../src/util/logger.js';
+import {startThread} from '../src/util/thread.js';
 import {simulatedPlugMac} from '../src/simulate/icomen.js';
 import {freePort} from '../test/support/net.js';
 import {median, percentile, printResult} from './stats.js';
@@ -76,22 +76,8 @@ function burst(port: number, plugs: number): Promise<BurstResult> {
     });
 }
 
-/** The baseline's whole thread: plain JavaScript, so it needs no loader. */
-const BARE_SERVER = `
-const net = require('node:net');
-const {parentPort} = require('node:worker_threads');
-const answer = Buffer.alloc(48, 1);
-const server = net.createServer((socket) => {
-    socket.once('data', () => socket.write(answer));
-    socket.on('error', () => undefined);
-});
-server.maxConnections = 1e6;
-server.listen({host: '127.0.0.1', port: 0, backlog: 16384}, () => parentPort.postMessage(server.address().port));
-parentPort.on('message', () => server.close(() => parentPort.close()));
-`;
-
 async function startBare(): Promise<{port: number; stop(): Promise<void>}> {
-    const worker = new Worker(BARE_SERVER, {eval: true});
+    const worker = startThread('threads/bare-tcp-server', import.meta.url, {});
     const port = await new Promise<number>((resolve) => worker.once('message', resolve));
     return {
         port,

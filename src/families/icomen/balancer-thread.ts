@@ -20,6 +20,11 @@ import type {IcomenSettings} from './settings.js';
 
 /** The namespace of the thread's log lines. */
 export const BALANCER_LOG_NAMESPACE = 'icomen:balancer';
+/**
+ * The thread's nice value, ahead of the main thread for a core: a redirect costs little and lets a
+ * plug go on, while the main thread's work in a storm (registrations, Home Assistant) can wait.
+ */
+export const BALANCER_PRIORITY = -10;
 
 export interface BalancerWorkerData {
     settings: IcomenSettings;

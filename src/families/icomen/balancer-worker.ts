@@ -8,14 +8,9 @@ import {parentPort, workerData} from 'node:worker_threads';
 import {FloodGuards} from '../../edge/flood-guard.js';
 import {createLogger, setLogLevel, setLogSink} from '../../util/logger.js';
 import {setThreadPriority} from '../../util/thread.js';
-import {BALANCER_LOG_NAMESPACE, type BalancerCommand, type BalancerEvent, type BalancerMessage, type BalancerWorkerData} from './balancer-thread.js';
+import {BALANCER_LOG_NAMESPACE, BALANCER_PRIORITY, type BalancerCommand, type BalancerEvent, type BalancerMessage, type BalancerWorkerData} from './balancer-thread.js';
 import {IcomenServer} from './server.js';
 
-/**
- * Ahead of the main thread for a core: a redirect costs little and lets a plug go on, while the
- * main thread's work in a storm (registrations, Home Assistant) can wait.
- */
-const BALANCER_PRIORITY = -10;
 /** How often the flood counters are looked at while a plug floods; they are sent only when they changed. */
 const FLOOD_REPORT_MS = 1000;
 
