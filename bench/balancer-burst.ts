@@ -5,9 +5,10 @@
  *
  * Baseline in the same run: a bare Node TCP server in a worker thread of its own at the same
  * priority, as ours runs (`threads/bare-tcp-server.ts`), that answers the first bytes of a
- * connection with a fixed 48-byte buffer: no frame parsing, no crypto, no timers, no registration. It is the floor Node itself sets on this machine. Rounds
- * alternate between the two (`--rounds`, default 3); the line gives the median of each figure and
- * the ratio of the slowest answers.
+ * connection with a fixed 48-byte buffer: no frame parsing, no crypto, no timers, no registration.
+ * It is the floor Node itself sets on this machine. Rounds alternate between the two (`--rounds`,
+ * default 3); the line gives the median of each figure over the rounds and the ratio of the two
+ * median slowest answers.
  *
  * `npm run bench -- balancer-burst [--plugs 10000] [--rounds 3]`
  */
