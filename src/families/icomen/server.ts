@@ -105,7 +105,6 @@ class PlugConnection {
 
     constructor(
         readonly socket: net.Socket,
-        readonly listener: ListenerName,
         counters: CounterStyle,
     ) {
         this.codec = new FrameCodec({key: DEFAULT_KEY, counters: countersOf(counters)});
@@ -161,6 +160,8 @@ export class IcomenServer {
      */
     private readonly plugs = new Map<string, PlugConnection>();
     private redirectPort: number;
+    /** The address every 0x41 answer names, when the settings decide it; null: each connection's local one. */
+    private readonly fixedAddress: string | null;
     private flood: FloodGuard | null = null;
     private readonly createFloodGuard: FamilyEdge['floodGuard'];
 
@@ -168,6 +169,7 @@ export class IcomenServer {
         this.settings = options.settings;
         this.listener = options.listener;
         this.redirectPort = options.redirectPort ?? 0;
+        this.fixedAddress = fixedAdvertisedAddress(options.settings);
         this.createFloodGuard = options.floodGuard;
         this.hooks = options.hooks ?? {};
         this.counters = options.counters ?? 'echo';
@@ -234,7 +236,7 @@ export class IcomenServer {
 
     private accept(socket: net.Socket): void {
         socket.setNoDelay(true);
-        const connection = new PlugConnection(socket, this.listener, this.counters);
+        const connection = new PlugConnection(socket, this.counters);
         this.connections.add(connection);
         this.log.debug(() => `${this.listener}: ${connection.who} connected`);
         connection.armFrameTimer(false, this.frameTimeoutMs, () => this.frameTimeout(connection));
@@ -296,14 +298,14 @@ export class IcomenServer {
         connection.touchSilenceTimer(this.settings.offlineAfterSeconds * 1000, () => this.silent(connection));
         // [BR] order: the 0x02 query goes out before the first frame is shown or answered.
         if (first) this.send(connection, connection.codec.request(Command.query));
-        this.hooks.frameReceived?.(mac, decoded, connection.listener);
+        this.hooks.frameReceived?.(mac, decoded, this.listener);
         this.dispatch(connection, decoded);
     }
 
     /** False when the adapter refused the plug (its connection is then closed). */
     private identify(connection: PlugConnection, decoded: IcomenFrame): boolean {
         const mac = macHex(decoded.mac);
-        const identity = {mac, vendor: decoded.vendor, address: connection.remoteAddress, listener: connection.listener};
+        const identity = {mac, vendor: decoded.vendor, address: connection.remoteAddress, listener: this.listener};
         if (this.flood?.isCutOff(mac)) {
             this.log.limited('warn', `cut-off:${mac}`, `plug ${mac} from ${connection.remote} refused: cut off for flooding`);
             this.close(connection, 'refused', 'cut off for flooding');
@@ -314,12 +316,12 @@ export class IcomenServer {
             return false;
         }
         connection.mac = mac;
-        if (connection.listener === 'session') {
+        if (this.listener === 'session') {
             const previous = this.plugs.get(mac);
             this.plugs.set(mac, connection);
             if (previous && previous !== connection) this.close(previous, 'replaced', `replaced by a newer connection from ${connection.remote}`);
         }
-        this.log.info(`plug ${mac} connected from ${connection.remote} to the ${connection.listener} port`);
+        this.log.info(`plug ${mac} connected from ${connection.remote} to the ${this.listener} port`);
         return true;
     }
 
@@ -360,18 +362,14 @@ export class IcomenServer {
     }
 
     private advertisedAddress(connection: PlugConnection): string | null {
-        const configured = this.settings.advertiseAddress;
-        if (configured && configured !== '0.0.0.0') return configured;
-        // Listening on one IPv4 address, that is where every plug connected: no system call needed.
-        if (net.isIPv4(this.settings.host) && this.settings.host !== '0.0.0.0') return this.settings.host;
-        return unmapIpv4(connection.socket.localAddress ?? '');
+        return this.fixedAddress ?? unmapIpv4(connection.socket.localAddress ?? '');
     }
 
     private send(connection: PlugConnection, encoded: EncodedFrame): void {
         if (connection.closed || connection.socket.destroyed) return;
         if (connection.outbox) connection.outbox.push(encoded.frame);
         else connection.socket.write(encoded.frame);
-        if (connection.mac) this.hooks.frameSent?.(connection.mac, encoded, connection.listener);
+        if (connection.mac) this.hooks.frameSent?.(connection.mac, encoded, this.listener);
     }
 
     private flushOutbox(connection: PlugConnection): void {
@@ -400,7 +398,7 @@ export class IcomenServer {
     private silent(connection: PlugConnection): void {
         const reason = `silent for longer than ${this.settings.offlineAfterSeconds} s`;
         if (this.plugs.get(connection.mac!) === connection) this.log.warn(`${connection.who}: ${reason}; marking it offline and closing the connection`);
-        else this.log.debug(() => `${connection.who}: ${reason} on the ${connection.listener} port; closing that connection`);
+        else this.log.debug(() => `${connection.who}: ${reason} on the ${this.listener} port; closing that connection`);
         this.close(connection, 'silent', reason);
     }
 
@@ -433,4 +431,12 @@ export class IcomenServer {
             this.log.limited('error', `hook:${name}`, `${name} hook failed: ${(error as Error).stack ?? String(error)}`);
         }
     }
+}
+
+function fixedAdvertisedAddress(settings: IcomenSettings): string | null {
+    const configured = settings.advertiseAddress;
+    if (configured && configured !== '0.0.0.0') return configured;
+    // Listening on one IPv4 address, that is where every plug connected: no system call needed.
+    if (net.isIPv4(settings.host) && settings.host !== '0.0.0.0') return settings.host;
+    return null;
 }
