@@ -19,7 +19,7 @@ import {createLogger, setLogLevel} from '../src/util/logger.js';
 import {startMosquitto} from '../test/support/mosquitto.js';
 import {freePort} from '../test/support/net.js';
 import {printResult} from './stats.js';
-import {argument, AvailabilityWatch, closedLoop, connect, echoStep, fogbridge, runEcho, sleep, startEcho, stopProcess, summarise, switchStep} from './support.js';
+import {argument, AVAILABILITY_TOPICS, DeviceTopicWatch, closedLoop, connect, echoStep, fogbridge, runEcho, sleep, startEcho, stopProcess, summarise, switchStep} from './support.js';
 
 const DEVICES = Number(argument('devices', '1000'));
 const COMMANDS = Number(argument('commands', '1000'));
@@ -64,7 +64,7 @@ if (process.argv.includes('--echo')) {
                 rainmaker: {enabled: false},
             }),
         );
-        const watch = await AvailabilityWatch.start(ha);
+        const watch = await DeviceTopicWatch.start(ha, AVAILABILITY_TOPICS);
         children.push(fogbridge(['run', '--config', settingsFile], {stderr: 'ignore'}));
         const ids = Array.from({length: DEVICES}, (_, index) => deviceIdFor(macHex(simulatedPlugMac(index))));
         children.push(fogbridge(['simulate', 'icomen', '--count', String(DEVICES), '--port', String(balancerPort)], {stderr: 'ignore'}));

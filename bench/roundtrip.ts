@@ -19,7 +19,7 @@ import {simulatedCloudKey} from '../src/simulate/miio.js';
 import {startMosquitto} from '../test/support/mosquitto.js';
 import {freePort} from '../test/support/net.js';
 import {printResult} from './stats.js';
-import {AvailabilityWatch, closedLoop, connect, echoStep, fogbridge, runEcho, startEcho, stopProcess, type Summary, summarise, switchStep} from './support.js';
+import {AVAILABILITY_TOPICS, closedLoop, connect, DeviceTopicWatch, echoStep, fogbridge, runEcho, startEcho, stopProcess, type Summary, summarise, switchStep} from './support.js';
 
 const commandsArg = process.argv.indexOf('--commands');
 const COMMANDS = commandsArg > 0 ? Number(process.argv[commandsArg + 1]) : 1000;
@@ -63,7 +63,7 @@ if (process.argv.includes('--echo')) {
                 '--rainmaker.enabled', 'false',
             ]),
         );
-        const watch = await AvailabilityWatch.start(ha);
+        const watch = await DeviceTopicWatch.start(ha, AVAILABILITY_TOPICS);
         const online = watch.until([ICOMEN_PLUG_ID, miioDeviceId(MIIO_PLUG_DID)], 'online', 30_000);
         // The simulators retry until the bridge listens.
         await new Promise((resolve) => setTimeout(resolve, 3000));

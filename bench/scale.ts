@@ -8,8 +8,12 @@
  * on HA's broker), the icomen balancer's slowest answer during that storm, bridge CPU per device
  * per minute at steady state (over `--window` seconds, less the idle bridge's own, read once its start-up
  * traffic to HA is over), RSS per device (above the idle bridge),
- * command p50/p99 next to the broker echo measured in alternating rounds with them, seconds until all are offline
- * after the simulator is killed, and seconds the bridge takes to stop (SIGTERM) in the middle of a
+ * command p50/p99 next to the broker echo measured in alternating rounds with them, how HA's broker
+ * restarting without persistence is lived through (seconds from its port returning until the bridge is
+ * online on it, and until every device's availability, state and discovery are there again), the
+ * bridge restarted while the devices stay up (seconds until all are online again; icomen: the
+ * balancer's slowest answer meanwhile, while the plugs reconnect straight to the session port as real
+ * plugs do), seconds until all are offline after the simulator is killed, and seconds the bridge takes to stop (SIGTERM) in the middle of a
  * reconnect storm. For miIO also the hellos the bridge left unanswered in the first minute after the
  * devices started and after it (the minute is waited out; read from the bridge's diagnostics, so a
  * count is up to 10 s late and lands in the later bucket). Per family: CPU per device at the
@@ -30,15 +34,16 @@ import {deviceIdFor} from '../src/families/icomen/adapter.js';
 import {miioDeviceId} from '../src/families/miio/adapter.js';
 import {simulatedPlugMac} from '../src/simulate/icomen.js';
 import {simulatedCloudKey} from '../src/simulate/miio.js';
-import {startMosquitto} from '../test/support/mosquitto.js';
+import {type MosquittoInstance, startMosquitto} from '../test/support/mosquitto.js';
 import {freePort} from '../test/support/net.js';
 import {printResult} from './stats.js';
 import {
     alternatingLoops,
     argument,
-    AvailabilityWatch,
+    AVAILABILITY_TOPICS,
     connect,
     cpuSeconds,
+    DeviceTopicWatch,
     echoStep,
     fogbridge,
     rssBytes,
@@ -90,6 +95,8 @@ const SETTLE_MS = 5000;
 const HELLO_GRACE_MS = 60_000;
 /** How often the bridge publishes its diagnostics when they changed (ha/bridge-device.ts), plus slack. */
 const DIAGNOSTICS_LAG_MS = 12_000;
+/** How long HA's broker stays away when it restarts: the bridge notices and is in its reconnect back-off. */
+const BROKER_OUTAGE_MS = 1000;
 const CPU_PROFILE_DIR = process.argv.includes('--cpu-prof') ? argument('cpu-prof', '') || path.join(tmpdir(), 'fogbridge-profiles') : null;
 /** `--diagnostics <dir>`: the bridge's event-loop delay, the probes and its memory after GC per size (`bridge-diagnostics.ts`). */
 const DIAGNOSTICS_DIR = process.argv.includes('--diagnostics') ? argument('diagnostics', '') || path.join(tmpdir(), 'fogbridge-diagnostics') : null;
@@ -155,9 +162,58 @@ interface SizeResult {
     commandsMs: Summary;
     echoMs: Summary;
     ratioP99: number;
+    haBrokerRestart: HaBrokerRestart;
+    bridgeRestart: BridgeRestart;
     offlineS: number;
     stopDuringStormS: number;
     hellosUnanswered?: {firstMinute: number; afterFirstMinute: number; watchedAfterS: number};
+}
+
+/** Seconds from HA's broker listening again (restarted, nothing retained) until each is there again. */
+interface HaBrokerRestart {
+    bridgeOnlineS: number;
+    allAvailableS: number;
+    allStatesS: number;
+    allDiscoveryS: number;
+}
+
+/** The bridge's broker for HA, which the restart phase replaces with a new one on the same port. */
+interface HaBroker {
+    instance: MosquittoInstance;
+}
+
+/**
+ * Restarts HA's broker without persistence while the fleet is connected and times, as a fresh HA
+ * client sees it, the bridge's reconnect and its replay of everything the broker lost. Resolves
+ * with the new client, subscribed to the availability topics.
+ */
+async function restartHaBroker(broker: HaBroker, bridge: ChildProcess, ids: string[]): Promise<{ha: MqttClient; watch: DeviceTopicWatch; restart: HaBrokerRestart}> {
+    const {port} = broker.instance;
+    await broker.instance.stop();
+    await sleep(BROKER_OUTAGE_MS);
+    broker.instance = await startMosquitto({port});
+    const back = Date.now();
+    const secondsSinceBack = (): number => Number(((Date.now() - back) / 1000).toFixed(2));
+    const ha = await connect(broker.instance.url);
+    const watch = await DeviceTopicWatch.start(ha, AVAILABILITY_TOPICS);
+    const states = await DeviceTopicWatch.start(ha, 'fogbridge/+/state');
+    const discovery = await DeviceTopicWatch.start(ha, 'homeassistant/device/+/config');
+    await waitForBridge(ha, bridge);
+    const bridgeOnlineS = secondsSinceBack();
+    const [allAvailableS, allStatesS, allDiscoveryS] = await Promise.all(
+        [watch.until(ids, 'online', 600_000), states.until(ids, undefined, 600_000), discovery.until(ids, undefined, 600_000)].map((done) => done.then(secondsSinceBack)),
+    );
+    await ha.unsubscribeAsync(['fogbridge/+/state', 'homeassistant/device/+/config']);
+    return {ha, watch, restart: {bridgeOnlineS, allAvailableS: allAvailableS!, allStatesS: allStatesS!, allDiscoveryS: allDiscoveryS!}};
+}
+
+interface BridgeRestart {
+    /** SIGTERM to exit, with every device connected. */
+    stopS: number;
+    /** From the new bridge's start until HA has heard every device say `online` again. */
+    allOnlineS: number;
+    /** icomen: while the plugs reconnect to the session port. */
+    balancerMaxMs?: BalancerProbe;
 }
 
 interface CountSeen {
@@ -321,22 +377,27 @@ async function waitForBridge(ha: MqttClient, child: ChildProcess): Promise<void>
     await ha.unsubscribeAsync('fogbridge/bridge/state');
 }
 
-async function runSize(family: FamilyName, size: number, haUrl: string): Promise<SizeResult> {
+async function runSize(family: FamilyName, size: number, broker: HaBroker): Promise<SizeResult> {
+    const haUrl = broker.instance.url;
     const dataDir = mkdtempSync(path.join(tmpdir(), 'fogbridge-scale-'));
     const ports = [await freePort(), await freePort()];
     const settingsFile = path.join(dataDir, 'settings.json');
     writeFileSync(settingsFile, JSON.stringify(bridgeSettings(family, size, haUrl, path.join(dataDir, 'data'), ports)));
     const children: ChildProcess[] = [];
-    const ha = await connect(haUrl);
+    let ha = await connect(haUrl);
     try {
         // Retained availability of an earlier size must not count as this one's.
-        const watch = await AvailabilityWatch.start(ha);
+        let watch = await DeviceTopicWatch.start(ha, AVAILABILITY_TOPICS);
         const hellosSeen = await watchUnansweredHellos(ha);
         // One directory per run: Node writes a profile per thread (tsx's loader has its own).
         const nodeOptions = CPU_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', path.join(CPU_PROFILE_DIR, `bridge-${family}-${size}`)] : [];
         if (DIAGNOSTICS_DIR) nodeOptions.push('--import', path.join(path.dirname(fileURLToPath(import.meta.url)), 'bridge-diagnostics.ts'));
-        const bridge = fogbridge(['run', '--config', settingsFile], {nodeOptions});
-        children.push(bridge);
+        const startBridge = (): ChildProcess => {
+            const child = fogbridge(['run', '--config', settingsFile], {nodeOptions});
+            children.push(child);
+            return child;
+        };
+        let bridge = startBridge();
         await waitForBridge(ha, bridge);
         // Configured devices (miIO) are replayed to HA at start: the idle readings come after that.
         diagnosticEvent({startUpReplayS: await untilQuiet(ha), devices: size});
@@ -380,6 +441,20 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
             hellosUnanswered = {firstMinute, afterFirstMinute: countAt(hellosSeen, Date.now()) - firstMinute, watchedAfterS: Math.round((Date.now() - started - HELLO_GRACE_MS) / 1000)};
         }
 
+        await ha.endAsync(true);
+        const restarted = await restartHaBroker(broker, bridge, ids);
+        ({ha, watch} = restarted);
+
+        const bridgeStopS = await stopProcess(bridge, 30_000);
+        watch.forget();
+        bridge = startBridge();
+        const restartedAt = Date.now();
+        const restartProbes = family === 'icomen' ? balancerProbes(ports[0]!) : null;
+        await watch.until(ids, 'online', 600_000);
+        const bridgeRestart: BridgeRestart = {stopS: bridgeStopS, allOnlineS: (Date.now() - restartedAt) / 1000};
+        const restartBalancerMaxMs = await restartProbes?.stop();
+        if (restartBalancerMaxMs) bridgeRestart.balancerMaxMs = restartBalancerMaxMs;
+
         const left = Date.now();
         simulator.kill('SIGKILL');
         await watch.until(ids, 'offline', 600_000);
@@ -404,6 +479,8 @@ async function runSize(family: FamilyName, size: number, haUrl: string): Promise
             commandsMs,
             echoMs,
             ratioP99: Number((commandsMs.p99 / echoMs.p99).toFixed(2)),
+            haBrokerRestart: restarted.restart,
+            bridgeRestart,
             offlineS,
             stopDuringStormS,
             ...(hellosUnanswered ? {hellosUnanswered} : {}),
@@ -426,13 +503,13 @@ if (process.argv.includes('--echo')) {
         const perSize: SizeResult[] = [];
         for (const size of SIZES) {
             // A broker per size: nothing retained from the last one, no session state carried over.
-            const mosquitto = await startMosquitto();
-            const echo = await startEcho(fileURLToPath(import.meta.url), mosquitto.url);
+            const broker: HaBroker = {instance: await startMosquitto()};
+            const echo = await startEcho(fileURLToPath(import.meta.url), broker.instance.url);
             try {
-                perSize.push(await runSize(family, size, mosquitto.url));
+                perSize.push(await runSize(family, size, broker));
             } finally {
                 await stopProcess(echo);
-                await mosquitto.stop();
+                await broker.instance.stop();
             }
             process.stderr.write(`${family} ${size}: ${JSON.stringify(perSize.at(-1))}\n`);
         }
@@ -452,6 +529,6 @@ if (process.argv.includes('--echo')) {
         windowS: WINDOW_S,
         heartbeatS: HEARTBEAT_S ?? 'default (icomen 30, miIO 15)',
         ...results,
-        targets: {icomen10kOnlineS: 20, offlineS: 20, balancerMs: 100, steadyCorePercentAt10k: 15, rssKbPerPlug: 8, miio1kOnlineS: 30, cpuRatio: 1.3, ratioP99: 3, stopS: 5},
+        targets: {icomen10kOnlineS: 20, offlineS: 20, haBrokerRestart: {bridgeOnlineS: 1, allStatesS: 3}, balancerMs: 100, steadyCorePercentAt10k: 15, rssKbPerPlug: 8, miio1kOnlineS: 30, cpuRatio: 1.3, ratioP99: 3, stopS: 5},
     });
 }

@@ -152,34 +152,41 @@ export async function startEcho(benchFile: string, url: string): Promise<ChildPr
     return echo;
 }
 
-/**
- * Watches `<base>/+/availability` and tells when every one of `deviceIds` has last said `online`
- * (or `offline`): the moment Home Assistant shows them so. Each message costs the same at any fleet
- * size: this process shares the machine with the bridge, and a scan of the fleet per message (a
- * 10,000-device storm is 10,000 messages) would take cores from what it measures.
- */
-export class AvailabilityWatch {
-    private readonly latest = new Map<string, string>();
-    private waiter: {ids: Set<string>; payload: string; missing: Set<string>; resolve: () => void} | null = null;
+/** Every device's availability topic, as the bridge publishes it. */
+export const AVAILABILITY_TOPICS = 'fogbridge/+/availability';
 
-    private constructor(ha: MqttClient) {
+/**
+ * Watches the topics of one filter whose `+` is a device id, and tells when every one of
+ * `deviceIds` has last said a payload (or anything at all): the moment Home Assistant shows them so.
+ * Each message costs the same at any fleet size: this process shares the machine with the bridge,
+ * and a scan of the fleet per message (a 10,000-device storm is 10,000 messages) would take cores
+ * from what it measures.
+ */
+export class DeviceTopicWatch {
+    private readonly latest = new Map<string, string>();
+    private waiter: {ids: Set<string>; payload: string | undefined; missing: Set<string>; resolve: () => void} | null = null;
+
+    private constructor(ha: MqttClient, filter: string) {
+        const levels = filter.split('/');
+        const idLevel = levels.indexOf('+');
         ha.on('message', (topic, payload) => {
             const parts = topic.split('/');
-            if (parts.length !== 3 || parts[2] !== 'availability') return;
-            const id = parts[1]!;
+            if (parts.length !== levels.length || !levels.every((level, index) => level === '+' || level === parts[index])) return;
+            const id = parts[idLevel]!;
             const said = payload.toString();
             this.latest.set(id, said);
             const waiter = this.waiter;
             if (!waiter?.ids.has(id)) return;
-            if (said === waiter.payload) waiter.missing.delete(id);
+            if (waiter.payload === undefined || said === waiter.payload) waiter.missing.delete(id);
             else waiter.missing.add(id);
             this.check();
         });
     }
 
-    static async start(ha: MqttClient): Promise<AvailabilityWatch> {
-        const watch = new AvailabilityWatch(ha);
-        await ha.subscribeAsync('fogbridge/+/availability', {qos: 0});
+    /** `filter`: a topic filter with one `+`, the device id's level. */
+    static async start(ha: MqttClient, filter: string): Promise<DeviceTopicWatch> {
+        const watch = new DeviceTopicWatch(ha, filter);
+        await ha.subscribeAsync(filter, {qos: 0});
         return watch;
     }
 
@@ -188,12 +195,18 @@ export class AvailabilityWatch {
         return this.waiter ? this.waiter.ids.size - this.waiter.missing.size : 0;
     }
 
-    until(ids: string[], payload: 'online' | 'offline', timeoutMs: number): Promise<void> {
+    /** Forgets what every device said: `until` then waits for each to say it again. */
+    forget(): void {
+        this.latest.clear();
+    }
+
+    /** Resolves once each of `ids` has last said `payload` (without one: said anything). */
+    until(ids: string[], payload: string | undefined, timeoutMs: number): Promise<void> {
         return new Promise((resolve, reject) => {
-            const missing = new Set(ids.filter((id) => this.latest.get(id) !== payload));
+            const missing = new Set(ids.filter((id) => !this.latest.has(id) || (payload !== undefined && this.latest.get(id) !== payload)));
             const timer = setTimeout(() => {
                 this.waiter = null;
-                reject(new Error(`${missing.size} of ${ids.length} devices not ${payload} after ${timeoutMs} ms`));
+                reject(new Error(`${missing.size} of ${ids.length} devices not ${payload ?? 'heard'} after ${timeoutMs} ms`));
             }, timeoutMs);
             this.waiter = {
                 ids: new Set(ids),

@@ -91,7 +91,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
         capacity: settings.ha.queueCapacity,
         deviceRatePerSecond: settings.ha.deviceRatePerSecond,
         deviceBurst: settings.ha.deviceBurst,
-        bulkRatePerSecond: settings.ha.replayRatePerSecond,
+        replayRatePerSecond: {fast: settings.ha.stateReplayRatePerSecond, paced: settings.ha.replayRatePerSecond},
         send: (message) => connection.publish(message),
     });
     // Families register on the edge while they are created and started; it listens once they all have.
@@ -187,6 +187,7 @@ export async function startBridge<S extends BridgeSettings>(settings: S, familie
                 await stopFamilyExtensions();
                 await stopServices();
                 await edge.stop();
+                queue.endReplays();
                 await queue.idle(2000);
                 await stopExtensions(extensions);
                 await connection.stop();

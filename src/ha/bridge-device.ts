@@ -45,7 +45,7 @@ export class BridgeDevice implements Extension {
         if (!always && payload === this.publishedDiagnostics) return;
         this.publishedDiagnostics = payload;
         const {queue, topics} = this.context;
-        queue.enqueue({topic: topics.bridgeDiagnostics, payload, retain: true, qos: 1}, {bulk: always});
+        queue.enqueue({topic: topics.bridgeDiagnostics, payload, retain: true, qos: 1}, always ? {replay: 'fast'} : {});
     }
 
     /** A command on `<base>/bridge/<feature>/set`; the log level is the only one the bridge takes. */
@@ -64,9 +64,9 @@ export class BridgeDevice implements Extension {
         const {queue, topics, names} = this.context;
         // The bridge's own availability belongs to "everything" too: a retained copy cleared by hand
         // (or lost with a broker's store) would otherwise leave every entity unavailable.
-        queue.enqueue({topic: topics.bridgeState, payload: 'online', retain: true, qos: 1}, {bulk: true});
-        queue.enqueue({topic: topics.bridgeDiscovery, payload: JSON.stringify(buildBridgeDiscovery(topics, names)), retain: true, qos: 1}, {bulk: true});
-        queue.enqueue({topic: topics.bridgeLogLevel, payload: getLogLevel(), retain: true, qos: 1}, {bulk: true});
+        queue.enqueue({topic: topics.bridgeState, payload: 'online', retain: true, qos: 1}, {replay: 'fast'});
+        queue.enqueue({topic: topics.bridgeDiscovery, payload: JSON.stringify(buildBridgeDiscovery(topics, names)), retain: true, qos: 1}, {replay: 'paced'});
+        queue.enqueue({topic: topics.bridgeLogLevel, payload: getLogLevel(), retain: true, qos: 1}, {replay: 'fast'});
         this.publishDiagnostics(true);
     }
 }

@@ -47,11 +47,11 @@ export class DeviceDiscovery implements Extension {
         }
     }
 
-    private publish(device: PublicDevice, bulk: boolean): void {
+    private publish(device: PublicDevice, replayed: boolean): void {
         const {queue, topics, names} = this.context;
         const payload = JSON.stringify(buildDiscovery(device, topics, names, this.trackRemovedComponents(device), this.context.deviceUiUrl(device.id)));
         log.debug(`discovery for ${device.id}: ${device.features.length} component(s)`);
-        queue.enqueue({topic: topics.discovery(device.id), payload, retain: true, qos: 1}, {bulk});
+        queue.enqueue({topic: topics.discovery(device.id), payload, retain: true, qos: 1}, replayed ? {replay: 'paced'} : {});
     }
 
     private trackRemovedComponents(device: PublicDevice): Map<string, string> {

@@ -32,8 +32,8 @@ export class ImagePublisher implements Extension {
         for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     }
 
-    private publish(deviceId: string, featureId: string, png: Buffer, bulk: boolean): void {
+    private publish(deviceId: string, featureId: string, png: Buffer, replayed: boolean): void {
         const {queue, topics} = this.context;
-        queue.enqueue({topic: topics.featureImage(deviceId, featureId), payload: png.toString('base64'), retain: true, qos: 1}, bulk ? {bulk} : {deviceId});
+        queue.enqueue({topic: topics.featureImage(deviceId, featureId), payload: png.toString('base64'), retain: true, qos: 1}, replayed ? {replay: 'paced'} : {deviceId});
     }
 }

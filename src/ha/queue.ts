@@ -4,8 +4,8 @@
  * Home Assistant needs the latest state, not every state: messages are coalesced per topic, so a
  * slow or absent broker costs at most one message per topic. The queue never holds more than
  * `capacity` messages (the oldest is dropped and counted), a device that floods is throttled by a
- * token bucket (its latest message waits for a token), and bulk replays (discovery and states
- * after a reconnect or HA's birth) are paced so they do not swamp HA.
+ * token bucket (its latest message waits for a token), and replays (everything retained, after a
+ * reconnect or HA's birth) go behind live traffic in two lanes of their own pace (`ReplayLane`).
  */
 
 import {createLogger} from '../util/logger.js';
@@ -20,11 +20,20 @@ export interface OutboundMessage {
     qos: 0 | 1;
 }
 
+/**
+ * A replay's lanes, each paced at its own rate behind live traffic. `fast`: the small messages that
+ * are what HA shows (availability, states), so that a fleet is current again within seconds of a
+ * broker restart; HA gets as much at once from the broker's retained store whenever it subscribes.
+ * `paced`: what makes HA set entities up (discovery) and large payloads (pictures), in the gentle
+ * bursts HA asks for.
+ */
+export type ReplayLane = 'fast' | 'paced';
+
 export interface EnqueueOptions {
     /** Throttle against this device's budget. */
     deviceId?: string;
-    /** Replays are paced at `bulkRatePerSecond` behind live traffic. */
-    bulk?: boolean;
+    /** A replayed message, sent in this lane behind live traffic. */
+    replay?: ReplayLane;
     /** Events are not states: each one is kept, none replaces another. */
     coalesce?: boolean;
 }
@@ -33,7 +42,8 @@ export interface QueueOptions {
     capacity: number;
     deviceRatePerSecond: number;
     deviceBurst: number;
-    bulkRatePerSecond: number;
+    /** Messages per second of each replay lane. */
+    replayRatePerSecond: Record<ReplayLane, number>;
     maxInflight?: number;
     /** Resolves when the broker has the message (PUBACK for QoS 1); rejects if it could not be sent. */
     send(message: OutboundMessage): Promise<void>;
@@ -59,7 +69,7 @@ const RETRY_AFTER_FAILURE_MS = 1000;
 
 export class OutboundQueue {
     private readonly live = new Map<string, Entry>();
-    private readonly bulk = new Map<string, Entry>();
+    private readonly replay: Record<ReplayLane, {pending: Map<string, Entry>; bucket: TokenBucket}>;
     private readonly deferred = new Map<string, Entry>();
     private readonly buckets = new Map<string, TokenBucket>();
     /** The newest entry per key, pending or in flight: a failed older send must not be retried over it. */
@@ -67,35 +77,38 @@ export class OutboundQueue {
     private readonly options: Required<Omit<QueueOptions, 'send'>> & Pick<QueueOptions, 'send'>;
     private ready = false;
     private closed = false;
+    private replaysEnded = false;
     private inflight = 0;
     private sequence = 0;
-    private readonly bulkBucket: TokenBucket;
     private timer: NodeJS.Timeout | null = null;
     private timerDue = 0;
     private readonly counters = {sent: 0, dropped: 0, throttled: 0, failed: 0};
 
     constructor(options: QueueOptions) {
         this.options = {maxInflight: 64, now: Date.now, ...options};
-        // A replay starts paced: its first burst is earned, not handed out at once.
-        this.bulkBucket = new TokenBucket(this.options.bulkRatePerSecond, Math.max(1, Math.ceil(this.options.bulkRatePerSecond / 10)), this.options.now(), 0);
+        const lane = (ratePerSecond: number) => ({
+            pending: new Map<string, Entry>(),
+            // A replay starts paced: its first burst is earned, not handed out at once.
+            bucket: new TokenBucket(ratePerSecond, Math.max(1, Math.ceil(ratePerSecond / 10)), this.options.now(), 0),
+        });
+        this.replay = {fast: lane(options.replayRatePerSecond.fast), paced: lane(options.replayRatePerSecond.paced)};
     }
 
-    /** Returns false (and queues nothing) for a topic with a wildcard, which no broker may receive. */
+    /** Returns false (and queues nothing) for a topic with a wildcard, which no broker may receive, and for a replay after `endReplays`. */
     enqueue(message: OutboundMessage, options: EnqueueOptions = {}): boolean {
         if (/[+#]/.test(message.topic)) {
             this.counters.dropped++;
             log.limited('error', 'wildcard-topic', `refusing to publish to ${message.topic}: a topic with + or # is a filter, not a destination`);
             return false;
         }
+        if (options.replay && this.replaysEnded) return false;
         const key = options.coalesce === false ? `${message.topic}\u0000${this.sequence++}` : message.topic;
         const entry: Entry = {message, deviceId: options.deviceId};
         this.newest.set(key, entry);
         // A newer message for a topic replaces the older one wherever it waits.
-        this.live.delete(key);
-        this.bulk.delete(key);
-        this.deferred.delete(key);
-        if (options.bulk) {
-            this.insert(this.bulk, key, entry);
+        for (const map of this.maps()) map.delete(key);
+        if (options.replay) {
+            this.insert(this.replay[options.replay].pending, key, entry);
         } else if (options.deviceId && !this.takeDeviceToken(options.deviceId)) {
             this.counters.throttled++;
             this.insert(this.deferred, key, entry);
@@ -115,7 +128,7 @@ export class OutboundQueue {
 
     /** Drops everything pending for a topic (a device removed before its state went out). */
     forget(topicPrefix: string): void {
-        for (const map of [this.live, this.bulk, this.deferred]) {
+        for (const map of this.maps()) {
             for (const key of map.keys()) if (key.startsWith(topicPrefix)) map.delete(key);
         }
         for (const key of this.newest.keys()) if (key.startsWith(topicPrefix)) this.newest.delete(key);
@@ -123,6 +136,18 @@ export class OutboundQueue {
 
     stats(): QueueStats {
         return {pending: this.pending(), inflight: this.inflight, ...this.counters};
+    }
+
+    /**
+     * At a stop: drops what the replay lanes hold and takes no more, so that the stop waits only
+     * for live traffic (the next start replays everything again).
+     */
+    endReplays(): void {
+        this.replaysEnded = true;
+        for (const lane of Object.values(this.replay)) {
+            for (const [key, entry] of lane.pending) if (this.newest.get(key) === entry) this.newest.delete(key);
+            lane.pending.clear();
+        }
     }
 
     /** Resolves once nothing is pending or in flight (used at shutdown and in tests). */
@@ -144,13 +169,18 @@ export class OutboundQueue {
         this.ready = false;
     }
 
+    private maps(): Map<string, Entry>[] {
+        return [this.live, this.replay.fast.pending, this.replay.paced.pending, this.deferred];
+    }
+
     private pending(): number {
-        return this.live.size + this.bulk.size + this.deferred.size;
+        return this.live.size + this.replay.fast.pending.size + this.replay.paced.pending.size + this.deferred.size;
     }
 
     private insert(map: Map<string, Entry>, key: string, entry: Entry): void {
         if (this.pending() >= this.options.capacity) {
-            const victim = this.deferred.size ? this.deferred : this.bulk.size ? this.bulk : this.live;
+            // Throttled floods first, then what a later replay sends again, live states last.
+            const victim = [this.deferred, this.replay.paced.pending, this.replay.fast.pending, this.live].find((candidate) => candidate.size > 0) ?? this.live;
             const oldest = victim.entries().next();
             if (!oldest.done) {
                 const [victimKey, victimEntry] = oldest.value;
@@ -163,14 +193,14 @@ export class OutboundQueue {
         map.set(key, entry);
     }
 
-    /** Pending replay messages: a replay feeds itself by this, so it never holds a whole fleet here. */
-    bulkPending(): number {
-        return this.bulk.size;
+    /** Pending replay messages of a lane: a replay feeds itself by this, so it never holds a whole fleet here. */
+    replayPending(lane: ReplayLane): number {
+        return this.replay[lane].pending.size;
     }
 
     private drain(): void {
         while (this.ready && this.inflight < this.options.maxInflight) {
-            const next = this.take(this.live) ?? (this.bulk.size > 0 && this.takeBulkToken() ? this.take(this.bulk) : undefined);
+            const next = this.take(this.live) ?? this.takeReplayed('fast') ?? this.takeReplayed('paced');
             if (!next) break;
             this.inflight++;
             const [key, entry] = next;
@@ -191,7 +221,14 @@ export class OutboundQueue {
                 },
             );
         }
-        if (this.ready && this.bulk.size > 0 && this.inflight < this.options.maxInflight) this.scheduleTimer(this.msUntilBulkToken());
+        if (!this.ready || this.inflight >= this.options.maxInflight) return;
+        const waiting = (['fast', 'paced'] as const).filter((lane) => this.replay[lane].pending.size > 0);
+        if (waiting.length > 0) this.scheduleTimer(Math.min(...waiting.map((lane) => Math.ceil(1000 / this.options.replayRatePerSecond[lane]))));
+    }
+
+    private takeReplayed(lane: ReplayLane): [string, Entry] | undefined {
+        const {pending, bucket} = this.replay[lane];
+        return pending.size > 0 && bucket.take(this.options.now()) ? this.take(pending) : undefined;
     }
 
     private take(map: Map<string, Entry>): [string, Entry] | undefined {
@@ -222,19 +259,11 @@ export class OutboundQueue {
         return bucket.take(now);
     }
 
-    private takeBulkToken(): boolean {
-        return this.bulkBucket.take(this.options.now());
-    }
-
     private msUntilToken(): number {
         return Math.ceil(1000 / this.options.deviceRatePerSecond);
     }
 
-    private msUntilBulkToken(): number {
-        return Math.ceil(1000 / this.options.bulkRatePerSecond);
-    }
-
-    /** One timer for every kind of wait; an earlier need (bulk pacing) moves it forward. */
+    /** One timer for every kind of wait; an earlier need (a replay lane's pace) moves it forward. */
     private scheduleTimer(delayMs: number): void {
         if (this.closed) return;
         const due = Date.now() + delayMs;

@@ -4,7 +4,7 @@ import type {Extension} from '../core/extension.js';
 import type {DeviceRegistry} from '../core/registry.js';
 import {createLogger} from '../util/logger.js';
 import type {HaConnection} from './connection.js';
-import type {OutboundQueue} from './queue.js';
+import type {OutboundQueue, ReplayLane} from './queue.js';
 
 const log = createLogger('ha:replay');
 
@@ -13,14 +13,25 @@ const FEED_INTERVAL_MS = 100;
 
 /**
  * One extension's share of a replay. Each step runs for every part (in extension order) before the
- * next step starts, so HA learns of the bridge before its devices and of a device before the list.
+ * next step starts, so HA learns of the bridge before its devices and of every device before the
+ * list. The devices are walked twice side by side, each walk fed as its lane of the queue drains.
  */
 export interface ReplayPart {
     /** What belongs to no single device (the bridge's own entities). */
     beforeDevices?(): void;
+    /** What HA shows of a device (availability, state), in the queue's `fast` lane. */
+    deviceStates?(device: PublicDevice): void;
+    /** The rest of a device (discovery, pictures), in the queue's `paced` lane. */
     device?(device: PublicDevice): void;
-    /** What sums up the devices (the device list). */
+    /** What sums up the devices (the device list), once both walks are over. */
     afterDevices?(): void;
+}
+
+/** One walk over the devices of a replay: its lane, and where it has got to. */
+interface Walk {
+    lane: ReplayLane;
+    next: number;
+    visit(device: PublicDevice): void;
 }
 
 export interface ReplayOptions {
@@ -31,7 +42,7 @@ export interface ReplayOptions {
 }
 
 /**
- * Makes HA converge: everything retained is re-published, paced as bulk, after every connect (a
+ * Makes HA converge: everything retained is re-published, behind live traffic, after every connect (a
  * broker restarted without persistence has lost it) and after HA's birth message (HA restarted
  * and needs discovery again). The extensions add what they publish; this decides when.
  */
@@ -42,8 +53,8 @@ export class Replay implements Extension {
     private preparing: Promise<void> | null = null;
     private prepared = false;
     private birthTimer: NodeJS.Timeout | null = null;
-    /** The replay under way: the devices still to publish, walked as the queue drains. */
-    private cursor: {ids: string[]; next: number; parts: ReplayPart[]} | null = null;
+    /** The replay under way: the devices to publish, walked as the queue drains. */
+    private cursor: {ids: string[]; walks: Walk[]; parts: ReplayPart[]} | null = null;
     private feedTimer: NodeJS.Timeout | null = null;
     private readonly unsubscribers: (() => void)[] = [];
 
@@ -110,28 +121,37 @@ export class Replay implements Extension {
         log.info(`publishing discovery, availability and state for ${ids.length} device(s)`);
         const parts = [...this.parts];
         for (const part of parts) part.beforeDevices?.();
-        this.cursor = {ids, next: 0, parts};
+        const walk = (lane: ReplayLane, visit: (part: ReplayPart, device: PublicDevice) => void): Walk => ({
+            lane,
+            next: 0,
+            visit: (device) => {
+                for (const part of parts) visit(part, device);
+            },
+        });
+        const walks = [walk('fast', (part, device) => part.deviceStates?.(device)), walk('paced', (part, device) => part.device?.(device))];
+        this.cursor = {ids, walks, parts};
         if (this.feedTimer) clearTimeout(this.feedTimer);
         this.feedTimer = null;
         this.feed();
     }
 
     /**
-     * Keeps about a second's worth of the replay in the queue: what is queued is what the broker
-     * gets next, so a fleet's replay never fills the queue or pushes out live traffic, and each
-     * device is rendered only when its turn comes (with its state as it is then).
+     * Keeps two feeds' worth of each lane in the queue: what is queued is what the broker gets
+     * next, so a fleet's replay never fills the queue or pushes out live traffic, and each device
+     * is rendered only when its turn comes (with its state as it is then).
      */
     private feed(): void {
         const cursor = this.cursor;
         if (!cursor) return;
-        const {queue, registry, settings} = this.options;
-        while (cursor.next < cursor.ids.length && queue.bulkPending() < settings.replayRatePerSecond) {
-            const device = registry.get(cursor.ids[cursor.next++]!);
-            if (!device) continue;
-            const snapshot = toPublic(device);
-            for (const part of cursor.parts) part.device?.(snapshot);
+        const {queue, registry} = this.options;
+        for (const walk of cursor.walks) {
+            const enough = Math.max(1, (this.ratePerSecond(walk.lane) * 2 * FEED_INTERVAL_MS) / 1000);
+            while (walk.next < cursor.ids.length && queue.replayPending(walk.lane) < enough) {
+                const device = registry.get(cursor.ids[walk.next++]!);
+                if (device) walk.visit(toPublic(device));
+            }
         }
-        if (cursor.next < cursor.ids.length) {
+        if (cursor.walks.some((walk) => walk.next < cursor.ids.length)) {
             this.feedTimer = setTimeout(() => {
                 this.feedTimer = null;
                 this.feed();
@@ -141,6 +161,11 @@ export class Replay implements Extension {
         }
         this.cursor = null;
         for (const part of cursor.parts) part.afterDevices?.();
+    }
+
+    private ratePerSecond(lane: ReplayLane): number {
+        const {settings} = this.options;
+        return lane === 'fast' ? settings.stateReplayRatePerSecond : settings.replayRatePerSecond;
     }
 
     private onBirth(payload: string): void {

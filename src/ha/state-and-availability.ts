@@ -44,7 +44,7 @@ export class StateAndAvailability implements Extension {
                 queue.enqueue({topic: topics.featureEvent(deviceId, featureId), payload, retain: false, qos: 1}, {deviceId, coalesce: false});
             }),
             replay.add({
-                device: (device) => {
+                deviceStates: (device) => {
                     this.publishAvailability(device.id, device.link.online, true);
                     this.publishState(device, true);
                 },
@@ -69,15 +69,15 @@ export class StateAndAvailability implements Extension {
         this.deviceListTimer.unref();
     }
 
-    private publishAvailability(deviceId: string, online: boolean, bulk: boolean): void {
+    private publishAvailability(deviceId: string, online: boolean, replayed: boolean): void {
         const {queue, topics} = this.context;
-        queue.enqueue({topic: topics.availability(deviceId), payload: online ? 'online' : 'offline', retain: true, qos: 1}, {bulk});
+        queue.enqueue({topic: topics.availability(deviceId), payload: online ? 'online' : 'offline', retain: true, qos: 1}, replayed ? {replay: 'fast'} : {});
     }
 
-    private publishState(device: PublicDevice, bulk: boolean): void {
+    private publishState(device: PublicDevice, replayed: boolean): void {
         const {queue, topics} = this.context;
         const deviceId = device.id;
-        const throttle = bulk ? {bulk} : {deviceId};
+        const throttle = replayed ? {replay: 'fast' as const} : {deviceId};
         // A device seen for the first time has told nothing yet: a retained `{"switch":null}` would only claim so.
         if (hasReported(device.state, device.features)) {
             queue.enqueue({topic: topics.deviceState(deviceId), payload: JSON.stringify(renderDeviceState(device, device.state)), retain: true, qos: 1}, throttle);
@@ -89,7 +89,7 @@ export class StateAndAvailability implements Extension {
         }
     }
 
-    private publishDeviceList(bulk: boolean): void {
+    private publishDeviceList(replayed: boolean): void {
         const {queue, registry, topics} = this.context;
         this.deviceListPublishedAt = Date.now();
         const list = registry.list().map((device) => ({
@@ -99,6 +99,7 @@ export class StateAndAvailability implements Extension {
             online: device.link.online,
             features: device.features.map((feature) => ({id: feature.id, kind: feature.kind})),
         }));
-        queue.enqueue({topic: topics.bridgeDevices, payload: JSON.stringify(list), retain: true, qos: 1}, {bulk});
+        // The whole fleet in one payload: paced, however large.
+        queue.enqueue({topic: topics.bridgeDevices, payload: JSON.stringify(list), retain: true, qos: 1}, replayed ? {replay: 'paced'} : {});
     }
 }

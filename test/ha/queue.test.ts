@@ -11,7 +11,7 @@ function harness(overrides: Partial<QueueOptions> = {}) {
         capacity: 100,
         deviceRatePerSecond: 10,
         deviceBurst: 5,
-        bulkRatePerSecond: 100,
+        replayRatePerSecond: {fast: 100, paced: 100},
         now: () => clock,
         send: async (message) => {
             if (failNext) {
@@ -88,15 +88,36 @@ describe('OutboundQueue', () => {
         expect(sent.map((m) => m.payload)).toEqual(['old']);
     });
 
-    it('paces bulk replays behind live traffic', async () => {
-        const {queue, sent, message, settle} = harness({bulkRatePerSecond: 20});
-        for (let i = 0; i < 10; i++) queue.enqueue(message(`homeassistant/device/d${i}/config`), {bulk: true});
+    it('paces each replay lane at its own rate behind live traffic', async () => {
+        const {queue, sent, message, advance, settle} = harness({replayRatePerSecond: {fast: 100, paced: 20}});
+        for (let i = 0; i < 10; i++) queue.enqueue(message(`homeassistant/device/d${i}/config`), {replay: 'paced'});
+        for (let i = 0; i < 10; i++) queue.enqueue(message(`fogbridge/d${i}/state`), {replay: 'fast'});
         queue.enqueue(message('fogbridge/live/state'));
         queue.setReady(true);
         await settle();
-        expect(sent[0]!.topic).toBe('fogbridge/live/state');
-        // With a frozen clock, only the first bulk tokens are available.
-        expect(sent.length).toBeLessThan(11);
+        // A replay's first burst is earned: with the clock frozen only live traffic goes.
+        expect(sent.map((m) => m.topic)).toEqual(['fogbridge/live/state']);
+        advance(100);
+        queue.enqueue(message('fogbridge/other/state'));
+        await settle();
+        // 100 ms earn the fast lane 10 tokens and the paced lane 2.
+        const topics = sent.map((m) => m.topic);
+        expect(topics.slice(0, 2)).toEqual(['fogbridge/live/state', 'fogbridge/other/state']);
+        expect(topics.filter((topic) => topic.endsWith('/state')).length).toBe(12);
+        expect(topics.filter((topic) => topic.endsWith('/config'))).toEqual(['homeassistant/device/d0/config', 'homeassistant/device/d1/config']);
+        expect(queue.replayPending('paced')).toBe(8);
+        queue.close();
+    });
+
+    it('ends the replays at a stop: only live traffic is waited for', async () => {
+        const {queue, sent, message} = harness({replayRatePerSecond: {fast: 10, paced: 10}});
+        for (let i = 0; i < 50; i++) queue.enqueue(message(`homeassistant/device/d${i}/config`), {replay: 'paced'});
+        queue.enqueue(message('fogbridge/live/state'));
+        queue.endReplays();
+        expect(queue.enqueue(message('fogbridge/d1/state'), {replay: 'fast'})).toBe(false);
+        queue.setReady(true);
+        expect(await queue.idle(1000)).toBe(true);
+        expect(sent.map((m) => m.topic)).toEqual(['fogbridge/live/state']);
         queue.close();
     });
 

@@ -26,7 +26,7 @@ describe('Replay', () => {
         const settings = loadSettings().ha;
         // Only request() is exercised: the connection and the queue are never started.
         const connection = new HaConnection('mqtt://127.0.0.1:1', settings, 'fogbridge/bridge/state');
-        const queue = new OutboundQueue({capacity: 10, deviceRatePerSecond: 1, deviceBurst: 1, bulkRatePerSecond: 10, send: async () => {}});
+        const queue = new OutboundQueue({capacity: 10, deviceRatePerSecond: 1, deviceBurst: 1, replayRatePerSecond: {fast: 10, paced: 10}, send: async () => {}});
         replay = new Replay({settings, registry, connection, queue});
     });
     afterEach(async () => {
@@ -37,6 +37,7 @@ describe('Replay', () => {
     function part(name: string): void {
         replay.add({
             beforeDevices: () => calls.push(`${name} before`),
+            deviceStates: (device) => calls.push(`${name} states ${device.id}`),
             device: (device) => calls.push(`${name} ${device.id}`),
             afterDevices: () => calls.push(`${name} after`),
         });
@@ -46,7 +47,21 @@ describe('Replay', () => {
         part('bridge');
         part('state');
         await replay.request();
-        expect(calls).toEqual(['bridge before', 'state before', 'bridge icomen-aa', 'state icomen-aa', 'bridge icomen-bb', 'state icomen-bb', 'bridge after', 'state after']);
+        expect(calls).toEqual([
+            'bridge before',
+            'state before',
+            // Both walks in one feed (the parts queue nothing here): the fast lane's first.
+            'bridge states icomen-aa',
+            'state states icomen-aa',
+            'bridge states icomen-bb',
+            'state states icomen-bb',
+            'bridge icomen-aa',
+            'state icomen-aa',
+            'bridge icomen-bb',
+            'state icomen-bb',
+            'bridge after',
+            'state after',
+        ]);
     });
 
     it('waits for its preparations once, serving every request made meanwhile with one replay', async () => {
