@@ -193,6 +193,7 @@ async function restartHaBroker(broker: HaBroker, bridge: ChildProcess, ids: stri
     await sleep(BROKER_OUTAGE_MS);
     broker.instance = await startMosquitto({port});
     const back = Date.now();
+    diagnosticEvent({haBrokerBack: port});
     const secondsSinceBack = (): number => Number(((Date.now() - back) / 1000).toFixed(2));
     const ha = await connect(broker.instance.url);
     const watch = await DeviceTopicWatch.start(ha, AVAILABILITY_TOPICS);
@@ -449,6 +450,7 @@ async function runSize(family: FamilyName, size: number, broker: HaBroker): Prom
         watch.forget();
         bridge = startBridge();
         const restartedAt = Date.now();
+        diagnosticEvent({bridgeRestarted: `${family}-${size}`});
         const restartProbes = family === 'icomen' ? balancerProbes(ports[0]!) : null;
         await watch.until(ids, 'online', 600_000);
         const bridgeRestart: BridgeRestart = {stopS: bridgeStopS, allOnlineS: (Date.now() - restartedAt) / 1000};
