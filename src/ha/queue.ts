@@ -193,9 +193,9 @@ export class OutboundQueue {
         map.set(key, entry);
     }
 
-    /** Pending replay messages of a lane: a replay feeds itself by this, so it never holds a whole fleet here. */
-    replayPending(lane: ReplayLane): number {
-        return this.replay[lane].pending.size;
+    /** How long what a replay lane holds takes to go out at its pace: a replay feeds itself by this, so it never holds a whole fleet here. */
+    replayBacklogMs(lane: ReplayLane): number {
+        return (this.replay[lane].pending.size * 1000) / this.options.replayRatePerSecond[lane];
     }
 
     private drain(): void {

@@ -105,7 +105,7 @@ describe('OutboundQueue', () => {
         expect(topics.slice(0, 2)).toEqual(['fogbridge/live/state', 'fogbridge/other/state']);
         expect(topics.filter((topic) => topic.endsWith('/state')).length).toBe(12);
         expect(topics.filter((topic) => topic.endsWith('/config'))).toEqual(['homeassistant/device/d0/config', 'homeassistant/device/d1/config']);
-        expect(queue.replayPending('paced')).toBe(8);
+        expect(queue.replayBacklogMs('paced')).toBe(400);
         queue.close();
     });
 
