@@ -85,9 +85,9 @@ export const miioSettingsSchema = z
         maxDatagramBytes: z.number().int().min(256).max(65_507).default(16_384),
         /**
          * Hello (time request) answers per second, all addresses together; floods beyond are dropped.
-         * 1,000 devices starting at once (a power cut) are all answered within 5 s.
+         * 10,000 devices starting at once (a power cut) are all answered within 10 s.
          */
-        helloRatePerSecond: z.number().int().min(1).max(100_000).default(200),
+        helloRatePerSecond: z.number().int().min(1).max(100_000).default(1000),
         /** Per-device packet budget (counted once a packet's checksum proves the did); a device that keeps exceeding it is ignored for a while. */
         flood: floodGuardSettingsSchema,
         /** Answer to the device's `_sync.getctrycode`. */
