@@ -286,9 +286,9 @@ describe.each(['mosquitto', 'embedded'] as const)('Home Assistant publisher via 
     });
 
     it.skipIf(brokerKind === 'embedded')('converges again soon after the broker restarts without persistence, states ahead of the paced discovery (needs a broker that outlives the bridge)', async () => {
-        // Discovery paced at 10 a second: 40 devices' configs take at least 4 s to go out again.
+        // Discovery paced at 10 a second: 60 devices' configs take at least 6 s to go out again.
         const {ha} = await start({ha: {replayRatePerSecond: 10}});
-        const ids = Array.from({length: 40}, (_, index) => family.addDevice(`restart${index}`));
+        const ids = Array.from({length: 60}, (_, index) => family.addDevice(`restart${index}`));
         for (const id of ids) await ha.waitForState(id, (state) => state.battery === 80);
         await ha.close();
         const port = mosquitto!.port;
