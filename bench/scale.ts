@@ -217,6 +217,32 @@ interface BridgeRestart {
     balancerMaxMs?: BalancerProbe;
 }
 
+/**
+ * Restarts the bridge (SIGTERM, then the same settings and data directory) while the devices stay
+ * up and reconnect on their own, and times until HA has heard every one say `online` again; with a
+ * balancer port, probes the balancer meanwhile. Resolves with the new bridge.
+ */
+async function restartBridge(
+    bridge: ChildProcess,
+    startBridge: () => ChildProcess,
+    watch: DeviceTopicWatch,
+    ids: string[],
+    balancerPort: number | null,
+): Promise<{bridge: ChildProcess; restart: BridgeRestart}> {
+    const stopS = await stopProcess(bridge, 30_000);
+    // The availability said before the restart is no answer to it.
+    watch.forget();
+    const restarted = startBridge();
+    const startedAt = Date.now();
+    diagnosticEvent({bridgeRestarted: ids.length});
+    const probes = balancerPort === null ? null : balancerProbes(balancerPort);
+    await watch.until(ids, 'online', 600_000);
+    const restart: BridgeRestart = {stopS, allOnlineS: (Date.now() - startedAt) / 1000};
+    const balancerMaxMs = await probes?.stop();
+    if (balancerMaxMs) restart.balancerMaxMs = balancerMaxMs;
+    return {bridge: restarted, restart};
+}
+
 interface CountSeen {
     at: number;
     count: number;
@@ -446,16 +472,8 @@ async function runSize(family: FamilyName, size: number, broker: HaBroker): Prom
         const restarted = await restartHaBroker(broker, bridge, ids);
         ({ha, watch} = restarted);
 
-        const bridgeStopS = await stopProcess(bridge, 30_000);
-        watch.forget();
-        bridge = startBridge();
-        const restartedAt = Date.now();
-        diagnosticEvent({bridgeRestarted: `${family}-${size}`});
-        const restartProbes = family === 'icomen' ? balancerProbes(ports[0]!) : null;
-        await watch.until(ids, 'online', 600_000);
-        const bridgeRestart: BridgeRestart = {stopS: bridgeStopS, allOnlineS: (Date.now() - restartedAt) / 1000};
-        const restartBalancerMaxMs = await restartProbes?.stop();
-        if (restartBalancerMaxMs) bridgeRestart.balancerMaxMs = restartBalancerMaxMs;
+        const bridgeRestarted = await restartBridge(bridge, startBridge, watch, ids, family === 'icomen' ? ports[0]! : null);
+        bridge = bridgeRestarted.bridge;
 
         const left = Date.now();
         simulator.kill('SIGKILL');
@@ -482,7 +500,7 @@ async function runSize(family: FamilyName, size: number, broker: HaBroker): Prom
             echoMs,
             ratioP99: Number((commandsMs.p99 / echoMs.p99).toFixed(2)),
             haBrokerRestart: restarted.restart,
-            bridgeRestart,
+            bridgeRestart: bridgeRestarted.restart,
             offlineS,
             stopDuringStormS,
             ...(hellosUnanswered ? {hellosUnanswered} : {}),
