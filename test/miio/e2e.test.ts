@@ -210,4 +210,13 @@ describe('miIO end to end: simulated devices → bridge → Mosquitto → HA', (
         const leaks = ha.messages.filter((message) => secrets.some((secret) => message.payload.includes(secret)));
         expect(leaks.map((message) => message.topic)).toEqual([]);
     });
+
+    // Last: it stops the bridge.
+    it('a stop shows the devices offline, so the next start does not show them online for a moment', async () => {
+        await ha.waitForAvailability(plugId, 'online', {timeoutMs: 8000});
+        const since = Date.now();
+        await bridge.dispose();
+        await ha.waitForAvailability(plugId, 'offline', {since, timeoutMs: 5000});
+        await ha.waitForAvailability(vacuumId, 'offline', {since, timeoutMs: 5000});
+    });
 });

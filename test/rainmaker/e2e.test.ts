@@ -113,4 +113,12 @@ describe('RainMaker end to end', () => {
         const leaks = ha.messages.filter((message) => message.payload.includes('e2e-secret-key') || message.payload.includes('PRIVATE KEY'));
         expect(leaks.map((message) => message.topic)).toEqual([]);
     });
+
+    // Last: it stops the bridge.
+    it('a stop shows the node offline, so the next start does not show it online for a moment', async () => {
+        await ha.waitForAvailability(deviceId, 'online');
+        const since = Date.now();
+        await bridge.dispose();
+        await ha.waitForAvailability(deviceId, 'offline', {since, timeoutMs: 5000});
+    });
 });

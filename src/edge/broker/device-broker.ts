@@ -61,7 +61,7 @@ interface Ownership {
 
 export class DeviceBroker {
     private aedes: Aedes | null = null;
-    /** Registered policies; unregistering removes one, so every entry is active. */
+    /** Registered policies; unregistering removes one first, so every entry is active. */
     private readonly policies: RegisteredPolicy[] = [];
     private readonly ownership = new WeakMap<Client, Ownership>();
     private readonly refusals = new WeakMap<Client, string>();
@@ -303,11 +303,14 @@ export class DeviceBroker {
     }
 
     private async unregister(owner: RegisteredPolicy): Promise<void> {
-        if (!owner.active) return;
-        owner.active = false;
-        this.policies.splice(this.policies.indexOf(owner), 1);
+        const index = this.policies.indexOf(owner);
+        if (index < 0) return;
+        // No new client is taken for the family from now on...
+        this.policies.splice(index, 1);
+        // ...and its clients are closed while it still hears of it, so that it shows each device offline.
         const clients = [...this.sessions.values()].filter((client) => this.ownership.get(client)?.owner === owner);
         await Promise.all(clients.map((client) => new Promise<void>((resolve) => client.close(() => resolve()))));
+        owner.active = false;
     }
 }
 

@@ -173,6 +173,11 @@ export class MiioService implements FamilyService {
         this.maps?.live.stop();
         await this.edge.release();
         await this.server.stop();
+        // As a closed TCP connection does for a plug: HA learns now, not from the next start's
+        // replay (which would show the devices online for a moment before saying they are not).
+        for (const {id} of this.entries.values()) {
+            if (this.registry.get(id)?.link.online) this.registry.updateLink(id, {online: false});
+        }
     }
 
     private serveGslb(): void {
