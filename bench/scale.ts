@@ -13,8 +13,8 @@
  * online on it, and until every device's availability, state and discovery are there again), the
  * bridge restarted while the devices stay up (seconds until all are online again; icomen: the
  * balancer's slowest answer meanwhile, while the plugs reconnect straight to the session port as real
- * plugs do), seconds until all are offline after the simulator is killed, and seconds the bridge takes to stop (SIGTERM) in the middle of a
- * reconnect storm. For miIO also the hellos the bridge left unanswered in the first minute after the
+ * plugs do), seconds until all are offline after the simulator is killed, and seconds the bridge
+ * takes to stop (SIGTERM) in the middle of a reconnect storm. For miIO also the hellos the bridge left unanswered in the first minute after the
  * devices started and after it (the minute is waited out; read from the bridge's diagnostics, so a
  * count is up to 10 s late and lands in the later bucket). Per family: CPU per device at the
  * largest size over the smallest (null, with a note, when the devices' CPU is lost in the idle bridge's own).
