@@ -6,9 +6,9 @@
  * `npm run bench -- scale [--devices 200,2000] [--families icomen,miio] [--window 30] [--commands 1000] [--heartbeat-s 30] [--miio-poll-s 30] [--cpu-prof dir] [--diagnostics dir]`
  * prints one JSON line. Per family and size: seconds until all devices are online in HA (watched on
  * HA's broker), the icomen balancer's slowest answer during that storm, bridge CPU per device per
- * minute at steady state (over `--window` seconds, less the idle bridge's own, read once its start-
- * up traffic to HA is over), RSS per device (above the idle bridge), command p50/p99 next to the
- * broker echo measured in alternating rounds with them, how HA's broker restarting without
+ * minute at steady state (over `--window` seconds, less the idle bridge's own, read once its
+ * start-up traffic to HA is over), RSS per device (above the idle bridge), command p50/p99 next to
+ * the broker echo measured in alternating rounds with them, how HA's broker restarting without
  * persistence is lived through (seconds from its port returning until the bridge is online on it,
  * and until every device's availability, state and discovery are there again), the bridge restarted
  * while the devices stay up (seconds until all are online again; icomen: the balancer's slowest
