@@ -97,4 +97,13 @@ describe('Ecovacs XMPP bots end to end', () => {
         await bots.stop();
         await ha.waitForAvailability(id, 'offline', {since});
     });
+
+    // Last: it stops the bridge.
+    it('a stop shows the bots still connected offline, so the next start does not show them online for a moment', async () => {
+        const id = ecovacsDeviceId(formerlyBound!.bots[0]!.did);
+        await ha.waitForAvailability(id, 'online');
+        const since = Date.now();
+        await bridge.dispose();
+        await ha.waitForAvailability(id, 'offline', {since, timeoutMs: 5000});
+    });
 });

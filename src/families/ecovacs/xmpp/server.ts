@@ -100,7 +100,8 @@ export class XmppServer {
     private server: net.Server | null = null;
     private readonly log: Logger;
     private secureContext: tls.SecureContext | null = null;
-    private readonly connections = new Set<XmppConnection>();
+    /** Each open connection, with its socket's close. */
+    private readonly connections = new Map<XmppConnection, Promise<void>>();
     /** Ready bots by lower-case did. */
     private readonly bots = new Map<string, XmppConnection>();
     private readonly pending = new Map<string, Pending>();
@@ -132,11 +133,14 @@ export class XmppServer {
     async stop(): Promise<void> {
         if (this.pingTimer) clearInterval(this.pingTimer);
         this.pingTimer = null;
-        for (const connection of this.connections) connection.close('system-shutdown');
+        const closed = [...this.connections.values()];
+        for (const connection of this.connections.keys()) connection.close('system-shutdown');
         for (const [key, pending] of this.pending) this.settle(key, pending, new Error('the XMPP server stopped'));
         const server = this.server;
         this.server = null;
         if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+        // Each bot is forgotten (and shown offline) before the bridge's stop goes on.
+        await Promise.all(closed);
     }
 
     get connectionCount(): number {
@@ -164,11 +168,14 @@ export class XmppServer {
         socket.setNoDelay(true);
         this.counters.accepted++;
         const connection = new XmppConnection(socket, this, this.options, this.log);
-        this.connections.add(connection);
-        socket.once('close', () => {
-            this.connections.delete(connection);
-            this.forget(connection);
-        });
+        const closed = new Promise<void>((resolve) =>
+            socket.once('close', () => {
+                this.connections.delete(connection);
+                this.forget(connection);
+                resolve();
+            }),
+        );
+        this.connections.set(connection, closed);
     }
 
     get tlsContext(): tls.SecureContext | null {
@@ -297,7 +304,7 @@ export class XmppServer {
         const isPush = iq.attr('type') === 'set';
         const toText = iq.attr('to') ?? '';
         const stanza = xml(iq.name, {...iq.attrs, from: bot.jid}, ...iq.children);
-        for (const connection of this.connections) {
+        for (const connection of this.connections.keys()) {
             if (!connection.isReady || connection.identity?.kind !== 'user') continue;
             const named = to?.local ? connection.identity.id.toLowerCase() === to.local.toLowerCase() && (!to.resource || connection.jid === toText) : false;
             if (named || (isPush && connection.controls.has(did))) connection.send(stanza);
@@ -324,7 +331,7 @@ export class XmppServer {
     }
 
     private pingAll(): void {
-        for (const connection of this.connections) {
+        for (const connection of this.connections.keys()) {
             if (connection.isReady) connection.send(pingIq({id: `s2c${this.nextId++}`, to: connection.jid, from: SERVER_DOMAIN}));
         }
     }
