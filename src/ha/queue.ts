@@ -64,13 +64,24 @@ interface Entry {
     deviceId?: string;
 }
 
+interface ReplayLaneState {
+    pending: Map<string, Entry>;
+    bucket: TokenBucket;
+    msPerToken: number;
+}
+
 /** After a failed send, wait this long before trying again, so a broken link is not hammered. */
 const RETRY_AFTER_FAILURE_MS = 1000;
 
 export class OutboundQueue {
     private readonly live = new Map<string, Entry>();
-    private readonly replay: Record<ReplayLane, {pending: Map<string, Entry>; bucket: TokenBucket}>;
+    private readonly replay: Record<ReplayLane, ReplayLaneState>;
     private readonly deferred = new Map<string, Entry>();
+    /**
+     * Where a message may wait, in the order the queue gives them up when full: throttled floods
+     * first, then what a later replay sends again, live states last.
+     */
+    private readonly waiting: Map<string, Entry>[];
     private readonly buckets = new Map<string, TokenBucket>();
     /** The newest entry per key, pending or in flight: a failed older send must not be retried over it. */
     private readonly newest = new Map<string, Entry>();
@@ -86,12 +97,14 @@ export class OutboundQueue {
 
     constructor(options: QueueOptions) {
         this.options = {maxInflight: 64, now: Date.now, ...options};
-        const lane = (ratePerSecond: number) => ({
+        const lane = (ratePerSecond: number): ReplayLaneState => ({
             pending: new Map<string, Entry>(),
             // A replay starts paced: its first burst is earned, not handed out at once.
             bucket: new TokenBucket(ratePerSecond, Math.max(1, Math.ceil(ratePerSecond / 10)), this.options.now(), 0),
+            msPerToken: Math.ceil(1000 / ratePerSecond),
         });
         this.replay = {fast: lane(options.replayRatePerSecond.fast), paced: lane(options.replayRatePerSecond.paced)};
+        this.waiting = [this.deferred, this.replay.paced.pending, this.replay.fast.pending, this.live];
     }
 
     /** Returns false (and queues nothing) for a topic with a wildcard, which no broker may receive, and for a replay after `endReplays`. */
@@ -106,7 +119,7 @@ export class OutboundQueue {
         const entry: Entry = {message, deviceId: options.deviceId};
         this.newest.set(key, entry);
         // A newer message for a topic replaces the older one wherever it waits.
-        for (const map of this.maps()) map.delete(key);
+        for (const map of this.waiting) map.delete(key);
         if (options.replay) {
             this.insert(this.replay[options.replay].pending, key, entry);
         } else if (options.deviceId && !this.takeDeviceToken(options.deviceId)) {
@@ -128,7 +141,7 @@ export class OutboundQueue {
 
     /** Drops everything pending for a topic (a device removed before its state went out). */
     forget(topicPrefix: string): void {
-        for (const map of this.maps()) {
+        for (const map of this.waiting) {
             for (const key of map.keys()) if (key.startsWith(topicPrefix)) map.delete(key);
         }
         for (const key of this.newest.keys()) if (key.startsWith(topicPrefix)) this.newest.delete(key);
@@ -169,18 +182,15 @@ export class OutboundQueue {
         this.ready = false;
     }
 
-    private maps(): Map<string, Entry>[] {
-        return [this.live, this.replay.fast.pending, this.replay.paced.pending, this.deferred];
-    }
-
     private pending(): number {
-        return this.live.size + this.replay.fast.pending.size + this.replay.paced.pending.size + this.deferred.size;
+        let pending = 0;
+        for (const map of this.waiting) pending += map.size;
+        return pending;
     }
 
     private insert(map: Map<string, Entry>, key: string, entry: Entry): void {
         if (this.pending() >= this.options.capacity) {
-            // Throttled floods first, then what a later replay sends again, live states last.
-            const victim = [this.deferred, this.replay.paced.pending, this.replay.fast.pending, this.live].find((candidate) => candidate.size > 0) ?? this.live;
+            const victim = this.waiting.find((candidate) => candidate.size > 0) ?? this.live;
             const oldest = victim.entries().next();
             if (!oldest.done) {
                 const [victimKey, victimEntry] = oldest.value;
@@ -222,8 +232,9 @@ export class OutboundQueue {
             );
         }
         if (!this.ready || this.inflight >= this.options.maxInflight) return;
-        const waiting = (['fast', 'paced'] as const).filter((lane) => this.replay[lane].pending.size > 0);
-        if (waiting.length > 0) this.scheduleTimer(Math.min(...waiting.map((lane) => Math.ceil(1000 / this.options.replayRatePerSecond[lane]))));
+        let wait = Infinity;
+        for (const {pending, msPerToken} of Object.values(this.replay)) if (pending.size > 0) wait = Math.min(wait, msPerToken);
+        if (wait !== Infinity) this.scheduleTimer(wait);
     }
 
     private takeReplayed(lane: ReplayLane): [string, Entry] | undefined {

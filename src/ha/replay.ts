@@ -30,11 +30,11 @@ export interface ReplayPart {
     afterDevices?(): void;
 }
 
-/** One walk over the devices of a replay: its lane, and where it has got to. */
+/** One walk over the devices of a replay: its lane, the parts' step it runs, and where it has got to. */
 interface Walk {
     lane: ReplayLane;
+    step: 'deviceStates' | 'device';
     next: number;
-    visit(device: PublicDevice): void;
 }
 
 export interface ReplayOptions {
@@ -124,14 +124,10 @@ export class Replay implements Extension {
         log.info(`publishing discovery, availability and state for ${ids.length} device(s)`);
         const parts = [...this.parts];
         for (const part of parts) part.beforeDevices?.();
-        const walk = (lane: ReplayLane, visit: (part: ReplayPart, device: PublicDevice) => void): Walk => ({
-            lane,
-            next: 0,
-            visit: (device) => {
-                for (const part of parts) visit(part, device);
-            },
-        });
-        const walks = [walk('fast', (part, device) => part.deviceStates?.(device)), walk('paced', (part, device) => part.device?.(device))];
+        const walks: Walk[] = [
+            {lane: 'fast', step: 'deviceStates', next: 0},
+            {lane: 'paced', step: 'device', next: 0},
+        ];
         this.cursor = {ids, walks, parts};
         if (this.feedTimer) clearTimeout(this.feedTimer);
         this.feedTimer = null;
@@ -150,7 +146,9 @@ export class Replay implements Extension {
         for (const walk of cursor.walks) {
             while (walk.next < cursor.ids.length && queue.replayBacklogMs(walk.lane) < 2 * FEED_INTERVAL_MS) {
                 const device = registry.get(cursor.ids[walk.next++]!);
-                if (device) walk.visit(toPublic(device));
+                if (!device) continue;
+                const snapshot = toPublic(device);
+                for (const part of cursor.parts) part[walk.step]?.(snapshot);
             }
         }
         if (cursor.walks.some((walk) => walk.next < cursor.ids.length)) {
